@@ -1,0 +1,69 @@
+"""log_window: record every health-check alarm transition and keep the site's failover windows.
+
+SNS (health-check alarm) -> parse the transition -> record it once -> windows re-derived -> metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
+from detour.aws import dynamodb_client
+from detour.incident_store import IncidentStore
+from detour.lambda_support import idempotency_config, once_per_transition, traced
+from detour.settings import Settings
+from detour.transition import AlarmState, Transition, format_time
+
+settings = Settings.from_env()
+logger = Logger()
+metrics = Metrics()
+idempotency = idempotency_config()
+
+
+@once_per_transition(settings.table_name, idempotency)
+def log_transition(*, transition: Transition) -> dict[str, Any]:
+    outcome = IncidentStore(settings.table_name, dynamodb_client()).record(transition)
+
+    metrics.add_metric(name="TransitionsLogged", unit=MetricUnit.Count, value=1)
+    if transition.new_state is AlarmState.INSUFFICIENT_DATA:
+        metrics.add_metric(name="InsufficientDataTransitions", unit=MetricUnit.Count, value=1)
+    for window in outcome.opened:
+        metrics.add_metric(name="FailoversStarted", unit=MetricUnit.Count, value=1)
+        logger.warning("Failover window opened", started_at=format_time(window.started_at))
+    for window in outcome.closed:
+        metrics.add_metric(name="FailoverDurationSeconds", unit=MetricUnit.Seconds, value=window.duration_s)
+        logger.info("Failover window closed", duration_s=window.duration_s)
+
+    open_window = next((w for w in outcome.windows if w.is_open), None)
+    return {
+        "site_id": transition.site_id,
+        "state": transition.new_state.value,
+        "changed_at": format_time(transition.changed_at),
+        "duplicate": not outcome.recorded,
+        "open_window_since": format_time(open_window.started_at) if open_window else None,
+        "windows": len(outcome.windows),
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    try:
+        transition = parse_sns_event(event, known_alarms=settings.alarm_names)
+    except InvalidAlarmMessage as error:
+        logger.error("Rejected SNS event; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+    logger.append_keys(site_id=transition.site_id, alarm=transition.alarm_name, state=transition.new_state)
+
+    result = log_transition(transition=transition)
+
+    logger.info("Transition logged", **result)
+    return result
+
+
+lambda_handler = traced(handler, enabled=settings.tracing)

@@ -1,0 +1,23 @@
+"""The AWS clients Detour functions use: created once, on first use, with bounded retries.
+
+Created lazily because building a boto3 client costs about as much again as importing boto3 (service
+model, endpoint rules); module import stays cheap and the cost is paid once, by the first invocation.
+boto3 honours AWS_ENDPOINT_URL, which is how the tests and the local rehearsal point it at moto.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Standard mode retries throttling and 5xx with exponential backoff; past that the error is raised
+# so the Lambda invocation fails and the event is retried, then dead-lettered.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+@functools.cache
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)

@@ -1,0 +1,71 @@
+"""Powertools wiring shared by the functions: transition-keyed idempotency and opt-in tracing."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from detour.aws import dynamodb_client
+
+# How long a processed transition is remembered. SNS and Lambda retry for at most six hours.
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def idempotency_config() -> IdempotencyConfig:
+    """Key on the transition (alarm + state-change time), not the SNS MessageId: a second publish
+    of the same transition is a duplicate too. The handler registers the Lambda context on it."""
+    return IdempotencyConfig(
+        event_key_jmespath="[alarm_name, changed_at]",
+        expires_after_seconds=IDEMPOTENCY_TTL_S,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+def once_per_transition(
+    table_name: str, config: IdempotencyConfig
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: run the wrapped function at most once per transition (passed as `transition=`).
+
+    Records live in the incidents table under `IDEMPOTENCY#<function>`. The Powertools wrapper is
+    built on the first call, so the DynamoDB client (shared with the incident store) is not created
+    at import time.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.cache
+        def idempotent() -> Callable[..., Any]:
+            persistence = DynamoDBPersistenceLayer(
+                table_name=table_name,
+                key_attr="pk",
+                sort_key_attr="sk",
+                static_pk_value=f"IDEMPOTENCY#{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'local')}",
+                boto3_client=dynamodb_client(),
+            )
+            return idempotent_function(
+                data_keyword_argument="transition", persistence_store=persistence, config=config
+            )(function)
+
+        @functools.wraps(function)
+        def run_once(**kwargs: Any) -> Any:
+            return idempotent()(**kwargs)
+
+        return run_once
+
+    return decorate
+
+
+def traced(handler: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
+    """X-Ray tracing only when the stack turns it on: the X-Ray SDK costs ~0.5 s of cold start."""
+    if not enabled:
+        return handler
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deliberately lazy, see docstring
+
+    return Tracer().capture_lambda_handler(handler)

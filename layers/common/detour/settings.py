@@ -1,0 +1,35 @@
+"""The function's configuration, read once from the environment the template sets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class MissingSetting(RuntimeError):
+    """An environment variable the template always sets is absent: the function runs outside it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    alarm_names: frozenset[str]
+    tracing: bool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            table_name=_required("TABLE_NAME"),
+            alarm_names=frozenset(name for name in _required("ALARM_NAMES").split(",") if name.strip()),
+            tracing=os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
+        )
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingSetting(
+            f"environment variable {name} is not set; deploy with template.yaml, or pass it to "
+            "`sam local invoke --env-vars` (see events/env.json)"
+        )
+    return value

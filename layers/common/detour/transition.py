@@ -1,0 +1,65 @@
+"""A health-check alarm's state change: the one fact every Detour function acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import quote
+
+CONSOLE = "https://{region}.console.aws.amazon.com"
+
+
+class AlarmState(StrEnum):
+    ALARM = "ALARM"
+    OK = "OK"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One CloudWatch alarm transition for one protected site.
+
+    `site_id` is the Route 53 health check id (the alarm's `HealthCheckId` dimension): every record
+    Detour keeps is keyed by it, so one deployment can protect several sites.
+    """
+
+    site_id: str
+    alarm_name: str
+    alarm_arn: str
+    alarm_description: str
+    account_id: str
+    region: str
+    new_state: AlarmState
+    old_state: AlarmState
+    reason: str
+    changed_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Unique per transition, whatever SNS does: the alarm and the moment it changed state."""
+        return f"{format_time(self.changed_at)}#{self.alarm_name}"
+
+    @property
+    def alarm_console_url(self) -> str:
+        base = CONSOLE.format(region=self.region)
+        return f"{base}/cloudwatch/home?region={self.region}#alarmsV2:alarm/{quote(self.alarm_name, safe='')}"
+
+    @property
+    def health_check_console_url(self) -> str:
+        # Route 53 is a global service; its console lives in us-east-1.
+        base = CONSOLE.format(region="us-east-1")
+        return f"{base}/route53/healthchecks/home#/details/{quote(self.site_id, safe='')}"
+
+
+def format_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a `Z`: sortable as text, so usable in sort keys."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse CloudWatch's `2015-06-03T17:43:27.123+0000` (or any ISO 8601 with an offset)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return moment.astimezone(UTC)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import urllib.request
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from detour.aws import dynamodb_client
+from tests.support.aws import create_incidents_table, start_moto
+from tests.support.events import ALARM_NAME
+from tests.support.functions import load_handler_module
+
+
+@pytest.fixture(autouse=True)
+def _never_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the shell has, no test can reach a real AWS account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server, url = start_moto()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """boto3 pointed at moto's server (AWS_ENDPOINT_URL), emptied after each test."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    yield moto_endpoint
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
+
+
+@pytest.fixture
+def incidents_table(aws: str) -> Any:
+    return create_incidents_table()
+
+
+@pytest.fixture
+def function_env(incidents_table: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The environment template.yaml gives every function."""
+    monkeypatch.setenv("TABLE_NAME", incidents_table.name)
+    monkeypatch.setenv("ALARM_NAMES", ALARM_NAME)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Detour")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "detour-LogWindowFunction-TEST")
+    return incidents_table
+
+
+class _CurrentStdout:
+    """Powertools binds its log handler to sys.stdout at import; pytest swaps sys.stdout per test
+    phase. Writing through to whatever sys.stdout is now lets capsys see the JSON logs."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def _load_function(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", name)
+    dynamodb_client.cache_clear()  # a cold start: the client is made against this test's endpoint
+    module = load_handler_module(name)
+    for handler in logging.getLogger(name).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
+    return module
+
+
+@pytest.fixture
+def log_window(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return _load_function("log_window", monkeypatch)
+
+
+def emitted_metrics(stdout: str) -> dict[str, list[float]]:
+    """Metric values from the EMF lines Powertools printed, by metric name."""
+    found: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = blob[metric["Name"]]
+                found.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def log_records(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{") and '"level"' in line]

@@ -1,0 +1,226 @@
+"""IncidentStore against DynamoDB on moto's server, with the table template.yaml defines."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from detour.incident_store import IncidentStore, IncidentStoreError
+from detour.transition import AlarmState, Transition
+from detour.windows import derive_windows
+from tests.support.aws import OneRequestAtATime, store_for
+
+T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+
+
+def transition(state: str, minute: float, site: str) -> Transition:
+    return Transition(
+        site_id=site,
+        alarm_name="detour-primary-health",
+        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:detour-primary-health",
+        alarm_description="Detour: primary failing",
+        account_id="123456789012",
+        region="us-east-1",
+        new_state=AlarmState(state),
+        old_state=AlarmState.OK,
+        reason=f"{state} <at> {minute} & more",
+        changed_at=T0 + timedelta(minutes=minute),
+    )
+
+
+@pytest.fixture
+def store(incidents_table: Any) -> IncidentStore:
+    return store_for(incidents_table)
+
+
+@pytest.fixture
+def site() -> str:
+    return f"hc-{uuid.uuid4()}"
+
+
+def test_a_full_incident_records_transitions_and_one_closed_window(store: IncidentStore, site: str) -> None:
+    opened = store.record(transition("ALARM", 0, site))
+    assert [w.is_open for w in opened.opened] == [True]
+    assert store.open_window(site) is not None
+
+    during = store.record(transition("INSUFFICIENT_DATA", 5, site))
+    assert (during.opened, during.closed) == ([], [])
+
+    closed = store.record(transition("OK", 17.25, site))
+    assert [w.duration_s for w in closed.closed] == [17.25 * 60]
+    assert store.open_window(site) is None
+    assert [t.new_state for t in store.transitions(site)] == ["ALARM", "INSUFFICIENT_DATA", "OK"]
+    assert next(t.reason for t in store.transitions(site)) == "ALARM <at> 0 & more"
+
+
+def test_window_items_carry_iso_times_and_a_numeric_duration(
+    store: IncidentStore, incidents_table: Any, site: str
+) -> None:
+    store.record(transition("ALARM", 0, site))
+    store.record(transition("OK", 2.5, site))
+    (item,) = incidents_table.query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
+        ExpressionAttributeValues={":pk": f"SITE#{site}", ":w": "WINDOW#"},
+    )["Items"]
+    assert item["started_at"] == "2026-11-21T02:00:00.000Z"
+    assert item["ended_at"] == "2026-11-21T02:02:30.000Z"
+    assert item["duration_s"] == 150
+    assert item["status"] == "closed"
+
+
+def test_a_duplicate_is_recorded_once_and_reports_no_change(store: IncidentStore, site: str) -> None:
+    first = store.record(transition("ALARM", 0, site))
+    again = store.record(transition("ALARM", 0, site))
+    assert (first.recorded, again.recorded) == (True, False)
+    assert (again.opened, again.closed) == ([], [])
+    assert len(store.transitions(site)) == 1
+
+
+def test_ok_before_alarm_still_closes_the_window(store: IncidentStore, site: str) -> None:
+    early_ok = store.record(transition("OK", 10, site))
+    assert early_ok.windows == []
+    late_alarm = store.record(transition("ALARM", 3, site))
+    assert [(w.duration_s, w.is_open) for w in late_alarm.windows] == [(420, False)]
+    assert store.open_window(site) is None
+
+
+def test_a_late_ok_splits_a_merged_window_and_drops_the_superseded_one(store: IncidentStore, site: str) -> None:
+    for state, minute in [("ALARM", 0), ("ALARM", 10), ("OK", 20)]:
+        store.record(transition(state, minute, site))
+    assert [w.duration_s for w in store.windows(site)] == [1200]
+    store.record(transition("OK", 5, site))  # the OK between the two alarms arrives last
+    assert [(w.started_at, w.duration_s) for w in store.windows(site)] == [
+        (T0 + timedelta(minutes=10), 600),
+        (T0, 300),
+    ]
+
+
+def test_windows_keep_attributes_other_functions_add(store: IncidentStore, incidents_table: Any, site: str) -> None:
+    store.record(transition("ALARM", 0, site))
+    key = {"pk": f"SITE#{site}", "sk": "WINDOW#2026-11-21T02:00:00.000Z"}
+    incidents_table.update_item(
+        Key=key, UpdateExpression="SET slack_ts = :ts", ExpressionAttributeValues={":ts": "1.2"}
+    )
+    store.record(transition("OK", 1, site))
+    assert incidents_table.get_item(Key=key)["Item"]["slack_ts"] == "1.2"
+
+
+def test_recent_windows_are_newest_first_and_limited(store: IncidentStore, site: str) -> None:
+    for n in range(4):
+        store.record(transition("ALARM", n * 10, site))
+        store.record(transition("OK", n * 10 + 1, site))
+    recent = store.windows(site, limit=2)
+    assert [w.started_at for w in recent] == [T0 + timedelta(minutes=30), T0 + timedelta(minutes=20)]
+
+
+sequences = st.lists(
+    st.tuples(st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA"]), st.integers(1, 4)),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=sequences, data=st.data())
+def test_any_delivery_order_with_duplicates_stores_the_same_windows(
+    store: IncidentStore, steps: list[tuple[str, int]], data: st.DataObject
+) -> None:
+    site = f"hc-{uuid.uuid4()}"  # a fresh site per example; the table is shared
+    minutes = [sum(gap for _, gap in steps[: i + 1]) for i in range(len(steps))]
+    seq = [transition(state, minute, site) for (state, _), minute in zip(steps, minutes, strict=True)]
+    deliveries = data.draw(st.permutations(seq + data.draw(st.lists(st.sampled_from(seq), max_size=3))))
+
+    for delivery in deliveries:
+        store.record(delivery)
+
+    assert sorted(store.windows(site), key=lambda w: w.started_at) == derive_windows(seq)
+
+
+def test_two_deliveries_at_once_converge(incidents_table: Any, site: str) -> None:
+    store = IncidentStore(incidents_table.name, OneRequestAtATime())
+    barrier = threading.Barrier(2)
+
+    results = []
+
+    def deliver(t: Transition) -> None:
+        barrier.wait()
+        results.append(store.record(t))
+
+    for round_ in range(5):
+        base = round_ * 10
+        threads = [
+            threading.Thread(target=deliver, args=(transition(s, base + m, site),))
+            for s, m in (("ALARM", 0), ("OK", 3))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    windows = sorted(store.windows(site), key=lambda w: w.started_at)
+    assert [(w.duration_s, w.is_open) for w in windows] == [(180, False)] * 5
+    assert sum(len(r.opened) for r in results) == 5  # never counted twice
+    assert sum(len(r.closed) for r in results) == 5
+
+
+class StallAfterReadingTransitions:
+    """A DynamoDB client that lets its caller read the transitions, then holds it until released."""
+
+    def __init__(self) -> None:
+        self._client = boto3.client("dynamodb")
+        self.has_read = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **request: Any) -> Any:
+        page = self._client.query(**request)
+        if not self.has_read.is_set() and any("TRANSITION#" in i["sk"]["S"] for i in page["Items"]):
+            self.has_read.set()
+            assert self.release.wait(10)
+        return page
+
+
+def test_a_stale_derivation_never_overwrites_a_fresher_one(
+    store: IncidentStore, incidents_table: Any, site: str
+) -> None:
+    stalled = StallAfterReadingTransitions()
+    writer_a = threading.Thread(
+        target=IncidentStore(incidents_table.name, stalled).record, args=(transition("ALARM", 0, site),)
+    )
+    writer_a.start()
+    assert stalled.has_read.wait(10)  # A saw only its ALARM and is about to write an open window
+
+    fresher = store.record(transition("OK", 4, site))  # B sees ALARM + OK and closes the window
+    stalled.release.set()
+    writer_a.join()
+
+    assert [w.duration_s for w in fresher.closed] == [240]
+    assert [(w.duration_s, w.is_open) for w in store.windows(site)] == [(240, False)]
+
+
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"]
+)
+def test_dynamodb_failures_raise_a_clear_error(incidents_table: Any, site: str, code: str) -> None:
+    client = boto3.client("dynamodb")
+    store = IncidentStore(incidents_table.name, client)
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "put_item", service_error_code=code, service_message="Rate exceeded", http_status_code=400
+        )
+        with pytest.raises(IncidentStoreError) as raised:
+            store.record(transition("ALARM", 0, site))
+    message = str(raised.value)
+    assert incidents_table.name in message
+    assert f"recording transition 2026-11-21T02:00:00.000Z#detour-primary-health of site {site}" in message
+    assert f"{code}: Rate exceeded" in message

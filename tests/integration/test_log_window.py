@@ -1,0 +1,135 @@
+"""functions/log_window end to end: SNS event in, DynamoDB (moto server) and EMF metrics out."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from detour import lambda_support
+from detour.alarm_message import InvalidAlarmMessage, UnknownAlarm
+from detour.incident_store import IncidentStore
+from tests.conftest import emitted_metrics, log_records
+from tests.support.aws import OneRequestAtATime, store_for
+from tests.support.events import SITE_ID, sns_event, transition_event
+from tests.support.lambda_context import LambdaContext
+
+T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    return module.lambda_handler(event, LambdaContext())
+
+
+def test_an_outage_opens_then_closes_a_window_with_its_duration(
+    log_window: ModuleType, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    opened = invoke(log_window, transition_event("ALARM", "OK", at(0)))
+    assert opened["open_window_since"] == "2026-11-21T02:14:27.123Z"
+    assert emitted_metrics(capsys.readouterr().out) == {"TransitionsLogged": [1], "FailoversStarted": [1]}
+
+    unknown = invoke(log_window, transition_event("INSUFFICIENT_DATA", "ALARM", at(6)))
+    assert unknown["open_window_since"] == "2026-11-21T02:14:27.123Z"  # missing data is not recovery
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "TransitionsLogged": [1],
+        "InsufficientDataTransitions": [1],
+    }
+
+    closed = invoke(log_window, transition_event("OK", "INSUFFICIENT_DATA", at(16.5)))
+    assert closed["open_window_since"] is None
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "TransitionsLogged": [1],
+        "FailoverDurationSeconds": [990.0],
+    }
+
+    (window,) = store_for(function_env).windows(SITE_ID)
+    assert (window.started_at, window.ended_at, window.duration_s) == (at(0), at(16.5), 990.0)
+
+
+def test_a_redelivered_or_republished_transition_is_processed_once(
+    log_window: ModuleType, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = transition_event("ALARM", "OK", at(0), message_id="11111111-1111-1111-1111-111111111111")
+    invoke(log_window, first)
+    capsys.readouterr()
+
+    invoke(log_window, first)  # SNS retry: same MessageId
+    invoke(log_window, transition_event("ALARM", "OK", at(0)))  # published again: new MessageId, same transition
+
+    assert "FailoversStarted" not in emitted_metrics(capsys.readouterr().out)
+    assert len(store_for(function_env).transitions(SITE_ID)) == 1
+
+
+def test_recovery_delivered_before_the_alarm_still_closes_the_window(log_window: ModuleType, function_env: Any) -> None:
+    invoke(log_window, transition_event("OK", "ALARM", at(9)))
+    invoke(log_window, transition_event("ALARM", "OK", at(0)))
+    (window,) = store_for(function_env).windows(SITE_ID)
+    assert window.duration_s == 540
+
+
+def test_deliveries_at_once_converge(
+    log_window: ModuleType, function_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = OneRequestAtATime()
+    monkeypatch.setattr(log_window, "dynamodb_client", lambda: client)
+    monkeypatch.setattr(lambda_support, "dynamodb_client", lambda: client)
+    events = [transition_event(s, "OK", at(m)) for s, m in (("ALARM", 0), ("INSUFFICIENT_DATA", 1), ("OK", 2))]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda e: invoke(log_window, e), events))
+    assert [w.duration_s for w in store_for(function_env).windows(SITE_ID)] == [120]
+
+
+def test_a_malformed_message_fails_loudly_and_writes_nothing(
+    log_window: ModuleType, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(InvalidAlarmMessage, match="SNS message is not JSON"):
+        invoke(log_window, sns_event("{truncated", message_id="22222222-2222-2222-2222-222222222222"))
+
+    (record,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
+    assert record["error"].startswith("SNS message is not JSON")
+    assert record["correlation_id"] == "22222222-2222-2222-2222-222222222222"
+    assert function_env.scan()["Items"] == []
+
+
+def test_an_alarm_from_elsewhere_is_refused(log_window: ModuleType, function_env: Any) -> None:
+    with pytest.raises(UnknownAlarm, match="check the subscription's filter policy"):
+        invoke(log_window, transition_event("ALARM", "OK", at(0), alarm_name="prod-db-cpu"))
+    assert function_env.scan()["Items"] == []
+
+
+def test_a_failed_attempt_is_not_remembered_as_done(
+    log_window: ModuleType, function_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idempotency must not swallow the retry of an attempt that failed half-way."""
+    event = transition_event("ALARM", "OK", at(0))
+    real_reconcile = IncidentStore._reconcile
+
+    def fail_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(IncidentStore, "_reconcile", real_reconcile)
+        raise RuntimeError("lost connection half-way")
+
+    monkeypatch.setattr(IncidentStore, "_reconcile", fail_once)
+    with pytest.raises(RuntimeError):
+        invoke(log_window, event)
+    assert store_for(function_env).windows(SITE_ID) == []  # recorded the transition, not the window
+
+    retried = invoke(log_window, event)
+    assert retried["open_window_since"] == "2026-11-21T02:14:27.123Z"
+    assert len(store_for(function_env).windows(SITE_ID)) == 1
+
+
+def test_logs_carry_the_site_and_the_correlation_id(log_window: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    invoke(log_window, transition_event("ALARM", "OK", at(0), message_id="33333333-3333-3333-3333-333333333333"))
+    logged = next(r for r in log_records(capsys.readouterr().out) if r["message"] == "Transition logged")
+    assert logged["site_id"] == SITE_ID
+    assert logged["state"] == "ALARM"
+    assert logged["correlation_id"] == "33333333-3333-3333-3333-333333333333"
+    assert json.dumps(logged)  # one JSON object per line, as CloudWatch Logs Insights wants
