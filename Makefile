@@ -9,9 +9,6 @@ SAM_VENV := .venv-sam
 UV_VERSION := 0.13.8
 BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
-# The tests talk to moto, never to AWS, whatever credentials the shell has.
-TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
-	AWS_DEFAULT_REGION=us-east-1 AWS_PROFILE= AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 .PHONY: help test lint pytest build bench lock clean
 
@@ -27,7 +24,7 @@ lint: $(VENV)/.installed ## ruff (lint + format check) and cfn-lint on the templ
 	$(BIN)/cfn-lint template.yaml
 
 pytest: $(VENV)/.installed ## The test suite (moto, no AWS account needed)
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Python 3.12 needed)
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
