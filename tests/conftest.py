@@ -16,7 +16,6 @@ from tests.support.aws import create_incidents_table, start_moto
 from tests.support.events import ALARM_NAME
 from tests.support.functions import load_handler_module
 
-
 OFFLINE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
