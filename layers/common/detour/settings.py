@@ -1,4 +1,4 @@
-"""The function's configuration, read once from the environment the template sets."""
+"""Function configuration, read once from the environment the template sets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ class MissingSetting(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """What every Detour function is given. A function reads its own extra settings with `required`."""
+
     table_name: str
     alarm_names: frozenset[str]
     tracing: bool
@@ -19,13 +21,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            table_name=_required("TABLE_NAME"),
-            alarm_names=frozenset(name for name in _required("ALARM_NAMES").split(",") if name.strip()),
+            table_name=required("TABLE_NAME"),
+            alarm_names=frozenset(name.strip() for name in required("ALARM_NAMES").split(",") if name.strip()),
             tracing=os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
         )
 
 
-def _required(name: str) -> str:
+def required(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         raise MissingSetting(
