@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
-import sys
 import urllib.request
 from collections.abc import Iterator
 from types import ModuleType
@@ -11,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from detour.aws import dynamodb_client
 from tests.support.aws import create_incidents_table, start_moto
 from tests.support.events import ALARM_NAME
-from tests.support.functions import load_handler_module
+from tests.support.functions import load_function
 
 OFFLINE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -62,30 +59,9 @@ def function_env(incidents_table: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return incidents_table
 
 
-class _CurrentStdout:
-    """Powertools binds its log handler to sys.stdout at import; pytest swaps sys.stdout per test
-    phase. Writing through to whatever sys.stdout is now lets capsys see the JSON logs."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-def _load_function(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", name)
-    dynamodb_client.cache_clear()  # a cold start: the client is made against this test's endpoint
-    module = load_handler_module(name)
-    for handler in logging.getLogger(name).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
-    return module
-
-
 @pytest.fixture
 def log_window(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    return _load_function("log_window", monkeypatch)
+    return load_function("log_window", monkeypatch)
 
 
 def emitted_metrics(stdout: str) -> dict[str, list[float]]:

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
+from detour.aws import dynamodb_client
+
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+class _CurrentStdout:
+    """Powertools binds its log handler to sys.stdout at import; pytest swaps sys.stdout per test
+    phase. Writing through to whatever sys.stdout is now lets capsys see the JSON logs."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 def load_handler_module(function: str) -> ModuleType:
@@ -15,9 +31,23 @@ def load_handler_module(function: str) -> ModuleType:
     name = f"detour_function_{function}"
     sys.modules.pop(name, None)
     spec = importlib.util.spec_from_file_location(name, FUNCTIONS / function / "app.py")
-    assert spec
-    assert spec.loader
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no handler at functions/{function}/app.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    return module
+
+
+def load_function(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A cold start of functions/<name>: its service name set, a fresh AWS client, logs capturable.
+
+    Set the function's own environment variables with monkeypatch before calling this.
+    """
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", name)
+    dynamodb_client.cache_clear()  # the client is made against this test's endpoint
+    module = load_handler_module(name)
+    for handler in logging.getLogger(name).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(_CurrentStdout())  # type: ignore[arg-type]
     return module
