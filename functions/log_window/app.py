@@ -11,10 +11,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.aws import dynamodb_client
 from detour.incident_store import IncidentStore
-from detour.lambda_support import idempotency_config, once_per_transition, traced
+from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
 from detour.settings import Settings
 from detour.transition import AlarmState, Transition, format_time
 
@@ -53,12 +52,7 @@ def log_transition(*, transition: Transition) -> dict[str, Any]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    try:
-        transition = parse_sns_event(event, known_alarms=settings.alarm_names)
-    except InvalidAlarmMessage as error:
-        logger.error("Rejected SNS event; failing so it is retried, then dead-lettered", error=str(error))
-        raise
-    logger.append_keys(site_id=transition.site_id, alarm=transition.alarm_name, state=transition.new_state)
+    transition = transition_from(event, settings.alarm_names, logger)
 
     result = log_transition(transition=transition)
 

@@ -24,6 +24,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from detour.slack_transport import SlackThread
 from detour.transition import AlarmState, Transition, format_time, parse_time
 from detour.windows import FailoverWindow, derive_windows
 
@@ -81,6 +82,36 @@ class IncidentStore:
     def open_window(self, site_id: str) -> FailoverWindow | None:
         latest = self.windows(site_id, limit=1)
         return latest[0] if latest and latest[0].is_open else None
+
+    def slack_thread(self, window: FailoverWindow) -> SlackThread | None:
+        """The Slack message announcing this window, if one was posted."""
+        with self._errors(f"reading the Slack thread of window {_window_sk(window)}"):
+            item = self._client.get_item(
+                TableName=self.table_name,
+                Key=_encode({"pk": _pk(window.site_id), "sk": _window_sk(window)}),
+                ProjectionExpression="slack_channel, slack_ts",
+                ConsistentRead=True,
+            ).get("Item")
+        found = _decode(item or {})
+        return SlackThread(found["slack_channel"], found["slack_ts"]) if "slack_ts" in found else None
+
+    def attach_slack_thread(self, window: FailoverWindow, thread: SlackThread) -> bool:
+        """Remember where the window was announced, so recovery edits and replies to it. False if
+        the window has meanwhile been re-keyed by a late transition (the message stays posted)."""
+        with self._errors(f"attaching a Slack thread to window {_window_sk(window)}"):
+            try:
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key=_encode({"pk": _pk(window.site_id), "sk": _window_sk(window)}),
+                    UpdateExpression="SET slack_channel = :channel, slack_ts = :ts",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues=_encode({":channel": thread.channel, ":ts": thread.ts}),
+                )
+            except ClientError as error:
+                if _code(error) == STALE_WRITE:
+                    return False
+                raise
+        return True
 
     # -- mechanics ------------------------------------------------------------------------------
 

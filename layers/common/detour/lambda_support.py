@@ -13,7 +13,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.aws import dynamodb_client
+from detour.transition import Transition
 
 # How long a processed transition is remembered. SNS and Lambda retry for at most six hours.
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -60,6 +62,18 @@ def once_per_transition(
         return run_once
 
     return decorate
+
+
+def transition_from(event: dict[str, Any], known_alarms: frozenset[str], logger: Any) -> Transition:
+    """Parse the SNS event; a rejection is logged with its specific reason and re-raised, so the
+    invocation fails and the event is retried, then dead-lettered: nothing is dropped silently."""
+    try:
+        transition = parse_sns_event(event, known_alarms=known_alarms)
+    except InvalidAlarmMessage as error:
+        logger.error("Rejected SNS event; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+    logger.append_keys(site_id=transition.site_id, alarm=transition.alarm_name, state=transition.new_state)
+    return transition
 
 
 def traced(handler: Callable[..., Any], enabled: bool) -> Callable[..., Any]:

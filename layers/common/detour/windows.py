@@ -56,5 +56,17 @@ def derive_windows(transitions: Iterable[Transition]) -> list[FailoverWindow]:
     return windows
 
 
+def window_for(transition: Transition, windows: Iterable[FailoverWindow]) -> FailoverWindow | None:
+    """The window a transition belongs to: the one an OK closed, or the one open at that moment."""
+    at = transition.changed_at
+    for window in windows:
+        if transition.new_state is AlarmState.OK:
+            if window.ended_at == at:
+                return window
+        elif window.started_at <= at and (window.ended_at is None or at <= window.ended_at):
+            return window
+    return None
+
+
 def _window(opened: Transition, ended_at: datetime | None) -> FailoverWindow:
     return FailoverWindow(site_id=opened.site_id, started_at=opened.changed_at, ended_at=ended_at, reason=opened.reason)

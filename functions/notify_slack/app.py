@@ -1,0 +1,65 @@
+"""notify_slack: tell the team in Slack, one thread per incident, updated until it is resolved.
+
+SNS (health-check alarm) -> parse the transition -> once per transition: read the Slack secret,
+bring the incident's windows up to date, announce -> metrics. Failures raise: retried, then DLQ.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from detour.aws import dynamodb_client, secrets_provider
+from detour.incident_store import IncidentStore
+from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.settings import Settings, required
+from detour.slack_announcer import announce
+from detour.slack_message import Site
+from detour.slack_secret import SlackSecretError, load_slack_credentials
+from detour.slack_transport import SlackDeliveryError, slack_for
+from detour.transition import Transition
+
+settings = Settings.from_env()
+secret_id = required("SLACK_SECRET_ARN")
+site = Site(domain=required("SITE_DOMAIN"), page_url=required("PAGE_URL"), mention=os.environ.get("SLACK_MENTION", ""))
+logger = Logger()
+metrics = Metrics()
+idempotency = idempotency_config()
+
+
+@once_per_transition(settings.table_name, idempotency)
+def notify(*, transition: Transition) -> dict[str, Any]:
+    slack = slack_for(load_slack_credentials(secret_id, secrets_provider()), secret_id)
+    # Recording is idempotent and shared with log_window: whichever function runs first, the
+    # incident's window exists before it is announced.
+    store = IncidentStore(settings.table_name, dynamodb_client())
+    windows = store.record(transition).windows
+
+    action = announce(transition, windows, slack, store, site)
+
+    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
+    return {"site_id": transition.site_id, "state": transition.new_state.value, "action": action}
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    transition = transition_from(event, settings.alarm_names, logger)
+
+    try:
+        result = notify(transition=transition)
+    except (SlackSecretError, SlackDeliveryError) as error:
+        metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
+        logger.error("Slack notification failed; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+
+    logger.info("Slack notified", **result)
+    return result
+
+
+lambda_handler = traced(handler, enabled=settings.tracing)

@@ -1,0 +1,278 @@
+"""functions/notify_slack end to end: SNS events in; Secrets Manager and DynamoDB on moto's server;
+Slack on a local fake that speaks Slack's shapes, errors and rate limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from detour import slack_transport
+from detour.slack_secret import SlackSecretError
+from detour.slack_transport import SlackDeliveryError
+from tests.conftest import emitted_metrics
+from tests.support.aws import store_for
+from tests.support.events import SITE_ID, transition_event
+from tests.support.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
+from tests.support.functions import load_function
+from tests.support.lambda_context import LambdaContext
+
+T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
+PAGE_URL = "https://d111111abcdef8.cloudfront.net/"
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def secret(aws: str) -> Callable[[dict[str, Any] | str], str]:
+    """Create the Slack secret with a value; returns its ARN."""
+
+    def create(value: dict[str, Any] | str, name: str = "detour-slack") -> str:
+        text = value if isinstance(value, str) else json.dumps(value)
+        return boto3.client("secretsmanager").create_secret(Name=name, SecretString=text)["ARN"]
+
+    return create
+
+
+@pytest.fixture
+def load(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """A cold start of notify_slack reading the secret with this ARN."""
+
+    def cold_start(secret_arn: str, mention: str = "") -> ModuleType:
+        from detour import aws  # noqa: PLC0415
+
+        aws.secrets_provider.cache_clear()
+        monkeypatch.setenv("SLACK_SECRET_ARN", secret_arn)
+        monkeypatch.setenv("SITE_DOMAIN", "www.example.com")
+        monkeypatch.setenv("PAGE_URL", PAGE_URL)
+        monkeypatch.setenv("SLACK_MENTION", mention)
+        return load_function("notify_slack", monkeypatch)
+
+    return cold_start
+
+
+@pytest.fixture
+def bot(slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType]) -> ModuleType:
+    return load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}))
+
+
+@pytest.fixture
+def webhook(slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType]) -> ModuleType:
+    return load(secret({"webhook_url": slack.webhook_url}))
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    return module.lambda_handler(event, LambdaContext(function_name="detour-NotifySlackFunction-TEST"))
+
+
+def outage(module: ModuleType) -> None:
+    invoke(module, transition_event("ALARM", "OK", at(0)))
+    invoke(module, transition_event("INSUFFICIENT_DATA", "ALARM", at(6)))
+    invoke(module, transition_event("OK", "INSUFFICIENT_DATA", at(17.5)))
+
+
+# ---------------------------------------------------------------- bot token mode
+
+
+def test_an_incident_is_one_thread_resolved_in_place(bot: ModuleType, slack: FakeSlack, function_env: Any) -> None:
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    (root,) = slack.roots()
+    assert root.text == ":rotating_light: www.example.com is failing over to the maintenance page"
+    (window,) = store_for(function_env).windows(SITE_ID)
+    assert store_for(function_env).slack_thread(window) == slack_transport.SlackThread(CHANNEL, root.ts)
+
+    invoke(bot, transition_event("INSUFFICIENT_DATA", "ALARM", at(6)))
+    invoke(bot, transition_event("OK", "INSUFFICIENT_DATA", at(17.5)))
+
+    assert slack.roots() == [root]  # still one message in the channel
+    assert root.text == ":white_check_mark: www.example.com recovered after 17 min 30 s"
+    assert len(root.edits) == 1
+    warning, recovered = slack.replies(root)
+    assert warning.text.startswith(":warning: Health data for www.example.com is missing")
+    assert recovered.text.startswith(
+        ":white_check_mark: Resolved: www.example.com is back on its primary after 17 min 30 s"
+    )
+    assert all(path.startswith("/api/chat.") for path, _ in slack.requests)
+    assert all(headers["Authorization"] == f"Bearer {TOKEN}" for _, headers in slack.requests)
+
+
+def test_a_second_delivery_of_the_alarm_posts_nothing(
+    bot: ModuleType, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = transition_event("ALARM", "OK", at(0))
+    invoke(bot, event)
+    invoke(bot, event)
+    invoke(bot, transition_event("ALARM", "OK", at(0)))  # published again under a new MessageId
+    assert len(slack.messages) == 1
+    assert emitted_metrics(capsys.readouterr().out)["NotificationsSent"] == [1]
+
+
+def test_a_repeated_alarm_in_the_same_incident_replies_in_its_thread(bot: ModuleType, slack: FakeSlack) -> None:
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    invoke(bot, transition_event("INSUFFICIENT_DATA", "ALARM", at(3)))
+    invoke(bot, transition_event("ALARM", "INSUFFICIENT_DATA", at(5)))
+    (root,) = slack.roots()
+    assert [m.text.split(" ")[0] for m in slack.replies(root)] == [":warning:", ":rotating_light:"]
+    assert "still failing" in slack.replies(root)[1].text
+
+
+def test_recovery_delivered_before_the_alarm_ends_as_one_resolved_story(bot: ModuleType, slack: FakeSlack) -> None:
+    invoke(bot, transition_event("OK", "ALARM", at(9)))
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    first, second = slack.roots()
+    assert first.text == ":white_check_mark: www.example.com passes its health check"
+    assert second.text == ":white_check_mark: www.example.com recovered after 9 min 0 s"
+
+
+def test_hostile_alarm_text_reaches_slack_escaped(bot: ModuleType, slack: FakeSlack) -> None:
+    hostile = "<!channel> <https://evil.example|log in> & <@U0BOSS>"
+    invoke(bot, transition_event("ALARM", "OK", at(0), reason=hostile, description=hostile))
+    posted = json.dumps([slack.messages[0].text, slack.messages[0].blocks])
+    assert "<!channel>" not in posted
+    assert "<https://evil.example" not in posted
+    assert "&lt;!channel&gt; &lt;https://evil.example|log in&gt; &amp; &lt;@U0BOSS&gt;" in posted
+
+
+def test_the_configured_mention_pings_on_alarm_only(
+    slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType]
+) -> None:
+    module = load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}), mention="here")
+    outage(module)
+    (root,) = slack.roots()
+    assert root.edits[0]["text"].startswith("<!here> ")
+    assert "<!here>" not in root.text + "".join(m.text for m in slack.replies(root))
+
+
+# ---------------------------------------------------------------- webhook mode
+
+
+def test_webhook_mode_posts_each_transition_and_the_recovery_carries_the_duration(
+    webhook: ModuleType, slack: FakeSlack
+) -> None:
+    outage(webhook)
+    texts = [post["text"] for post in slack.webhook_posts]
+    assert texts[0] == ":rotating_light: www.example.com is failing over to the maintenance page"
+    assert texts[1].startswith(":warning: Health data for www.example.com is missing")
+    assert texts[2] == ":white_check_mark: www.example.com recovered after 17 min 30 s"
+    assert {path for path, _ in slack.requests} == {WEBHOOK_PATH}
+
+
+# ---------------------------------------------------------------- failures
+
+
+def test_a_rate_limit_is_waited_out_as_slack_asks(bot: ModuleType, slack: FakeSlack) -> None:
+    slack.fail_next("ratelimited")
+    started = time.monotonic()
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1
+    assert len(slack.roots()) == 1
+
+
+def test_server_errors_are_retried(bot: ModuleType, slack: FakeSlack) -> None:
+    slack.fail_next("server_error", "server_error")
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    assert len(slack.roots()) == 1
+    assert len(slack.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        (["ratelimited"] * 3, "failed with 'ratelimited'"),
+        (["server_error"] * 3, "failed with 'HTTP 500'"),
+        (["invalid_auth"], "the bot token is invalid or revoked"),
+        (["channel_not_found"], "invite the bot"),
+    ],
+)
+def test_a_final_slack_failure_fails_the_invocation_and_a_retry_goes_through(
+    bot: ModuleType, slack: FakeSlack, capsys: pytest.CaptureFixture[str], faults: list[str], expected: str
+) -> None:
+    event = transition_event("ALARM", "OK", at(0))
+    slack.fail_next(*faults)
+    with pytest.raises(SlackDeliveryError) as raised:
+        invoke(bot, event)
+    assert expected in str(raised.value)
+    assert "secret arn:aws:secretsmanager:us-east-1:" in str(raised.value)
+    out = capsys.readouterr().out
+    assert emitted_metrics(out) == {"NotificationFailures": [1]}
+    assert any(expected in line for line in out.splitlines() if '"level":"ERROR"' in line)
+
+    invoke(bot, event)  # SNS/Lambda's retry: not swallowed by idempotency
+    assert len(slack.roots()) == 1
+
+
+def test_a_slow_slack_times_out_instead_of_hanging(
+    bot: ModuleType, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slack_transport, "TIMEOUT_S", 1)
+    slack.slow_s = 3
+    slack.fail_next("slow", "slow", "slow")
+    started = time.monotonic()
+    with pytest.raises(SlackDeliveryError, match=r"timed out|Timeout"):
+        invoke(bot, transition_event("ALARM", "OK", at(0)))
+    assert time.monotonic() - started < 3 * slack.slow_s
+
+
+def test_webhook_errors_name_the_fix(
+    slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType]
+) -> None:
+    module = load(secret({"webhook_url": slack.url + "/services/T0/B0/revoked"}))
+    with pytest.raises(SlackDeliveryError, match=r"'no_service'.*create a new incoming webhook"):
+        invoke(module, transition_event("ALARM", "OK", at(0)))
+
+
+def test_the_empty_secret_the_stack_creates_explains_how_to_fill_it(
+    secret: Callable[..., str], load: Callable[..., ModuleType]
+) -> None:
+    module = load(secret("{}"))
+    with pytest.raises(SlackSecretError, match=r"has neither bot_token nor webhook_url; put .* into it"):
+        invoke(module, transition_event("ALARM", "OK", at(0)))
+
+
+def test_a_missing_secret_says_which_and_why(aws: str, load: Callable[..., ModuleType]) -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf"
+    module = load(arn)
+    with pytest.raises(SlackSecretError, match=f"cannot read the Slack secret {arn}.*ResourceNotFoundException"):
+        invoke(module, transition_event("ALARM", "OK", at(0)))
+
+
+def test_malformed_events_are_refused_before_slack_is_called(bot: ModuleType, slack: FakeSlack) -> None:
+    with pytest.raises(ValueError, match="SNS message is not JSON"):
+        invoke(bot, {"Records": [{"Sns": {"MessageId": "m", "Message": "{oops"}}]})
+    assert slack.requests == []
+
+
+def test_credentials_never_reach_the_logs(
+    slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for value in (
+        {"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url},
+        {"webhook_url": slack.webhook_url},
+    ):
+        boto3.client("secretsmanager").delete_secret(SecretId="detour-slack", ForceDeleteWithoutRecovery=True) if (
+            boto3.client("secretsmanager").list_secrets()["SecretList"]
+        ) else None
+        module = load(secret(value))
+        outage(module)
+        slack.fail_next("invalid_auth", "server_error", "server_error", "server_error")
+        with pytest.raises(SlackDeliveryError):
+            invoke(module, transition_event("ALARM", "OK", at(30)))
+    captured = capsys.readouterr()
+    assert "Slack notified" in captured.out
+    for leak in (TOKEN, "detourWebhookSecret"):
+        assert leak not in captured.out
+        assert leak not in captured.err
