@@ -16,6 +16,7 @@ from detour.incident_store import IncidentStore
 from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
 from detour.settings import Settings
 from detour.transition import AlarmState, Transition, format_time
+from detour.windows import window_for
 
 settings = Settings.from_env()
 logger = Logger()
@@ -26,15 +27,18 @@ idempotency = idempotency_config()
 @once_per_transition(settings.table_name, idempotency)
 def log_transition(*, transition: Transition) -> dict[str, Any]:
     outcome = IncidentStore(settings.table_name, dynamodb_client()).record(transition)
+    window = window_for(transition, outcome.windows)
 
+    # Counted from the transition, once per transition (idempotency), whichever function recorded
+    # it first: the ALARM that starts a window, and the OK that ends one.
     metrics.add_metric(name="TransitionsLogged", unit=MetricUnit.Count, value=1)
     if transition.new_state is AlarmState.INSUFFICIENT_DATA:
         metrics.add_metric(name="InsufficientDataTransitions", unit=MetricUnit.Count, value=1)
-    for window in outcome.opened:
+    elif window is not None and transition.new_state is AlarmState.ALARM and window.started_at == transition.changed_at:
         metrics.add_metric(name="FailoversStarted", unit=MetricUnit.Count, value=1)
         logger.warning("Failover window opened", started_at=format_time(window.started_at))
-    for window in outcome.closed:
-        metrics.add_metric(name="FailoverDurationSeconds", unit=MetricUnit.Seconds, value=window.duration_s)
+    elif window is not None and transition.new_state is AlarmState.OK:
+        metrics.add_metric(name="FailoverDurationSeconds", unit=MetricUnit.Seconds, value=window.duration_s or 0)
         logger.info("Failover window closed", duration_s=window.duration_s)
 
     open_window = next((w for w in outcome.windows if w.is_open), None)
@@ -42,7 +46,6 @@ def log_transition(*, transition: Transition) -> dict[str, Any]:
         "site_id": transition.site_id,
         "state": transition.new_state.value,
         "changed_at": format_time(transition.changed_at),
-        "duplicate": not outcome.recorded,
         "open_window_since": format_time(open_window.started_at) if open_window else None,
         "windows": len(outcome.windows),
     }

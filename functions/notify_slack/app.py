@@ -19,8 +19,8 @@ from detour.lambda_support import idempotency_config, once_per_transition, trace
 from detour.settings import Settings, required
 from detour.slack_announcer import announce
 from detour.slack_message import Site
-from detour.slack_secret import SlackSecretError, load_slack_credentials
-from detour.slack_transport import SlackDeliveryError, slack_for
+from detour.slack_secret import load_slack_credentials
+from detour.slack_transport import slack_for
 from detour.transition import Transition
 
 settings = Settings.from_env()
@@ -53,7 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     try:
         result = notify(transition=transition)
-    except (SlackSecretError, SlackDeliveryError) as error:
+    except Exception as error:  # Slack, the secret or the store: counted, logged, and retried
         metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
         logger.error("Slack notification failed; failing so it is retried, then dead-lettered", error=str(error))
         raise

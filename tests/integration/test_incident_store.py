@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detour.incident_store import IncidentStore, IncidentStoreError
+from detour.slack_transport import SlackThread
 from detour.transition import AlarmState, Transition
 from detour.windows import derive_windows
 from tests.support.aws import OneRequestAtATime, store_for
@@ -48,14 +49,14 @@ def site() -> str:
 
 def test_a_full_incident_records_transitions_and_one_closed_window(store: IncidentStore, site: str) -> None:
     opened = store.record(transition("ALARM", 0, site))
-    assert [w.is_open for w in opened.opened] == [True]
+    assert [w.is_open for w in opened.windows] == [True]
     assert store.open_window(site) is not None
 
     during = store.record(transition("INSUFFICIENT_DATA", 5, site))
-    assert (during.opened, during.closed) == ([], [])
+    assert during.windows == opened.windows  # missing data neither ends nor starts anything
 
     closed = store.record(transition("OK", 17.25, site))
-    assert [w.duration_s for w in closed.closed] == [17.25 * 60]
+    assert [w.duration_s for w in closed.windows] == [17.25 * 60]
     assert store.open_window(site) is None
     assert [t.new_state for t in store.transitions(site)] == ["ALARM", "INSUFFICIENT_DATA", "OK"]
     assert next(t.reason for t in store.transitions(site)) == "ALARM <at> 0 & more"
@@ -80,7 +81,7 @@ def test_a_duplicate_is_recorded_once_and_reports_no_change(store: IncidentStore
     first = store.record(transition("ALARM", 0, site))
     again = store.record(transition("ALARM", 0, site))
     assert (first.recorded, again.recorded) == (True, False)
-    assert (again.opened, again.closed) == ([], [])
+    assert again.windows == first.windows
     assert len(store.transitions(site)) == 1
 
 
@@ -167,8 +168,7 @@ def test_two_deliveries_at_once_converge(incidents_table: Any, site: str) -> Non
 
     windows = sorted(store.windows(site), key=lambda w: w.started_at)
     assert [(w.duration_s, w.is_open) for w in windows] == [(180, False)] * 5
-    assert sum(len(r.opened) for r in results) == 5  # never counted twice
-    assert sum(len(r.closed) for r in results) == 5
+    assert len(results) == 10
 
 
 class StallAfterReadingTransitions:
@@ -190,22 +190,71 @@ class StallAfterReadingTransitions:
         return page
 
 
+def run_stalled(table: Any, delivery: Transition) -> tuple[threading.Thread, StallAfterReadingTransitions]:
+    """Start recording `delivery` in another writer that stops right after reading the transitions."""
+    stalled = StallAfterReadingTransitions()
+    writer = threading.Thread(target=IncidentStore(table.name, stalled).record, args=(delivery,))
+    writer.start()
+    assert stalled.has_read.wait(10)
+    return writer, stalled
+
+
+def finish(writer: threading.Thread, stalled: StallAfterReadingTransitions) -> None:
+    stalled.release.set()
+    writer.join(10)
+    assert not writer.is_alive()
+
+
+def spans(store: IncidentStore, site: str) -> list[tuple[float, float | None]]:
+    def minute(moment: datetime | None) -> float | None:
+        return None if moment is None else (moment - T0).total_seconds() / 60
+
+    return sorted((minute(w.started_at), minute(w.ended_at)) for w in store.windows(site))  # type: ignore[type-var]
+
+
 def test_a_stale_derivation_never_overwrites_a_fresher_one(
     store: IncidentStore, incidents_table: Any, site: str
 ) -> None:
-    stalled = StallAfterReadingTransitions()
-    writer_a = threading.Thread(
-        target=IncidentStore(incidents_table.name, stalled).record, args=(transition("ALARM", 0, site),)
-    )
-    writer_a.start()
-    assert stalled.has_read.wait(10)  # A saw only its ALARM and is about to write an open window
+    writer, stalled = run_stalled(incidents_table, transition("ALARM", 0, site))  # sees only its ALARM
+    store.record(transition("OK", 4, site))  # sees ALARM + OK and closes the window
+    finish(writer, stalled)  # the stale writer must not reopen it
+    assert spans(store, site) == [(0, 4)]
 
-    fresher = store.record(transition("OK", 4, site))  # B sees ALARM + OK and closes the window
-    stalled.release.set()
-    writer_a.join()
 
-    assert [w.duration_s for w in fresher.closed] == [240]
-    assert [(w.duration_s, w.is_open) for w in store.windows(site)] == [(240, False)]
+def test_a_stale_writer_cannot_delete_a_window_it_did_not_see_change(
+    store: IncidentStore, incidents_table: Any, site: str
+) -> None:
+    store.record(transition("ALARM", 10, site))  # an open incident since t10
+    writer, stalled = run_stalled(incidents_table, transition("ALARM", 0, site))  # sees A0, A10: one window
+    store.record(transition("OK", 5, site))  # sees A0, O5, A10: two windows, t10 unchanged
+    finish(writer, stalled)  # its derivation would drop t10
+    assert spans(store, site) == [(0, 5), (10, None)]
+
+
+def test_a_stale_first_write_cannot_leave_two_open_windows(
+    store: IncidentStore, incidents_table: Any, site: str
+) -> None:
+    writer, stalled = run_stalled(incidents_table, transition("ALARM", 10, site))  # sees only A10
+    store.record(transition("ALARM", 0, site))  # sees A0, A10: one window from t0
+    finish(writer, stalled)  # would add a window at t10
+    assert spans(store, site) == [(0, None)]
+
+
+def test_a_re_keyed_window_keeps_its_slack_thread(store: IncidentStore, site: str) -> None:
+    store.record(transition("ALARM", 10, site))
+    (announced,) = store.windows(site)
+    assert store.attach_slack_thread(announced, SlackThread("C1", "111.222"))
+    store.record(transition("ALARM", 0, site))  # a late, earlier ALARM of the same incident
+    (window,) = store.windows(site)
+    assert window.started_at == T0
+    assert store.slack_thread(window) == SlackThread("C1", "111.222")
+
+
+def test_a_window_gets_one_slack_thread(store: IncidentStore, site: str) -> None:
+    (window,) = store.record(transition("ALARM", 0, site)).windows
+    assert store.attach_slack_thread(window, SlackThread("C1", "1.1")) is True
+    assert store.attach_slack_thread(window, SlackThread("C1", "2.2")) is False  # a concurrent announcement
+    assert store.slack_thread(window) == SlackThread("C1", "1.1")
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import pytest
 from detour import slack_transport
 from detour.slack_secret import SlackSecretError
 from detour.slack_transport import SlackDeliveryError
+from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from tests.conftest import emitted_metrics
 from tests.support.aws import store_for
 from tests.support.events import SITE_ID, transition_event
-from tests.support.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from tests.support.functions import load_function
 from tests.support.lambda_context import LambdaContext
 
@@ -157,7 +157,33 @@ def test_the_configured_mention_pings_on_alarm_only(
     assert "<!here>" not in root.text + "".join(m.text for m in slack.replies(root))
 
 
+def test_log_window_counts_the_failover_whichever_function_records_it_first(
+    bot: ModuleType, log_window: ModuleType, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alarm, ok = transition_event("ALARM", "OK", at(0)), transition_event("OK", "ALARM", at(4))
+    invoke(bot, alarm)  # notify_slack records the ALARM before log_window sees it
+    capsys.readouterr()
+    invoke(log_window, alarm)
+    assert emitted_metrics(capsys.readouterr().out)["FailoversStarted"] == [1]
+
+    invoke(log_window, ok)  # and log_window records the OK before notify_slack
+    assert emitted_metrics(capsys.readouterr().out)["FailoverDurationSeconds"] == [240.0]
+    invoke(bot, ok)
+    (root,) = slack.roots()
+    assert root.text == ":white_check_mark: www.example.com recovered after 4 min 0 s"
+
+
 # ---------------------------------------------------------------- webhook mode
+
+
+def test_webhook_mode_tells_a_late_alarm_as_the_finished_incident(webhook: ModuleType, slack: FakeSlack) -> None:
+    invoke(webhook, transition_event("OK", "ALARM", at(9)))
+    invoke(webhook, transition_event("ALARM", "OK", at(0)))
+    texts = [post["text"] for post in slack.webhook_posts]
+    assert texts == [
+        ":white_check_mark: www.example.com passes its health check",
+        ":white_check_mark: www.example.com recovered after 9 min 0 s",
+    ]
 
 
 def test_webhook_mode_posts_each_transition_and_the_recovery_carries_the_duration(
@@ -276,3 +302,36 @@ def test_credentials_never_reach_the_logs(
     for leak in (TOKEN, "detourWebhookSecret"):
         assert leak not in captured.out
         assert leak not in captured.err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"bot_token": "xoxb-1111-SeCrEt\nInjected: header", "channel": CHANNEL},
+        {"webhook_url": "https://hooks.slack.com/services/T0/B0/SeCrEt\x00"},
+    ],
+)
+def test_a_malformed_credential_is_refused_without_quoting_it(
+    secret: Callable[..., str], load: Callable[..., ModuleType], value: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    module = load(secret(value))
+    with pytest.raises(SlackSecretError) as raised:
+        invoke(module, transition_event("ALARM", "OK", at(0)))
+    assert "SeCrEt" not in str(raised.value)
+    assert "SeCrEt" not in caplog.text
+
+
+def test_an_unexpected_client_error_never_quotes_the_token(
+    bot: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from slack_sdk import WebClient  # noqa: PLC0415
+
+    def explode(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"Invalid header value b'Bearer {TOKEN}'")  # what http.client says of a bad token
+
+    monkeypatch.setattr(WebClient, "api_call", explode)
+    with pytest.raises(SlackDeliveryError) as raised:
+        invoke(bot, transition_event("ALARM", "OK", at(0)))
+    assert "ValueError (details withheld" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+    assert TOKEN not in caplog.text

@@ -291,38 +291,50 @@ def test_the_incidents_table_is_recoverable_encrypted_and_expires_idempotency_re
     assert table["DeletionPolicy"] == "Retain"
 
 
-# ---------------------------------------------------------------- log_window wiring
+# ---------------------------------------------------------------- the alarm-driven functions
+
+# function -> the statements its role may have, beyond its own logs and dead letters
+FUNCTION_GRANTS = {
+    "LogWindow": {"IncidentsAndIdempotency"},
+    "NotifySlack": {"IncidentsAndIdempotency", "SlackSecret"},
+}
 
 
-def test_log_window_subscribes_with_a_body_filter_for_this_stacks_alarm_only(cfn: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", FUNCTION_GRANTS)
+def test_each_function_subscribes_with_a_body_filter_for_this_stacks_alarm_only(cfn: dict[str, Any], name: str) -> None:
     (props,) = [
         r["Properties"]
         for r in resources_of(cfn, "AWS::SNS::Subscription").values()
-        if r["Properties"]["Protocol"] == "lambda"
+        if r["Properties"].get("Endpoint") == {"Fn::GetAtt": [f"{name}Function", "Arn"]}
     ]
+    assert props["Protocol"] == "lambda"
     assert props["TopicArn"] == {"Ref": "AlarmTopic"}
-    assert props["Endpoint"] == {"Fn::GetAtt": ["LogWindowFunction", "Arn"]}
     assert props["FilterPolicyScope"] == "MessageBody"
     assert props["FilterPolicy"] == {"AlarmName": [ALARM]}
-    assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["LogWindowDeadLetterQueue", "Arn"]}}
-    env = cfn["Resources"]["LogWindowFunction"]["Properties"]["Environment"]["Variables"]
+    assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}}
+    env = cfn["Resources"][f"{name}Function"]["Properties"]["Environment"]["Variables"]
     assert env["ALARM_NAMES"] == ALARM  # the handler refuses any other alarm too
     assert env["TABLE_NAME"] == {"Ref": "IncidentsTable"}
 
 
-def test_log_window_failures_end_in_an_encrypted_dead_letter_queue_that_alarms(cfn: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", FUNCTION_GRANTS)
+def test_each_function_fails_into_an_encrypted_dead_letter_queue_that_alarms(cfn: dict[str, Any], name: str) -> None:
     resources = cfn["Resources"]
-    (invoke_config,) = resources_of(cfn, "AWS::Lambda::EventInvokeConfig").values()
-    assert invoke_config["Properties"]["DestinationConfig"] == {
-        "OnFailure": {"Destination": {"Fn::GetAtt": ["LogWindowDeadLetterQueue", "Arn"]}}
+    (invoke_config,) = [
+        r["Properties"]
+        for r in resources_of(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        if r["Properties"]["FunctionName"] == {"Ref": f"{name}Function"}
+    ]
+    assert invoke_config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}}
     }
-    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
-    queue = resources["LogWindowDeadLetterQueue"]["Properties"]
+    assert invoke_config["MaximumRetryAttempts"] == 2
+    queue = resources[f"{name}DeadLetterQueue"]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["MessageRetentionPeriod"] == 1209600
-    alarm = resources["LogWindowDeadLetterAlarm"]["Properties"]
+    alarm = resources[f"{name}DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["LogWindowDeadLetterQueue", "QueueName"]}}
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{name}DeadLetterQueue", "QueueName"]}}
     ]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert alarm["AlarmActions"] == [{"Ref": "OperatorTopic"}]
@@ -334,21 +346,50 @@ def statements_of(role: dict[str, Any] | None) -> list[dict[str, Any]]:
     return policy["PolicyDocument"]["Statement"]
 
 
-def test_log_window_role_grants_only_its_own_resources() -> None:
-    role = evaluate().resource("LogWindowRole")
+@pytest.mark.parametrize(("name", "grants"), FUNCTION_GRANTS.items())
+def test_each_function_role_grants_only_its_own_resources(name: str, grants: set[str]) -> None:
+    role = evaluate().resource(f"{name}Role")
     assert role is not None
     assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole and its logs:* on *
     granted = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements_of(role)}
-    assert set(granted) == {"OwnLogs", "IncidentsAndIdempotency", "DeadLetters"}
+    assert set(granted) == {"OwnLogs", "DeadLetters", *grants}
     assert granted["OwnLogs"] == (
         ["logs:CreateLogStream", "logs:PutLogEvents"],
-        {"Fn::GetAtt": ["LogWindowLogGroup", "Arn"]},
+        {"Fn::GetAtt": [f"{name}LogGroup", "Arn"]},
     )
-    assert granted["IncidentsAndIdempotency"][1] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-    assert not any(a.endswith("*") for a in granted["IncidentsAndIdempotency"][0])
-    assert granted["DeadLetters"] == ("sqs:SendMessage", {"Fn::GetAtt": ["LogWindowDeadLetterQueue", "Arn"]})
+    assert granted["DeadLetters"] == ("sqs:SendMessage", {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]})
+    if "IncidentsAndIdempotency" in grants:
+        (statement,) = [s for s in statements_of(role) if s["Sid"] == "IncidentsAndIdempotency"]
+        assert statement["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
+        # what the store (transactions are Update/Delete) and Powertools idempotency call, no more
+        assert set(statement["Action"]) == {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        }
+        service = {"LogWindow": "log_window", "NotifySlack": "notify_slack"}[name]
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", f"IDEMPOTENCY#{service}"]}
+        }
+        env = transformed()["Resources"][f"{name}Function"]["Properties"]["Environment"]["Variables"]
+        assert env["POWERTOOLS_SERVICE_NAME"] == service  # the idempotency prefix the role allows
+    if "SlackSecret" in grants:
+        assert granted["SlackSecret"] == ("secretsmanager:GetSecretValue", {"Ref": "SlackSecret"})
     # X-Ray permissions only when tracing is on
-    assert statements_of(evaluate(EnableTracing="true").resource("LogWindowRole"))[-1]["Sid"] == "Tracing"
+    assert statements_of(evaluate(EnableTracing="true").resource(f"{name}Role"))[-1]["Sid"] == "Tracing"
+
+
+def test_notify_slack_gets_the_secret_by_reference_never_its_value(cfn: dict[str, Any]) -> None:
+    env = cfn["Resources"]["NotifySlackFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SLACK_SECRET_ARN"] == {"Ref": "SlackSecret"}
+    assert env["PAGE_URL"] == {"Fn::Sub": "https://${Distribution.DomainName}/"}
+    assert env["SLACK_MENTION"] == {"Ref": "SlackMention"}
+    assert cfn["Resources"]["SlackSecret"]["Properties"]["SecretString"] == "{}"  # the operator fills it
+    pattern = re.compile(source()["Parameters"]["SlackMention"]["AllowedPattern"])
+    assert all(pattern.fullmatch(v) for v in ("", "here", "channel", "S0123ABCD"))
+    assert not any(pattern.fullmatch(v) for v in ("@here", "<!channel>", "everyone"))
 
 
 def test_functions_log_to_their_own_group_with_retention(cfn: dict[str, Any]) -> None:

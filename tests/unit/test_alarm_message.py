@@ -45,6 +45,14 @@ def test_the_transition_key_is_the_alarm_and_its_change_time() -> None:
     assert transition.key == f"2026-11-21T02:14:27.123Z#{ALARM_NAME}"
 
 
+def test_metric_math_alarm_accepts_capitalised_dimensions_too() -> None:
+    message = alarm_message("ALARM", "OK", T0)
+    metric = {"Namespace": "AWS/Route53", "MetricName": "HealthCheckStatus"}
+    metric["Dimensions"] = [{"Name": "HealthCheckId", "Value": "hc-capitalised"}]  # type: ignore[assignment]
+    message["Trigger"] = {"Metrics": [{"Id": "m1", "MetricStat": {"Metric": metric}}]}
+    assert parse_alarm_message(json.dumps(message)).site_id == "hc-capitalised"
+
+
 def test_metric_math_alarm_takes_the_health_check_from_its_inputs() -> None:
     message = alarm_message("ALARM", "OK", T0)
     message["Trigger"] = {
@@ -56,7 +64,7 @@ def test_metric_math_alarm_takes_the_health_check_from_its_inputs() -> None:
                     "Metric": {
                         "Namespace": "AWS/Route53",
                         "MetricName": "HealthCheckStatus",
-                        "Dimensions": [{"Name": "HealthCheckId", "Value": "hc-from-math"}],
+                        "Dimensions": [{"value": "hc-from-math", "name": "HealthCheckId"}],
                     },
                     "Period": 60,
                     "Stat": "Minimum",
@@ -92,6 +100,13 @@ def _with(**changes: object) -> str:
         (_with(StateChangeTime="yesterday"), "StateChangeTime 'yesterday' is not an ISO 8601 time"),
         (_with(StateChangeTime="2026-11-21T02:14:27"), "is not an ISO 8601 time with an offset"),
         (_with(AlarmArn="not-an-arn"), "AlarmArn 'not-an-arn' is not a CloudWatch alarm ARN"),
+        (
+            # a region that would turn console links into someone else's site
+            _with(AlarmArn="arn:aws:cloudwatch:evil.example/x?:123456789012:alarm:detour-primary-health"),
+            "is not a CloudWatch alarm ARN",
+        ),
+        (_with(AlarmArn="arn:aws:cloudwatch:us-east-1:12345:alarm:x"), "is not a CloudWatch alarm ARN"),
+        (_with(AlarmArn="arn:aws:sns:us-east-1:123456789012:alarm:x"), "is not a CloudWatch alarm ARN"),
         (_with(AlarmName=["list"]), "field AlarmName is list, expected text"),
         (_with(Trigger="x"), "'Trigger' is not an object"),
         (

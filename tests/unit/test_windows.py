@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detour.transition import AlarmState, Transition
-from detour.windows import derive_windows
+from detour.windows import derive_windows, window_for
 
 T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 STATES = list(AlarmState)
@@ -65,11 +65,6 @@ def test_ok_without_an_alarm_changes_nothing_and_windows_are_oldest_first() -> N
     assert spans([transition(s, m) for s, m in reversed(sequence)]) == [(10, 12), (20, 25), (30, None)]
 
 
-def test_windows_of_different_sites_are_not_mixed_up_by_the_caller() -> None:
-    windows = derive_windows([transition("ALARM", 1, site="a"), transition("OK", 2, site="a")])
-    assert {w.site_id for w in windows} == {"a"}
-
-
 sequences = st.lists(st.tuples(st.sampled_from(STATES), st.integers(1, 5)), min_size=1, max_size=12).map(
     # strictly increasing times, as CloudWatch emits them for one alarm
     lambda steps: [transition(state, sum(gap for _, gap in steps[: i + 1])) for i, (state, _) in enumerate(steps)]
@@ -90,3 +85,14 @@ def test_windows_never_overlap_and_only_the_last_can_be_open(seq: list[Transitio
         assert earlier.ended_at is not None
         assert earlier.ended_at <= later.started_at
     assert all(w.duration_s is None or w.duration_s > 0 for w in windows)
+
+
+def test_window_for_finds_the_window_a_transition_belongs_to() -> None:
+    windows = derive_windows([transition("ALARM", 10), transition("OK", 20), transition("ALARM", 30)])
+    closed, still_open = windows
+    assert window_for(transition("ALARM", 10), windows) == closed
+    assert window_for(transition("INSUFFICIENT_DATA", 15), windows) == closed
+    assert window_for(transition("OK", 20), windows) == closed  # the OK that closed it
+    assert window_for(transition("INSUFFICIENT_DATA", 25), windows) is None  # between incidents
+    assert window_for(transition("OK", 25), windows) is None  # an OK that closed nothing
+    assert window_for(transition("INSUFFICIENT_DATA", 45), windows) == still_open

@@ -7,6 +7,7 @@ problem, so the function fails loudly: SNS/Lambda retry, then the dead-letter qu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from detour.transition import AlarmState, Transition, parse_time
 NAMESPACE = "AWS/Route53"
 METRIC = "HealthCheckStatus"
 DIMENSION = "HealthCheckId"
+# The region and account end up in console links posted to Slack: only real-looking ones pass.
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ACCOUNT = re.compile(r"^\d{12}$")
 REQUIRED_FIELDS = ("AlarmName", "AlarmArn", "NewStateValue", "OldStateValue", "StateChangeTime", "Trigger")
 
 
@@ -64,8 +68,8 @@ def parse_alarm_message(message: str, known_alarms: Collection[str] = ()) -> Tra
         alarm_name=alarm_name,
         alarm_arn=alarm_arn,
         alarm_description=str(body.get("AlarmDescription") or ""),
-        account_id=str(body.get("AWSAccountId") or _arn_part(alarm_arn, 4)),
-        region=_arn_part(alarm_arn, 3),
+        account_id=_arn_part(alarm_arn, 4, ACCOUNT),
+        region=_arn_part(alarm_arn, 3, REGION),
         new_state=_state(alarm_name, body, "NewStateValue"),
         old_state=_state(alarm_name, body, "OldStateValue"),
         reason=str(body.get("NewStateReason") or ""),
@@ -95,7 +99,10 @@ def _health_check_id_from_math(alarm_name: str, metrics: Any) -> str:
     for query in metrics if isinstance(metrics, list) else []:
         metric = ((query or {}).get("MetricStat") or {}).get("Metric") or {}
         if (metric.get("Namespace"), metric.get("MetricName")) == (NAMESPACE, METRIC):
-            site_id = _dimension(metric.get("Dimensions"), "Name", "Value")
+            # CloudWatch writes lower-case {name, value} here too; accept both spellings.
+            site_id = _dimension(metric.get("Dimensions"), "name", "value") or _dimension(
+                metric.get("Dimensions"), "Name", "Value"
+            )
             if site_id:
                 return site_id
     raise InvalidAlarmMessage(
@@ -136,12 +143,12 @@ def _text(body: Mapping[str, Any], field: str) -> str:
     return value
 
 
-def _arn_part(arn: str, index: int) -> str:
+def _arn_part(arn: str, index: int, pattern: re.Pattern[str]) -> str:
     """`arn:aws:cloudwatch:us-east-1:123456789012:alarm:name` -> region (3) or account (4).
 
     The message's own `Region` is a display name ("US East (N. Virginia)"), so the ARN is the source.
     """
     parts = arn.split(":")
-    if len(parts) < 7 or parts[0] != "arn" or not parts[index]:
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "cloudwatch" or not pattern.match(parts[index]):
         raise InvalidAlarmMessage(f"AlarmArn {arn!r} is not a CloudWatch alarm ARN")
     return parts[index]

@@ -4,19 +4,21 @@ Single-table layout, everything under the site's partition so one query answers 
 
     pk = SITE#<health check id>    sk = TRANSITION#<changed_at>#<alarm>   one per alarm transition
     pk = SITE#<health check id>    sk = WINDOW#<started_at>                one per failover window
-    pk = IDEMPOTENCY#<function>    sk = <hash>                             Powertools, with a TTL
+    pk = SITE#<health check id>    sk = WINDOWS                            the windows' version
+    pk = IDEMPOTENCY#<service>     sk = <hash>                             Powertools, with a TTL
 
-Recording is idempotent (a conditional put per transition key). Windows are then recomputed from
-every transition of the site and written back with a version (`derived_from`, the number of
-transitions the derivation saw): a writer that saw fewer transitions can never overwrite one that
-saw more, so concurrent or reordered deliveries converge on the same windows.
+Recording is idempotent (a conditional put per transition key). The windows are then recomputed
+from every transition of the site and written back in one transaction, together with their
+version: the number of transitions they were derived from. The transaction only commits if the
+version is still the one read before deriving, and only a derivation from more transitions ever
+writes, so concurrent or reordered deliveries converge on the windows of the full set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +32,12 @@ from detour.windows import FailoverWindow, derive_windows
 
 TRANSITION = "TRANSITION#"
 WINDOW = "WINDOW#"
-STALE_WRITE = "ConditionalCheckFailedException"
+VERSION = "WINDOWS"
+CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELLED = "TransactionCanceledException"
+MAX_ATTEMPTS = 8  # concurrent writers per site are the three functions: contention ends quickly
+MAX_CHANGES = 99  # DynamoDB transactions hold 100 actions; one is the version
+THREAD_ATTRIBUTES = ("slack_channel", "slack_ts")
 _to_dynamodb = TypeSerializer().serialize
 _from_dynamodb = TypeDeserializer().deserialize
 
@@ -41,15 +48,10 @@ class IncidentStoreError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """What recording one transition changed. `opened`/`closed` are reported by the writer whose
-    conditional write made the change, so concurrent deliveries never count a failover twice. (A
-    late, earlier ALARM can re-key a window that was already reported closed; it is reported again
-    under its true start. The stored windows are right either way.)"""
+    """The outcome of recording one transition: whether it was new, and the site's windows."""
 
     recorded: bool
     windows: list[FailoverWindow]
-    opened: list[FailoverWindow] = field(default_factory=list)
-    closed: list[FailoverWindow] = field(default_factory=list)
 
 
 class IncidentStore:
@@ -66,10 +68,14 @@ class IncidentStore:
         steps, its retry finishes the job.
         """
         recorded = self._put_transition(transition)
-        transitions = self.transitions(transition.site_id)
-        derived = derive_windows(transitions)
-        opened, closed = self._reconcile(transition.site_id, derived, version=len(transitions))
-        return Reconciliation(recorded=recorded, windows=derived, opened=opened, closed=closed)
+        for _ in range(MAX_ATTEMPTS):
+            windows = self._reconcile(transition.site_id)
+            if windows is not None:
+                return Reconciliation(recorded=recorded, windows=windows)
+        raise IncidentStoreError(
+            f"DynamoDB table {self.table_name}: the windows of site {transition.site_id} kept changing "
+            f"under {MAX_ATTEMPTS} attempts to update them; the event will be retried"
+        )
 
     def transitions(self, site_id: str) -> list[Transition]:
         return [_transition_from_item(item) for item in self._query(site_id, TRANSITION)]
@@ -88,7 +94,7 @@ class IncidentStore:
         with self._errors(f"reading the Slack thread of window {_window_sk(window)}"):
             item = self._client.get_item(
                 TableName=self.table_name,
-                Key=_encode({"pk": _pk(window.site_id), "sk": _window_sk(window)}),
+                Key=_key(window.site_id, _window_sk(window)),
                 ProjectionExpression="slack_channel, slack_ts",
                 ConsistentRead=True,
             ).get("Item")
@@ -96,19 +102,20 @@ class IncidentStore:
         return SlackThread(found["slack_channel"], found["slack_ts"]) if "slack_ts" in found else None
 
     def attach_slack_thread(self, window: FailoverWindow, thread: SlackThread) -> bool:
-        """Remember where the window was announced, so recovery edits and replies to it. False if
-        the window has meanwhile been re-keyed by a late transition (the message stays posted)."""
+        """Remember where the window was announced, so recovery edits and replies to it. False when
+        the window already has a thread (a concurrent announcement won) or no longer exists (a late
+        transition re-keyed it); the message stays posted either way."""
         with self._errors(f"attaching a Slack thread to window {_window_sk(window)}"):
             try:
                 self._client.update_item(
                     TableName=self.table_name,
-                    Key=_encode({"pk": _pk(window.site_id), "sk": _window_sk(window)}),
+                    Key=_key(window.site_id, _window_sk(window)),
                     UpdateExpression="SET slack_channel = :channel, slack_ts = :ts",
-                    ConditionExpression="attribute_exists(pk)",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(slack_ts)",
                     ExpressionAttributeValues=_encode({":channel": thread.channel, ":ts": thread.ts}),
                 )
             except ClientError as error:
-                if _code(error) == STALE_WRITE:
+                if _code(error) == CONDITION_FAILED:
                     return False
                 raise
         return True
@@ -138,50 +145,88 @@ class IncidentStore:
                     TableName=self.table_name, Item=_encode(item), ConditionExpression="attribute_not_exists(sk)"
                 )
             except ClientError as error:
-                if _code(error) == STALE_WRITE:
+                if _code(error) == CONDITION_FAILED:
                     return False
                 raise
         return True
 
-    def _reconcile(
-        self, site_id: str, derived: list[FailoverWindow], version: int
-    ) -> tuple[list[FailoverWindow], list[FailoverWindow]]:
-        stored = {_window_sk(w): w for w in map(_window_from_item, self._query(site_id, WINDOW))}
+    def _reconcile(self, site_id: str) -> list[FailoverWindow] | None:
+        """One optimistic attempt. Returns the windows, or None if another writer moved the version
+        between this attempt's reads and its write (try again)."""
+        transitions = self.transitions(site_id)  # read after our own put: includes our transition
+        derived = derive_windows(transitions)
+        version = len(transitions)
+        stored_version = self._version(site_id)
+        if stored_version >= version:
+            # Transitions only accumulate, so a derivation from as many or more saw a superset of
+            # ours, our transition included: what it wrote stands.
+            return derived
+        stored = {item["sk"]: item for item in self._query(site_id, WINDOW)}
         wanted = {_window_sk(w): w for w in derived}
-        opened: list[FailoverWindow] = []
-        closed: list[FailoverWindow] = []
+        actions = [self._version_update(site_id, version, stored_version)]
         for sk, window in wanted.items():
-            if stored.get(sk) == window:
+            carried = _threads_absorbed_by(window, stored, wanted)
+            if sk in stored and _window_from_item(stored[sk]) == window and not carried:
                 continue
-            before = self._write_window(sk, window, version)
-            if before is None:
-                continue  # a derivation that saw more transitions already wrote this window
-            if not before:
-                opened.append(window)
-            if window.ended_at is not None and "ended_at" not in before:
-                closed.append(window)
-        for sk in stored.keys() - wanted.keys():
-            # Only happens when a late transition re-pairs earlier ones (e.g. a missing OK arrives).
-            self._delete_window(site_id, sk, version)
-        return opened, closed
+            actions.append(self._window_update(sk, window, carried))
+        actions += [
+            {"Delete": {"TableName": self.table_name, "Key": _key(site_id, sk)}} for sk in stored.keys() - wanted.keys()
+        ]
+        if len(actions) > MAX_CHANGES + 1:
+            raise IncidentStoreError(
+                f"DynamoDB table {self.table_name}: {len(actions) - 1} window changes for site {site_id} "
+                f"exceed one transaction ({MAX_CHANGES})"
+            )
+        with self._errors(f"writing the windows of site {site_id} (version {version})"):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+            except ClientError as error:
+                if _code(error) == TRANSACTION_CANCELLED and _cancelled_by_condition(error):
+                    return None
+                raise
+        return derived
 
-    def _write_window(self, sk: str, window: FailoverWindow, version: int) -> dict[str, Any] | None:
-        """Upsert one window unless a fresher derivation got there first. Returns the old item
-        ({} if there was none), or None if this write was stale. SET/REMOVE only the derived
-        attributes, so attributes other functions add (e.g. a Slack thread) survive."""
+    def _version(self, site_id: str) -> int:
+        with self._errors(f"reading the windows' version of site {site_id}"):
+            item = self._client.get_item(
+                TableName=self.table_name, Key=_key(site_id, VERSION), ConsistentRead=True
+            ).get("Item")
+        return int(_decode(item)["version"]) if item else 0
+
+    def _version_update(self, site_id: str, version: int, expected: int) -> dict[str, Any]:
+        """Moves the version from what this attempt read to what it derived, or fails the transaction."""
+        condition = "attribute_not_exists(pk)" if expected == 0 else "version = :expected"
+        values: dict[str, Any] = {":version": version, ":now": format_time(datetime.now(UTC))}
+        if expected:
+            values[":expected"] = expected
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(site_id, VERSION),
+                "UpdateExpression": "SET version = :version, updated_at = :now",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": _encode(values),
+            }
+        }
+
+    def _window_update(self, sk: str, window: FailoverWindow, carried: dict[str, str]) -> dict[str, Any]:
+        """SET/REMOVE only the derived attributes, so attributes other functions add (a Slack
+        thread) survive; a thread of a window this one absorbed is carried over."""
         values: dict[str, Any] = {
             ":site": window.site_id,
             ":kind": "window",
             ":started": format_time(window.started_at),
             ":status": "open" if window.is_open else "closed",
             ":reason": window.reason,
-            ":version": version,
             ":now": format_time(datetime.now(UTC)),
         }
         assignments = [
             "site_id = :site, kind = :kind, started_at = :started, #status = :status",
-            "reason = :reason, derived_from = :version, updated_at = :now",
+            "reason = :reason, updated_at = :now",
         ]
+        for name, value in carried.items():
+            values[f":{name}"] = value
+            assignments.append(f"{name} = if_not_exists({name}, :{name})")
         removals = ""
         if window.ended_at is None:
             removals = " REMOVE ended_at, duration_s"
@@ -189,35 +234,15 @@ class IncidentStore:
             values[":ended"] = format_time(window.ended_at)
             values[":duration"] = Decimal(str(window.duration_s))
             assignments.append("ended_at = :ended, duration_s = :duration")
-        with self._errors(f"writing window {sk} of site {window.site_id}"):
-            try:
-                response = self._client.update_item(
-                    TableName=self.table_name,
-                    Key=_encode({"pk": _pk(window.site_id), "sk": sk}),
-                    UpdateExpression="SET " + ", ".join(assignments) + removals,
-                    ConditionExpression="attribute_not_exists(pk) OR derived_from < :version",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues=_encode(values),
-                    ReturnValues="ALL_OLD",
-                )
-            except ClientError as error:
-                if _code(error) == STALE_WRITE:
-                    return None
-                raise
-        return _decode(response.get("Attributes", {}))
-
-    def _delete_window(self, site_id: str, sk: str, version: int) -> None:
-        with self._errors(f"removing superseded window {sk} of site {site_id}"):
-            try:
-                self._client.delete_item(
-                    TableName=self.table_name,
-                    Key=_encode({"pk": _pk(site_id), "sk": sk}),
-                    ConditionExpression="derived_from < :version",
-                    ExpressionAttributeValues=_encode({":version": version}),
-                )
-            except ClientError as error:
-                if _code(error) != STALE_WRITE:
-                    raise
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(window.site_id, sk),
+                "UpdateExpression": "SET " + ", ".join(assignments) + removals,
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _encode(values),
+            }
+        }
 
     def _query(
         self, site_id: str, prefix: str, *, newest_first: bool = False, limit: int | None = None
@@ -255,12 +280,37 @@ class IncidentStore:
             ) from error
 
 
+def _threads_absorbed_by(
+    window: FailoverWindow, stored: dict[str, dict[str, Any]], wanted: dict[str, FailoverWindow]
+) -> dict[str, str]:
+    """A Slack thread on a stored window that is going away (a late, earlier ALARM re-keyed it) moves
+    to the window that now covers its start, so the recovery still resolves that thread."""
+    for sk, item in stored.items():
+        if sk in wanted or "slack_ts" not in item:
+            continue
+        started = parse_time(item["started_at"])
+        if window.started_at <= started and (window.ended_at is None or started <= window.ended_at):
+            return {name: item[name] for name in THREAD_ATTRIBUTES}
+    return {}
+
+
+def _cancelled_by_condition(error: ClientError) -> bool:
+    reasons = error.response.get("CancellationReasons") or []
+    if not reasons:  # some endpoints only say so in the message
+        return "ConditionalCheckFailed" in error.response.get("Error", {}).get("Message", "")
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
 def _encode(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _to_dynamodb(value) for key, value in item.items()}
 
 
 def _decode(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _from_dynamodb(value) for key, value in item.items()}
+
+
+def _key(site_id: str, sk: str) -> dict[str, Any]:
+    return _encode({"pk": _pk(site_id), "sk": sk})
 
 
 def _pk(site_id: str) -> str:

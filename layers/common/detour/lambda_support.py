@@ -36,10 +36,13 @@ def once_per_transition(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: run the wrapped function at most once per transition (passed as `transition=`).
 
-    Records live in the incidents table under `IDEMPOTENCY#<function>`. The Powertools wrapper is
+    Records live in the incidents table under `IDEMPOTENCY#<service>` (the function's
+    POWERTOOLS_SERVICE_NAME), a prefix the function's IAM role is limited to. The Powertools wrapper is
     built on the first call, so the DynamoDB client (shared with the incident store) is not created
     at import time.
     """
+
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "local")  # fixed at import, like the handler
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.cache
@@ -48,7 +51,7 @@ def once_per_transition(
                 table_name=table_name,
                 key_attr="pk",
                 sort_key_attr="sk",
-                static_pk_value=f"IDEMPOTENCY#{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'local')}",
+                static_pk_value=f"IDEMPOTENCY#{service}",
                 boto3_client=dynamodb_client(),
             )
             return idempotent_function(

@@ -124,8 +124,12 @@ def healthy_without_known_outage(site: Site, transition: Transition) -> SlackMes
 
 
 def message_for_state(site: Site, transition: Transition, window: FailoverWindow | None) -> SlackMessage:
-    """Webhook mode: one self-contained message per transition."""
+    """Webhook mode: one self-contained message per transition, true when it is read."""
     if transition.new_state is AlarmState.ALARM:
+        if window is not None and window.ended_at is not None:  # delivered after its recovery
+            return resolved(site, window, transition)
+        if window is not None and window.started_at != transition.changed_at:  # the same incident
+            return still_failing(site, transition)
         return failing_over(site, transition)
     if transition.new_state is AlarmState.OK:
         if window is not None and window.ended_at is not None:

@@ -7,6 +7,7 @@ an exception or a metric.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +15,12 @@ from urllib.parse import urlsplit
 BOT_EXAMPLE = '{"bot_token": "xoxb-…", "channel": "C0123456789"}'
 WEBHOOK_EXAMPLE = '{"webhook_url": "https://hooks.slack.com/services/…"}'
 SLACK_API = "https://slack.com/api/"
-SECRET_CACHE_S = 300  # an operator's fix to the secret is picked up within five minutes
+SECRET_CACHE_S = 300
+# Bot tokens, including rotated ones (xoxe.xoxb-…). Anything else, e.g. with a newline, would end up
+# in an HTTP header and, through an exception, in a log.
+BOT_TOKEN = re.compile(
+    r"^(xoxe\.)?xox[a-z]-[A-Za-z0-9-]+$"
+)  # an operator's fix to the secret is picked up within five minutes
 
 
 class SlackSecretError(RuntimeError):
@@ -66,7 +72,7 @@ def parse_slack_secret(secret_id: str, raw: Any) -> SlackCredentials:
     if value.get("bot_token"):
         token, channel = value["bot_token"], value.get("channel")
         channel = channel.strip() if isinstance(channel, str) else channel
-        if not isinstance(token, str) or not token.startswith("xox"):
+        if not isinstance(token, str) or not BOT_TOKEN.match(token):
             raise SlackSecretError(f"bot_token in the Slack secret {secret_id} is not a Slack token (xoxb-…); {fix}")
         if not isinstance(channel, str) or not channel or " " in channel:
             raise SlackSecretError(f"the Slack secret {secret_id} has a bot_token but no valid channel id; {fix}")
@@ -80,6 +86,7 @@ def parse_slack_secret(secret_id: str, raw: Any) -> SlackCredentials:
 
 
 def _require_http_url(secret_id: str, key: str, url: Any, fix: str) -> None:
-    parts = urlsplit(url) if isinstance(url, str) else None
+    clean = isinstance(url, str) and not any(c.isspace() or not c.isprintable() for c in url)
+    parts = urlsplit(url) if clean else None
     if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
         raise SlackSecretError(f"{key} in the Slack secret {secret_id} is not an http(s) URL; {fix}")

@@ -17,8 +17,9 @@ from detour.slack_secret import BotToken, IncomingWebhook, SlackCredentials
 TIMEOUT_S = 5
 RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
-# slack_sdk logs request details at DEBUG, and a webhook URL is a credential.
-logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+# slack_sdk logs request details, and its errors can quote a request's URL or headers: a webhook URL
+# and a bot token are credentials. Our own errors say what failed instead.
+logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
 
 FIXES = {
     "invalid_auth": "the bot token is invalid or revoked: put a current xoxb- token into the secret",
@@ -99,9 +100,14 @@ class SlackBot:
             return self._client.api_call(method, json={k: v for k, v in arguments.items() if v is not None})
         except SlackApiError as error:
             raise SlackDeliveryError(_explain(method, _error_code(error.response), self._secret_id)) from None
-        except OSError as error:  # timeouts, refused and dropped connections, after the retries
+        except Exception as error:  # the text may quote the token: say only what kind
+            if _timed_out(error):
+                raise SlackDeliveryError(
+                    f"Slack {method} timed out after the retries; the event will be retried"
+                ) from None
             raise SlackDeliveryError(
-                f"Slack {method} failed: {type(error).__name__}: {error}; the event will be retried"
+                f"Slack {method} failed: {type(error).__name__} (details withheld: they may contain the "
+                f"credentials in secret {self._secret_id}); the event will be retried"
             ) from None
 
 
@@ -119,16 +125,22 @@ class SlackWebhook:
     def post(self, message: SlackMessage, thread: SlackThread | None = None) -> None:
         try:
             response = self._client.send(text=message.text, blocks=message.blocks, unfurl_links=False)
-        except OSError as error:
+        except Exception as error:  # the URL is a credential: say only what kind
             raise SlackDeliveryError(
-                f"Slack webhook failed: {type(error).__name__}; the event will be retried"
-            ) from None  # the URL is a credential: never in the message
+                f"Slack webhook failed: {type(error).__name__} (details withheld: they may contain the "
+                f"webhook URL in secret {self._secret_id}); the event will be retried"
+            ) from None
         if response.status_code != 200:
             code = response.body.strip()[:100] or f"HTTP {response.status_code}"
             raise SlackDeliveryError(_explain("webhook", code, self._secret_id))
 
     def update(self, thread: SlackThread, message: SlackMessage) -> None:
         raise NotImplementedError("incoming webhooks cannot edit messages")
+
+
+def _timed_out(error: Exception) -> bool:
+    """urllib reports a timeout itself, or wrapped in a URLError."""
+    return isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
 
 
 def _retry_handlers() -> list[Any]:
