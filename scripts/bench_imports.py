@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.25
-TIMER = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
+TIMER = "{setup}; import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
 LAMBDA_ENV = {
     "AWS_LAMBDA_FUNCTION_NAME": "detour-bench",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
@@ -30,28 +30,46 @@ LAMBDA_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Detour",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # notify_slack
+    "SLACK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:detour-slack-AbCdEf",
+    "SITE_DOMAIN": "www.example.com",
+    "PAGE_URL": "https://d111111abcdef8.cloudfront.net/",
+    # refresh_page
+    "SITE_NAME": "www.example.com",
+    "DEFAULT_MESSAGE": "We are working to restore the service as quickly as possible.",
+    "CONTACT_URL": "mailto:support@example.com",
+    "PAGE_BUCKET": "detour-pagebucket-0123456789ab",
+    "DISTRIBUTION_ID": "EDFDVBD6EXAMPLE",
 }
+# Imported on first use rather than at module load; shown so the deferred cost stays visible.
+DEFERRED = {"notify_slack": "from slack_sdk import WebClient", "refresh_page": "import jinja2"}
+PAGE_TARGET_BYTES = 20 * 1024
 
 
-def sample(stmt: str, function_dir: Path | None = None) -> float:
+def sample(stmt: str, function_dir: Path | None = None, setup: str = "pass") -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))} | LAMBDA_ENV
     paths = [str(function_dir)] if function_dir else []
     env["PYTHONPATH"] = os.pathsep.join([*paths, str(ROOT / "layers" / "common")])
     env["PYTHONDONTWRITEBYTECODE"] = "0"
     if function_dir:
         env["POWERTOOLS_SERVICE_NAME"] = function_dir.name
-    out = subprocess.run(
-        [sys.executable, "-c", TIMER.format(stmt=stmt)], env=env, capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, "-c", TIMER.format(setup=setup, stmt=stmt)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode:
+        where = f"functions/{function_dir.name}" if function_dir else "python"
+        raise SystemExit(f"{where}: `{stmt}` failed:\n{out.stderr.strip().splitlines()[-1]}")
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per measurement (default 15)")
+    parser.add_argument("--function", action="append", help="only this function (repeatable); default: all")
     args = parser.parse_args()
 
     functions = sorted(p.parent for p in (ROOT / "functions").glob("*/app.py"))
+    if args.function:
+        functions = [f for f in functions if f.name in args.function]
     for function_dir in functions:  # warm the bytecode caches so every sample starts equal
         sample("import app", function_dir)
     baseline: list[float] = []
@@ -72,7 +90,44 @@ def main() -> int:
         verdict = "ok" if ratio <= TARGET_RATIO else f"OVER target {TARGET_RATIO}"
         print(f"  {name + ' handler module':<28} {ms:8.1f} ms   ratio {ratio:.2f}  ({verdict})")
     print(f"worst ratio {worst:.2f} (target <= {TARGET_RATIO})")
+    for name, stmt in DEFERRED.items():
+        if name not in handlers:
+            continue
+        deferred = [sample(stmt, setup="import boto3") for _ in range(max(5, args.runs // 3))]
+        print(f"  deferred to the first call in {name}: `{stmt}` {statistics.median(deferred) * 1000:.1f} ms")
+    typical, largest = page_sizes()
+    verdict = "ok" if largest <= PAGE_TARGET_BYTES else f"OVER target {PAGE_TARGET_BYTES}"
+    print(
+        f"maintenance page: {typical} bytes typical, {largest} bytes largest",
+        f"({verdict}, target <= {PAGE_TARGET_BYTES})",
+    )
     return 0
+
+
+def page_sizes() -> tuple[int, int]:
+    """The rendered index.html: a typical outage, and the largest the parameters and notice allow."""
+    sys.path.insert(0, str(ROOT / "layers" / "common"))
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415 - only this report needs them
+
+    from detour.page import PageSettings, render_page  # noqa: PLC0415
+    from detour.page_status import PageState, PageStatus  # noqa: PLC0415
+    from detour.site_notice import MAX_MESSAGE_CHARS  # noqa: PLC0415
+    from detour.windows import FailoverWindow  # noqa: PLC0415
+
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    history = [FailoverWindow("s", now - timedelta(days=i, minutes=40), now - timedelta(days=i)) for i in range(1, 6)]
+    typical = render_page(
+        PageStatus(PageState.UNAVAILABLE, now, LAMBDA_ENV["DEFAULT_MESSAGE"], started_at=now - timedelta(minutes=9)),
+        history,
+        PageSettings(LAMBDA_ENV["SITE_NAME"], LAMBDA_ENV["DEFAULT_MESSAGE"], LAMBDA_ENV["CONTACT_URL"]),
+    )
+    long = "x" * MAX_MESSAGE_CHARS
+    largest = render_page(
+        PageStatus(PageState.UNAVAILABLE, now, long, started_at=now, detail=long * 2),
+        history,
+        PageSettings("y" * 80, long, "https://" + "z" * 500),
+    )
+    return len(typical.encode()), len(largest.encode())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A local Slack for the tests: an HTTP server on loopback that speaks Slack's real shapes.
+"""A local Slack for tests and the rehearsal: an HTTP server on loopback that speaks Slack's real shapes.
 
 - Web API `chat.postMessage` and `chat.update` (JSON or form bodies): checks the bearer token and
   the channel, answers `{"ok": true, "channel", "ts", "message"}` or `{"ok": false, "error"}` with
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -21,9 +22,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-TOKEN = "xoxb-1111-2222-detourTESTtoken"
+TOKEN = "xoxb-1111-2222-detourTESTtoken"  # noqa: S105 - the fake's own, accepted nowhere else
 CHANNEL = "C0DETOUR01"
 WEBHOOK_PATH = "/services/T0DETOUR/B0DETOUR/detourWebhookSecret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detour.incident_store import IncidentStore, IncidentStoreError
-from detour.slack_transport import SlackThread
+from detour.slack_thread import SlackThread
 from detour.transition import AlarmState, Transition
 from detour.windows import derive_windows
 from tests.support.aws import OneRequestAtATime, store_for

@@ -15,6 +15,7 @@ import pytest
 
 from detour import slack_transport
 from detour.slack_secret import SlackSecretError
+from detour.slack_thread import SlackThread
 from detour.slack_transport import SlackDeliveryError
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from tests.conftest import emitted_metrics
@@ -93,7 +94,7 @@ def test_an_incident_is_one_thread_resolved_in_place(bot: ModuleType, slack: Fak
     (root,) = slack.roots()
     assert root.text == ":rotating_light: www.example.com is failing over to the maintenance page"
     (window,) = store_for(function_env).windows(SITE_ID)
-    assert store_for(function_env).slack_thread(window) == slack_transport.SlackThread(CHANNEL, root.ts)
+    assert store_for(function_env).slack_thread(window) == SlackThread(CHANNEL, root.ts)
 
     invoke(bot, transition_event("INSUFFICIENT_DATA", "ALARM", at(6)))
     invoke(bot, transition_event("OK", "INSUFFICIENT_DATA", at(17.5)))

@@ -21,3 +21,21 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_
 @functools.cache
 def dynamodb_client() -> Any:
     return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def s3_client() -> Any:
+    return boto3.client("s3", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def cloudfront_client() -> Any:
+    return boto3.client("cloudfront", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def secrets_provider() -> Any:
+    """Powertools' SecretsProvider (it caches values) on a client made here, on first use."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415 - ~25 ms
+
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager", config=CLIENT_CONFIG))

@@ -26,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from detour.slack_transport import SlackThread
+from detour.slack_thread import SlackThread
 from detour.transition import AlarmState, Transition, format_time, parse_time
 from detour.windows import FailoverWindow, derive_windows
 

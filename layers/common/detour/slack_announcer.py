@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from detour import slack_message as say
-from detour.slack_transport import Slack, SlackThread
+from detour.slack_thread import SlackThread
+from detour.slack_transport import Slack
 from detour.transition import AlarmState, Transition
 from detour.windows import FailoverWindow, window_for
 

@@ -8,11 +8,11 @@ on the first Slack call, not when the handler module loads.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from detour.slack_message import SlackMessage
 from detour.slack_secret import BotToken, IncomingWebhook, SlackCredentials
+from detour.slack_thread import SlackThread
 
 TIMEOUT_S = 5
 RATE_LIMIT_RETRIES = 2
@@ -40,14 +40,6 @@ FIXES = {
 
 class SlackDeliveryError(RuntimeError):
     """Slack refused or could not be reached after the retries."""
-
-
-@dataclass(frozen=True, slots=True)
-class SlackThread:
-    """Where an incident's root message lives: editable and repliable in bot mode."""
-
-    channel: str
-    ts: str
 
 
 class Slack(Protocol):

@@ -1,0 +1,121 @@
+"""The maintenance distribution, played locally: an HTTP server in front of the emulated bucket that
+does what the CloudFront distribution does with its two CloudFront Functions, its custom error
+responses and its response-headers policy.
+
+The functions are ported from edge/*.js (a test runs both on the same events and compares them).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+STATUS = "/status.json"
+PAGE = "/index.html"
+
+
+def viewer_request(uri: str) -> str:
+    """edge/viewer-request.js: every path is the page, except the status it polls."""
+    return uri if uri == STATUS else PAGE
+
+
+def viewer_response(uri: str, status: int, headers: dict[str, str], retry_after: str) -> tuple[int, dict[str, str]]:
+    """edge/viewer-response.js: the page is a 503 with Retry-After; nothing is stored by browsers."""
+    headers = {**headers, "cache-control": "no-store"}
+    if uri != STATUS:
+        status = 503
+        headers["retry-after"] = retry_after
+    return status, headers
+
+
+@dataclass
+class EdgeResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class LocalEdge:
+    def __init__(self, bucket: str, retry_after: str, policy_headers: dict[str, str]) -> None:
+        self.bucket = bucket
+        self.retry_after = retry_after
+        self.policy_headers = policy_headers
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-edge", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def get(self, path: str) -> EdgeResponse:
+        uri = viewer_request(path.split("?", 1)[0])
+        try:
+            status, headers, body = 200, *self._origin(uri)
+            # A viewer-response function does not run when the origin answered >= 400.
+            status, headers = viewer_response(uri, status, headers, self.retry_after)
+        except ClientError:
+            # Custom error responses: the origin's 403/404 becomes the page, as a 503.
+            headers, body = self._origin(PAGE)
+            status = 503
+        return EdgeResponse(status, {**headers, **self.policy_headers}, body)
+
+    def _origin(self, uri: str) -> tuple[dict[str, str], bytes]:
+        found = boto3.client("s3").get_object(Bucket=self.bucket, Key=uri.lstrip("/"))
+        headers = {"content-type": found.get("ContentType", "application/octet-stream")}
+        if found.get("CacheControl"):
+            headers["cache-control"] = found["CacheControl"]
+        return headers, found["Body"].read()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        edge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._send(edge.get(self.path), body=True)
+
+            def do_HEAD(self) -> None:
+                self._send(edge.get(self.path), body=False)
+
+            def _send(self, response: EdgeResponse, body: bool) -> None:
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(response.body)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(response.body)
+
+        return Handler
+
+
+def policy_headers(policy: dict[str, Any]) -> dict[str, str]:
+    """The headers a ResponseHeadersPolicyConfig adds (the parts the template uses)."""
+    headers: dict[str, str] = {}
+    security = policy.get("SecurityHeadersConfig", {})
+    if "ContentSecurityPolicy" in security:
+        headers["content-security-policy"] = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    if "ContentTypeOptions" in security:
+        headers["x-content-type-options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["x-frame-options"] = security["FrameOptions"]["FrameOption"]
+    if "ReferrerPolicy" in security:
+        headers["referrer-policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
+    for item in policy.get("CustomHeadersConfig", {}).get("Items", []):
+        headers[item["Header"].lower()] = str(item["Value"])
+    return headers

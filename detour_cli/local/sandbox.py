@@ -1,0 +1,91 @@
+"""A whole Detour deployment on loopback: the embedded AWS (moto's server) with template.yaml
+deployed into it, a hosted zone standing in for the user's, and a local Slack whose token the
+stack's Slack secret holds. Used by `detour demo` and `detour invoke --local`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from detour_cli.local.emulated_stack import EmulatedStack, deploy
+from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, free_port
+from detour_cli.local.lambda_runtime import ROOT, environment
+
+DOMAIN = "www.detour.test"
+ZONE = "detour.test"
+FAKE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class LocalSandbox:
+    endpoint: str
+    aws_environment: dict[str, str]
+    zone_id: str
+    stack: EmulatedStack
+    slack: FakeSlack
+    seconds_to_deploy: float
+
+
+@contextlib.contextmanager
+def local_sandbox(parameters: dict[str, str] | None = None) -> Iterator[LocalSandbox]:
+    """Everything up for the duration of the block, and torn down after it."""
+    import time  # noqa: PLC0415
+
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy; only local runs need it
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    variables = _aws_environment(endpoint)
+    try:
+        with environment(variables), FakeSlack() as slack:
+            os.environ.pop("AWS_PROFILE", None)
+            zone = boto3.client("route53").create_hosted_zone(Name=ZONE, CallerReference=str(uuid.uuid4()))
+            zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+            started = time.monotonic()
+            stack = deploy(ROOT / "template.yaml", _site(zone_id) | (parameters or {}))
+            took = time.monotonic() - started
+            secret = {"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=stack.physical_id("SlackSecret"), SecretString=json.dumps(secret)
+            )
+            yield LocalSandbox(endpoint, variables, zone_id, stack, slack, took)
+    finally:
+        server.stop()
+
+
+def _site(zone_id: str) -> dict[str, Any]:
+    return {
+        "DomainName": DOMAIN,
+        "HostedZoneId": zone_id,
+        "PrimaryKind": "IPv4",
+        "PrimaryTarget": "127.0.0.1",
+        "HealthCheckProtocol": "HTTP",
+        "HealthCheckPort": "8080",
+        "HealthCheckPath": "/health",
+        "CertificateArn": FAKE_CERTIFICATE,
+    }
+
+
+def _aws_environment(endpoint: str) -> dict[str, str]:
+    """Every AWS call of this process goes to the emulator, whatever credentials the shell has."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }

@@ -1,0 +1,27 @@
+"""The `detour` command."""
+
+from __future__ import annotations
+
+import sys
+
+COMMANDS = {
+    "demo": ("detour_cli.rehearsal", "rehearse a whole outage locally: no AWS account, no Docker"),
+    "invoke": ("detour_cli.invoke", "run one function's handler with an event file, without Docker"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: detour COMMAND [--help]\n\ncommands:")
+        for name, (_, summary) in COMMANDS.items():
+            print(f"  {name:<8} {summary}")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    import importlib  # noqa: PLC0415
+
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,445 @@
+"""`detour demo`: a whole outage, rehearsed on loopback. No AWS account, no Docker, no network.
+
+An embedded AWS (moto's server) gets template.yaml deployed into it. A local primary, a local Slack,
+and a local edge (playing CloudFront) stand in for the rest. Route 53's health checkers and
+failover answers, and CloudWatch's alarm, are played by code that follows their rules. The three
+functions' handlers run in-process on the exact SNS event CloudWatch would send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+
+from detour_cli.local.cloudwatch import HealthAlarm
+from detour_cli.local.edge import LocalEdge, policy_headers
+from detour_cli.local.emulated_stack import EmulatedStack
+from detour_cli.local.lambda_runtime import InProcessFunction
+from detour_cli.local.primary import LocalPrimary
+from detour_cli.local.route53 import HealthCheck, HealthCheckConfig, Prober, answer
+from detour_cli.local.sandbox import DOMAIN, ZONE, LocalSandbox, local_sandbox
+from detour_cli.local.timeline import Timeline
+
+
+@dataclass
+class Options:
+    interval_s: float = 1.0  # Route 53: 10 or 30
+    alarm_period_s: float = 2.0  # CloudWatch: 60
+    threshold: int = 3
+    out: Path = field(default_factory=lambda: Path("rehearsal-output") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+    keep_running: bool = False
+    timeout_s: float = 120.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="detour demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--interval", type=float, default=1.0, help="health-check interval, s (AWS: 10 or 30)")
+    parser.add_argument("--threshold", type=int, default=3, help="health-check failure threshold (1-10)")
+    parser.add_argument("--alarm-period", type=float, default=2.0, help="alarm period, s (AWS: 60)")
+    parser.add_argument("--real-timing", action="store_true", help="AWS's own timing: 10 s interval, 60 s period")
+    parser.add_argument("--out", type=Path, help="artifacts folder (default: rehearsal-output/<time>)")
+    parser.add_argument("--keep-running", action="store_true", help="leave everything up; stop/start the primary")
+    args = parser.parse_args(argv)
+    options = Options(
+        interval_s=10.0 if args.real_timing else args.interval,
+        alarm_period_s=60.0 if args.real_timing else args.alarm_period,
+        threshold=args.threshold,
+        keep_running=args.keep_running,
+        timeout_s=600.0 if args.real_timing else 120.0,
+    )
+    if args.out:
+        options.out = args.out
+    return 0 if Rehearsal(options).run() else 1
+
+
+class Rehearsal:
+    def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
+        self.options = options
+        self.timeline = Timeline(out)
+        self.failures: list[str] = []
+        self.deliveries = threading.Event()
+        self.functions: dict[str, InProcessFunction] = {}
+
+    def run(self) -> bool:
+        options = self.options
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "logs").mkdir(exist_ok=True)
+        say = self.timeline.say
+        say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
+        with contextlib.ExitStack() as running:
+            primary = LocalPrimary()
+            primary.start()
+            running.callback(primary.stop)
+            sandbox = running.enter_context(
+                local_sandbox(
+                    {
+                        "HealthCheckPort": str(primary.port),
+                        "HealthCheckFailureThreshold": str(options.threshold),
+                    }
+                )
+            )
+            self.slack = sandbox.slack
+            self.stack = stack = sandbox.stack
+            self._report_deployment(sandbox)
+            self._publish_initial_page(stack)
+            edge = self._start_edge(stack)
+            running.callback(edge.stop)
+
+            alarm = HealthAlarm(stack.physical_id("HealthAlarm"), options.alarm_period_s, self._deliver)
+            check = HealthCheck(
+                HealthCheckConfig.from_template(
+                    stack.resolver.resource("HealthCheck")["HealthCheckConfig"],
+                    interval_s=options.interval_s,  # type: ignore[index]
+                )
+            )
+            prober = Prober(check, on_change=alarm.health_changed)
+            prober.start()
+            running.callback(prober.stop)
+            self.edge, self.check, self.alarm, self.primary = edge, check, alarm, primary
+            cfg = check.config
+            say(
+                f"health check {stack.physical_id('HealthCheck')}: {len(cfg.regions)} checkers "
+                f"({', '.join(cfg.regions)}) probe {cfg.protocol} {cfg.address}:{cfg.port}{cfg.path} "
+                f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {alarm.period_s:g} s"
+            )
+            try:
+                self._play()
+            except (TimeoutError, AssertionError) as error:
+                self.failures.append(str(error))
+                say(f"FAILED: {error}")
+            self._write_artifacts()
+            if options.keep_running and not self.failures:
+                self._keep_running()
+        say(f"artifacts: {options.out}")
+        if self.failures:
+            say(f"the rehearsal FAILED: {'; '.join(self.failures)}")
+        return not self.failures
+
+    # -- the story ----------------------------------------------------------------------------------
+
+    def _play(self) -> None:
+        t, options = self.timeline, self.options
+        wait = options.interval_s * (options.threshold + 2) + 10
+        t.wait_for("the health check's first verdict", lambda: self.check.healthy, wait)
+        t.say(f"primary healthy ({self._checkers()}); DNS {self._dns()}")
+        self._snapshot("1-healthy")
+
+        t.say("the primary stops answering")
+        self.primary.stop()
+        t.wait_for("the checkers to agree the primary is down", lambda: not self.check.healthy, wait)
+        t.say(f"health check unhealthy ({self._checkers()}); DNS {self._dns()}")
+        self._wait_for_delivery("ALARM")
+        self._show_incident(resolved=False)
+        self._snapshot("2-failing-over")
+
+        t.say("the primary comes back")
+        self.primary.start()
+        t.wait_for("the checkers to see it healthy again", lambda: self.check.healthy, wait)
+        t.say(f"health check healthy ({self._checkers()}); DNS {self._dns()}")
+        self._wait_for_delivery("OK")
+        self._show_incident(resolved=True)
+        self._snapshot("3-recovered")
+
+    def _wait_for_delivery(self, state: str) -> None:
+        self.deliveries.clear()
+        self.timeline.wait_for(
+            f"the alarm to go {state} (period {self.alarm.period_s:g} s) and SNS to deliver",
+            self.deliveries.is_set,
+            self.options.alarm_period_s + self.options.timeout_s,
+        )
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        """SNS -> Lambda, for every subscription whose filter policy accepts the message."""
+        message = json.loads(event["Records"][0]["Sns"]["Message"])
+        self.timeline.say(
+            f"alarm {message['AlarmName']}: {message['OldStateValue']} -> {message['NewStateValue']}; "
+            f"SNS message {event['Records'][0]['Sns']['MessageId'][:8]}… delivered in-process to:"
+        )
+        for function, filter_policy in self._subscribers():
+            if not _accepts(filter_policy, message):
+                self.timeline.detail(f"{function.directory}: filtered out by its subscription's filter policy")
+                continue
+            try:
+                result = function.invoke(event)
+                self.timeline.detail(f"{function.directory}: {_summary(result)}")
+            except Exception as error:
+                self.failures.append(f"{function.directory} raised {type(error).__name__}: {error}")
+                self.timeline.detail(f"{function.directory}: FAILED {type(error).__name__}: {error}")
+        self.deliveries.set()
+
+    def _show_incident(self, resolved: bool) -> None:
+        t = self.timeline
+        roots = self.slack.roots()
+        if not roots:
+            raise AssertionError("no Slack message was posted")
+        root = roots[-1]
+        t.detail(f"Slack #{root.channel}: {root.text}")
+        for reply in self.slack.replies(root):
+            t.detail(f"  thread reply: {reply.text}")
+        page = self.edge.get("/")
+        status = json.loads(self.edge.get("/status.json").body)
+        t.detail(
+            f"page {self.edge.url} (plays https://{self.stack.resolver.attributes[('Distribution', 'DomainName')]}/): "
+            f'HTTP {page.status}, Retry-After {page.headers.get("retry-after")}, title "{_title(page.body)}"; '
+            f"status.json state {status.get('state')!r}"
+        )
+        windows = self._windows()
+        if not windows:
+            raise AssertionError("no failover window was recorded")
+        latest = windows[0]
+        if resolved:
+            if latest["ended_at"] is None:
+                raise AssertionError("the failover window is still open after OK")
+            t.detail(
+                f"failover window closed: {latest['started_at']} -> {latest['ended_at']} ({latest['duration_s']} s)"
+            )
+            if not root.edits:
+                raise AssertionError("the Slack message was not updated to resolved")
+        else:
+            t.detail(f"failover window opened at {latest['started_at']}")
+
+    # -- the parts ----------------------------------------------------------------------------------
+
+    def _report_deployment(self, sandbox: LocalSandbox) -> None:
+        say, stack = self.timeline.say, sandbox.stack
+        say(f"embedded AWS (moto server) at {sandbox.endpoint}; hosted zone {ZONE} stands in for yours")
+        say(
+            f"deployed template.yaml as stack {stack.name!r} in {sandbox.seconds_to_deploy:.1f} s: "
+            f"{len(stack.created)} resources created, {len(stack.emulated)} played locally (see deployment.txt)"
+        )
+        for line in stack.created:
+            if "Distribution" in line or "Record" in line or "HealthCheck " in line:
+                self.timeline.detail(line)
+        (self.options.out / "deployment.txt").write_text(
+            "Created in the emulator:\n  "
+            + "\n  ".join(stack.created)
+            + "\n\nNot created; played locally or not emulated:\n  "
+            + "\n  ".join(stack.emulated)
+            + "\n"
+        )
+        say(f"local Slack at {sandbox.slack.url} (bot-token mode); the stack's Slack secret now holds its token")
+
+    def _publish_initial_page(self, stack: EmulatedStack) -> None:
+        """The PublishedPage custom resource, as CloudFormation runs it: a Create request to page_setup,
+        whose answer arrives at a pre-signed URL (here, a local catcher)."""
+        props = stack.resolver.resource("PublishedPage")
+        if props is None:
+            return
+        with _ResponseCatcher() as catcher:
+            event = {
+                "RequestType": "Create",
+                "ServiceToken": props.pop("ServiceToken"),
+                "ResponseURL": catcher.url,
+                "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack.name}/local",
+                "RequestId": str(uuid.uuid4()),
+                "LogicalResourceId": "PublishedPage",
+                "ResourceType": "Custom::MaintenancePage",
+                "ResourceProperties": props,
+            }
+            self._function("PageSetupFunction").invoke(event)
+            answer_ = catcher.answer()
+        if answer_.get("Status") != "SUCCESS":
+            raise RuntimeError(f"publishing the initial page failed: {answer_.get('Reason')}")
+        self.timeline.say(f"PublishedPage custom resource (page_setup, in-process): {answer_['Status']}")
+
+    def _start_edge(self, stack: EmulatedStack) -> LocalEdge:
+        policy = stack.resolver.resource("PageHeadersPolicy")["ResponseHeadersPolicyConfig"]  # type: ignore[index]
+        edge = LocalEdge(
+            bucket=stack.physical_id("PageBucket"),
+            retry_after=stack.resolver.refs["RetryAfterSeconds"],
+            policy_headers=policy_headers(policy),
+        )
+        edge.start()
+        domain = stack.resolver.attributes[("Distribution", "DomainName")]
+        self.timeline.say(f"local edge at {edge.url} plays the distribution {domain}")
+        return edge
+
+    def _function(self, logical_id: str) -> InProcessFunction:
+        """One in-process function per template function, its logs in logs/<function>.jsonl."""
+        if logical_id not in self.functions:
+            directory = self.stack.functions()[logical_id]
+            self.functions[logical_id] = InProcessFunction(
+                directory,
+                self.stack.function_environment(logical_id),
+                function_name=f"{self.stack.name}-{logical_id}",
+                output=(self.options.out / "logs" / f"{directory}.jsonl").open("a"),
+            )
+        return self.functions[logical_id]
+
+    def _subscribers(self) -> list[tuple[InProcessFunction, dict[str, Any]]]:
+        """The template's Lambda subscriptions to the alarm topic, with their filter policies."""
+        topic = self.stack.physical_id("AlarmTopic")
+        found = []
+        for logical_id, resource in self.stack.template["Resources"].items():
+            endpoint = resource.get("Properties", {}).get("Endpoint", {})
+            if resource["Type"] != "AWS::SNS::Subscription" or "Fn::GetAtt" not in endpoint:
+                continue
+            props = self.stack.resolver.resource(logical_id) or {}
+            if props.get("TopicArn") == topic:
+                found.append((self._function(endpoint["Fn::GetAtt"][0]), props.get("FilterPolicy", {})))
+        return found
+
+    def _checkers(self) -> str:
+        views = self.check.observations()
+        return f"{sum(views.values())}/{len(views)} checkers say healthy"
+
+    def _dns(self) -> str:
+        records = boto3.client("route53").list_resource_record_sets(
+            HostedZoneId=self.stack.resolver.refs["HostedZoneId"]
+        )["ResourceRecordSets"]
+        found = answer(records, DOMAIN, "A", lambda _: self.check.healthy)
+        target = f"alias {found.values[0]}" if found.alias else f"{', '.join(found.values)} (TTL {found.ttl})"
+        return f"{DOMAIN} A -> {target} [{found.failover}]"
+
+    def _windows(self) -> list[dict[str, Any]]:
+        from detour.aws import dynamodb_client  # noqa: PLC0415
+        from detour.incident_store import IncidentStore  # noqa: PLC0415
+
+        store = IncidentStore(self.stack.physical_id("IncidentsTable"), dynamodb_client())
+        return [
+            {
+                "started_at": w.started_at.isoformat(),
+                "ended_at": w.ended_at.isoformat() if w.ended_at else None,
+                "duration_s": w.duration_s,
+                "reason": w.reason,
+            }
+            for w in store.windows(self.stack.physical_id("HealthCheck"))
+        ]
+
+    def _snapshot(self, step: str) -> None:
+        folder = self.options.out / "page"
+        folder.mkdir(exist_ok=True)
+        page = self.edge.get("/")
+        (folder / f"{step}.html").write_bytes(page.body)
+        (folder / f"{step}.status.json").write_bytes(self.edge.get("/status.json").body)
+        (folder / f"{step}.headers.json").write_text(json.dumps({"status": page.status, **page.headers}, indent=2))
+
+    def _write_artifacts(self) -> None:
+        out = self.options.out
+        slack = [
+            {
+                "channel": m.channel,
+                "ts": m.ts,
+                "thread_ts": m.thread_ts,
+                "text": m.text,
+                "blocks": m.blocks,
+                "edits": m.edits,
+            }
+            for m in self.slack.messages
+        ]
+        (out / "slack.json").write_text(json.dumps(slack, indent=2, ensure_ascii=False))
+        (out / "windows.json").write_text(json.dumps(self._windows(), indent=2))
+        (out / "timeline.txt").write_text("\n".join(self.timeline.lines) + "\n")
+
+    def _keep_running(self) -> None:
+        t = self.timeline
+        t.say(
+            f"still running. The page: {self.edge.url}  Slack: {self.slack.url}  primary: 127.0.0.1:{self.primary.port}"
+        )
+        t.say("type 'stop' or 'start' for the primary, 'quit' (or Ctrl-C) to end")
+        try:
+            for line in sys.stdin:
+                command = line.strip().lower()
+                if command == "stop":
+                    self.primary.stop()
+                    t.say("primary stopped")
+                elif command == "start":
+                    self.primary.start()
+                    t.say("primary started")
+                elif command in ("quit", "exit"):
+                    break
+        except KeyboardInterrupt:
+            pass
+
+
+def _accepts(policy: dict[str, Any], message: dict[str, Any]) -> bool:
+    """SNS body filter policies as this template writes them: every key must equal one listed value."""
+    return all(message.get(key) in values for key, values in policy.items())
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, dict):
+        return ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("site_id",))
+    return str(result)
+
+
+class _Title(HTMLParser):
+    """The page's <title>: it names the state the page is in (the sections for others are hidden)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.text = False, ""
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.inside = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.text += data
+
+
+def _title(html: bytes) -> str:
+    parser = _Title()
+    parser.feed(html.decode("utf-8", "replace"))
+    return " ".join(parser.text.split())
+
+
+class _ResponseCatcher:
+    """Receives the PUT a custom resource sends to CloudFormation's pre-signed ResponseURL."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
+
+        catcher = self
+        self._body: bytes | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                catcher._body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/cloudformation-response"
+
+    def answer(self) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while self._body is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._body is None:
+            raise TimeoutError("the custom resource never answered CloudFormation")
+        return json.loads(self._body)
+
+    def __enter__(self) -> _ResponseCatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

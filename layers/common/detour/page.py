@@ -1,0 +1,98 @@
+"""Render the maintenance page (index.html) and its status.json from a `PageStatus`.
+
+The look and every word live in `templates/maintenance.html.j2`: an operator restyles or rewords
+the page by editing that file and redeploying, no code change. Jinja2 is imported on first render,
+not at module import, so a handler's cold start does not pay for it until it renders.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from detour.page_status import PageStatus
+from detour.transition import format_time
+from detour.windows import FailoverWindow
+
+TEMPLATE = "maintenance.html.j2"
+MAX_PAGE_BYTES = 20 * 1024
+HISTORY_LENGTH = 5
+POLL_SECONDS = 20  # the page polls status.json this often (backing off on errors)
+
+
+class PageSettingsError(ValueError):
+    """A page setting (stack parameter) is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageSettings:
+    """The stack parameters the page shows: whose site it is, who to contact, what to say by default."""
+
+    site_name: str
+    default_message: str
+    contact_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.site_name.strip():
+            raise PageSettingsError("the page needs a site name (stack parameter SiteName or DomainName)")
+        if self.contact_url and urlsplit(self.contact_url).scheme not in ("https", "mailto"):
+            # Jinja escapes the URL, but a javascript: or data: URL would still run when clicked.
+            raise PageSettingsError(f"contact URL {self.contact_url!r} must start with https:// or mailto:")
+
+    @property
+    def contact_label(self) -> str:
+        parts = urlsplit(self.contact_url)
+        return parts.path if parts.scheme == "mailto" else (parts.netloc + parts.path).rstrip("/")
+
+
+def render_page(status: PageStatus, history: Sequence[FailoverWindow], settings: PageSettings) -> str:
+    return _template().render(
+        site=settings,
+        status=status,
+        status_json=status.to_json(),
+        history=history,
+        poll_seconds=POLL_SECONDS,
+        rendered_at=status.updated_at,
+    )
+
+
+def render_status(status: PageStatus) -> bytes:
+    return json.dumps(status.to_json(), separators=(",", ":")).encode()
+
+
+def utc(moment: datetime | None) -> str:
+    """`2026-11-21 02:14 UTC`: what the page shows before (or without) its script."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def duration(seconds: float | None) -> str:
+    """`2 h 5 min`, `12 min`, `under a minute`. The page's script formats the live value the same way."""
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return f"{hours // 24} days"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+@functools.cache
+def _template() -> Any:
+    import jinja2  # noqa: PLC0415 - deliberately lazy, see the module docstring
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("detour", "templates"),
+        autoescape=True,  # every value is text; nothing from an alarm or an operator becomes markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(utc=utc, duration=duration, iso=format_time)
+    return environment.get_template(TEMPLATE)

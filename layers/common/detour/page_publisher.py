@@ -1,0 +1,109 @@
+"""Put the maintenance page into its bucket and make CloudFront serve the new copy.
+
+Order matters: index.html first, then status.json. The page embeds its own status, so it is whole
+by itself; a status.json that is newer than the page only ever updates a page that already exists.
+Every S3 or CloudFront failure (after boto3's retries) raises `PagePublishError` naming the bucket or
+distribution and the step, so the invocation fails and is retried, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+PAGE_KEY = "index.html"
+STATUS_KEY = "status.json"
+# CloudFront may keep the page at the edge for a while (each refresh invalidates it); browsers never
+# keep it (the viewer-response function sends no-store). status.json is never cached anywhere.
+PAGE_HEADERS = {"ContentType": "text/html; charset=utf-8", "CacheControl": "public, max-age=0, s-maxage=300"}
+STATUS_HEADERS = {"ContentType": "application/json; charset=utf-8", "CacheControl": "no-store"}
+DELETE_BATCH = 1000  # S3 DeleteObjects' limit
+
+
+class PagePublishError(RuntimeError):
+    """S3 or CloudFront refused or failed a request while publishing or removing the page."""
+
+
+class PagePublisher:
+    def __init__(self, bucket: str, distribution_id: str, s3: Any, cloudfront: Any) -> None:
+        self.bucket = bucket
+        self.distribution_id = distribution_id
+        self._s3 = s3
+        self._cloudfront = cloudfront
+
+    def publish(self, page: str, status: bytes) -> str:
+        """Upload the page, then its status, then invalidate both. Returns the invalidation id."""
+        self._put(PAGE_KEY, page.encode(), PAGE_HEADERS)
+        self._put(STATUS_KEY, status, STATUS_HEADERS)
+        return self.invalidate()
+
+    def invalidate(self) -> str:
+        paths = [f"/{PAGE_KEY}", f"/{STATUS_KEY}"]  # every page path is rewritten to /index.html at the edge
+        with _errors(f"CloudFront distribution {self.distribution_id}: invalidating {', '.join(paths)}"):
+            answer = self._cloudfront.create_invalidation(
+                DistributionId=self.distribution_id,
+                InvalidationBatch={
+                    "Paths": {"Quantity": len(paths), "Items": paths},
+                    "CallerReference": f"detour-{uuid.uuid4().hex}",
+                },
+            )
+        return str(answer["Invalidation"]["Id"])
+
+    def remove_everything(self) -> int:
+        """Delete every version and delete marker (the bucket is versioned), so CloudFormation can
+        delete the bucket. A bucket that is already gone counts as empty. Returns how many went."""
+        removed = 0
+        try:
+            for batch in self._versions():
+                with _errors(f"S3 bucket {self.bucket}: deleting {len(batch)} object versions"):
+                    answer = self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise PagePublishError(
+                        f"S3 bucket {self.bucket}: {len(answer['Errors'])} object versions were not deleted, "
+                        f"e.g. {first.get('Key')}: {first.get('Code')}: {first.get('Message')}"
+                    )
+                removed += len(batch)
+        except ClientError as error:
+            if _code(error) == "NoSuchBucket":
+                return removed
+            raise
+        return removed
+
+    def _versions(self) -> Iterator[list[dict[str, str]]]:
+        batch: list[dict[str, str]] = []
+        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket)
+        with _errors(f"S3 bucket {self.bucket}: listing object versions", passthrough=("NoSuchBucket",)):
+            for page in pages:
+                for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    batch.append({"Key": version["Key"], "VersionId": version["VersionId"]})
+                    if len(batch) == DELETE_BATCH:
+                        yield batch
+                        batch = []
+        if batch:
+            yield batch
+
+    def _put(self, key: str, body: bytes, headers: dict[str, str]) -> None:
+        with _errors(f"S3 bucket {self.bucket}: uploading {key}"):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, **headers)
+
+
+@contextmanager
+def _errors(doing: str, passthrough: tuple[str, ...] = ()) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        if _code(error) in passthrough:
+            raise
+        message = error.response.get("Error", {}).get("Message", "")
+        raise PagePublishError(f"{doing} failed: {_code(error)}: {message}") from error
+    except BotoCoreError as error:
+        raise PagePublishError(f"{doing} failed: {error}") from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

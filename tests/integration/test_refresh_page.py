@@ -1,0 +1,208 @@
+"""functions/refresh_page end to end: SNS event in; the page and status.json in S3 and the
+CloudFront invalidation out, all on moto's server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
+from detour.page_publisher import PagePublishError
+from detour.site_notice import NoticeBoard, SiteNotice
+from tests.conftest import emitted_metrics, log_records
+from tests.support.aws import store_for
+from tests.support.events import SITE_ID, sns_event, transition_event
+from tests.support.functions import load_function
+from tests.support.html import parse_html
+from tests.support.lambda_context import LambdaContext
+from tests.support.page import HOSTILE, T0, at
+from tests.support.page_aws import (
+    create_distribution,
+    create_page_bucket,
+    fresh_clients,
+    get_object,
+    invalidated_paths,
+    object_versions,
+)
+
+
+@pytest.fixture
+def page_bucket(aws: str) -> str:
+    return create_page_bucket()
+
+
+@pytest.fixture
+def distribution(page_bucket: str) -> str:
+    return create_distribution(page_bucket)
+
+
+@pytest.fixture
+def refresh_page(function_env: Any, page_bucket: str, distribution: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    for name, value in {
+        "SITE_NAME": "Example Shop",
+        "DEFAULT_MESSAGE": "We are working to restore the service.",
+        "CONTACT_URL": "https://example.com/help",
+        "PAGE_BUCKET": page_bucket,
+        "DISTRIBUTION_ID": distribution,
+        "AWS_LAMBDA_FUNCTION_NAME": "detour-RefreshPageFunction-TEST",
+    }.items():
+        monkeypatch.setenv(name, value)
+    fresh_clients()
+    return load_function("refresh_page", monkeypatch)
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    return module.lambda_handler(event, LambdaContext(function_name="detour-RefreshPageFunction-TEST"))
+
+
+def logged(function_env: Any, event: dict[str, Any]) -> dict[str, Any]:
+    """What log_window does with the same event, beside refresh_page: record the transition."""
+    store_for(function_env).record(parse_sns_event(event))
+    return event
+
+
+def published_status(bucket: str) -> dict[str, Any]:
+    return json.loads(get_object(bucket, "status.json")["Text"])
+
+
+def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+
+    page = get_object(page_bucket, "index.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert page["CacheControl"] == "public, max-age=0, s-maxage=300"
+    status = get_object(page_bucket, "status.json")
+    assert status["ContentType"] == "application/json; charset=utf-8"
+    assert status["CacheControl"] == "no-store"
+    assert published_status(page_bucket) | {"updated_at": None} == {
+        "state": "unavailable",
+        "started_at": "2026-11-21T02:14:27.123Z",
+        "updated_at": None,
+        "resolved_at": None,
+        "message": "We are working to restore the service.",
+        "planned": False,
+    }
+    document = parse_html(page["Text"])
+    assert document.by_id("since").visible_text() == "2026-11-21 02:14 UTC"
+    assert json.loads(document.by_id("status-data").text) == published_status(page_bucket)  # self-contained
+    assert invalidated_paths(distribution) == [["/index.html", "/status.json"]]
+    assert result["page_state"] == "unavailable"
+    assert emitted_metrics(capsys.readouterr().out) == {"PageRefreshed": [1]}
+
+
+def test_recovery_says_resolved_and_lists_the_outage_with_its_duration(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, function_env: Any
+) -> None:
+    invoke(refresh_page, logged(function_env, transition_event("ALARM", "OK", at(0))))
+    invoke(refresh_page, transition_event("OK", "ALARM", at(16.5)))  # before log_window recorded it
+
+    status = published_status(page_bucket)
+    assert (status["state"], status["started_at"], status["resolved_at"]) == (
+        "resolved",
+        "2026-11-21T02:14:27.123Z",
+        "2026-11-21T02:30:57.123Z",
+    )
+    (body,) = parse_html(get_object(page_bucket, "index.html")["Text"]).find_all("tbody")
+    assert [[td.text for td in row.find_all("td")] for row in body.find_all("tr")] == [
+        ["2026-11-21 02:14 UTC", "16 min"]
+    ]
+    assert len(invalidated_paths(distribution)) == 2
+
+
+def test_the_page_is_uploaded_before_the_status_that_describes_it(
+    refresh_page: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = boto3.client("s3")
+    uploads: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def put_object(self, **kwargs: Any) -> Any:
+            uploads.append(kwargs["Key"])
+            return real.put_object(**kwargs)
+
+    monkeypatch.setattr(refresh_page, "s3_client", Recording)
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+    assert uploads == ["index.html", "status.json"]
+
+
+def test_a_repeated_transition_is_published_once(refresh_page: ModuleType, distribution: str) -> None:
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))  # a second publish of the same transition
+    assert len(invalidated_paths(distribution)) == 1
+
+
+def test_an_operators_notice_is_published_as_text(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any
+) -> None:
+    NoticeBoard(function_env.name, boto3.client("dynamodb")).post(SITE_ID, SiteNotice(HOSTILE, planned=True))
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+    assert (published_status(page_bucket)["message"], published_status(page_bucket)["planned"]) == (HOSTILE, True)
+    page = parse_html(get_object(page_bucket, "index.html")["Text"])
+    assert page.by_id("message").text == HOSTILE
+    assert page.find_all("img") == []
+
+
+def test_an_expired_notice_gives_way_to_the_default_message(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any
+) -> None:
+    board = NoticeBoard(function_env.name, boto3.client("dynamodb"))
+    board.post(SITE_ID, SiteNotice("Maintenance until 03:00", planned=True, until=T0 - timedelta(hours=1)))
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))  # the handler reads the notice at "now"
+    assert published_status(page_bucket)["message"] == "We are working to restore the service."
+
+
+def test_an_s3_failure_raises_a_clear_error_and_the_retry_publishes(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = boto3.client("s3")
+    s3.delete_bucket(Bucket=page_bucket)
+    event = transition_event("ALARM", "OK", at(0))
+    with pytest.raises(PagePublishError, match=f"S3 bucket {page_bucket}: uploading index.html failed: NoSuchBucket"):
+        invoke(refresh_page, event)
+    assert any(r["level"] == "ERROR" for r in log_records(capsys.readouterr().out))
+    assert invalidated_paths(distribution) == []
+
+    s3.create_bucket(Bucket=page_bucket)
+    invoke(refresh_page, event)  # the failed attempt was not remembered as done
+    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json"]
+
+
+def test_a_cloudfront_failure_raises_a_clear_error(refresh_page: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(refresh_page, "distribution_id", "EDOESNOTEXIST")
+    with pytest.raises(PagePublishError, match=r"CloudFront distribution EDOESNOTEXIST: invalidating .* failed"):
+        invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+
+
+def test_a_malformed_event_fails_and_publishes_nothing(refresh_page: ModuleType, page_bucket: str) -> None:
+    with pytest.raises(InvalidAlarmMessage):
+        invoke(refresh_page, sns_event("{truncated"))
+    assert object_versions(page_bucket) == []
+
+
+def test_an_old_alarm_delivered_after_the_recovery_leaves_the_page_resolved(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any
+) -> None:
+    logged(function_env, transition_event("ALARM", "OK", at(0)))
+    invoke(refresh_page, logged(function_env, transition_event("OK", "ALARM", at(9))))
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0), message_id="late-retry-of-the-alarm"))
+    assert published_status(page_bucket)["state"] == "resolved"
+
+
+@pytest.mark.parametrize("name", ["alarm.json", "insufficient_data.json", "ok.json"])
+def test_each_event_file_publishes_a_page(name: str, refresh_page: ModuleType, page_bucket: str) -> None:
+    """The files `sam local invoke RefreshPageFunction -e` users pass."""
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / name).read_text())
+    result = invoke(refresh_page, event)
+    expected = {"alarm.json": "unavailable", "insufficient_data.json": "unknown", "ok.json": "resolved"}[name]
+    assert result["page_state"] == published_status(page_bucket)["state"] == expected
