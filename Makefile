@@ -35,9 +35,8 @@ build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Pyth
 bench: $(VENV)/.installed ## Cold-start import benchmark: handler import vs bare boto3; page size
 	$(BIN)/python scripts/bench_imports.py
 
-edge-test: ## The CloudFront Functions in edge/, on CloudFront-shaped events (node --test)
-	@command -v node >/dev/null || { echo "make edge-test: node (v18+) is needed: apt-get install -y nodejs" >&2; exit 1; }
-	node --test edge/
+edge-test: $(VENV)/.installed ## The CloudFront Functions in edge/, on CloudFront-shaped events (node --test)
+	$(BIN)/node --test edge/*.test.mjs
 
 # The browser test drives Debian's chromium; browsers are never downloaded (no `playwright install`).
 CHROMIUM ?= /usr/bin/chromium

@@ -13,7 +13,6 @@ import contextlib
 import json
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,10 @@ from typing import IO, Any
 
 import boto3
 
+from detour.aws import dynamodb_client
+from detour.incident_store import IncidentStore
+from detour.transition import format_time
+from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers
 from detour_cli.local.emulated_stack import EmulatedStack
@@ -78,6 +81,7 @@ class Rehearsal:
         (options.out / "logs").mkdir(exist_ok=True)
         say = self.timeline.say
         say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
+        say("starting the embedded AWS, the local primary and Slack; deploying template.yaml ...")
         with contextlib.ExitStack() as running:
             primary = LocalPrimary()
             primary.start()
@@ -237,7 +241,7 @@ class Rehearsal:
         props = stack.resolver.resource("PublishedPage")
         if props is None:
             return
-        with _ResponseCatcher() as catcher:
+        with cfn_response_endpoint() as catcher:
             event = {
                 "RequestType": "Create",
                 "ServiceToken": props.pop("ServiceToken"),
@@ -249,7 +253,7 @@ class Rehearsal:
                 "ResourceProperties": props,
             }
             self._function("PageSetupFunction").invoke(event)
-            answer_ = catcher.answer()
+            answer_ = catcher.only
         if answer_.get("Status") != "SUCCESS":
             raise RuntimeError(f"publishing the initial page failed: {answer_.get('Reason')}")
         self.timeline.say(f"PublishedPage custom resource (page_setup, in-process): {answer_['Status']}")
@@ -304,14 +308,11 @@ class Rehearsal:
         return f"{DOMAIN} A -> {target} [{found.failover}]"
 
     def _windows(self) -> list[dict[str, Any]]:
-        from detour.aws import dynamodb_client  # noqa: PLC0415
-        from detour.incident_store import IncidentStore  # noqa: PLC0415
-
         store = IncidentStore(self.stack.physical_id("IncidentsTable"), dynamodb_client())
         return [
             {
-                "started_at": w.started_at.isoformat(),
-                "ended_at": w.ended_at.isoformat() if w.ended_at else None,
+                "started_at": format_time(w.started_at),
+                "ended_at": format_time(w.ended_at) if w.ended_at else None,
                 "duration_s": w.duration_s,
                 "reason": w.reason,
             }
@@ -397,48 +398,6 @@ def _title(html: bytes) -> str:
     parser = _Title()
     parser.feed(html.decode("utf-8", "replace"))
     return " ".join(parser.text.split())
-
-
-class _ResponseCatcher:
-    """Receives the PUT a custom resource sends to CloudFormation's pre-signed ResponseURL."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
-
-        catcher = self
-        self._body: bytes | None = None
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_PUT(self) -> None:
-                catcher._body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/cloudformation-response"
-
-    def answer(self) -> dict[str, Any]:
-        deadline = time.monotonic() + 10
-        while self._body is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if self._body is None:
-            raise TimeoutError("the custom resource never answered CloudFormation")
-        return json.loads(self._body)
-
-    def __enter__(self) -> _ResponseCatcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 if __name__ == "__main__":

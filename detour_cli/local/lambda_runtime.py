@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class LambdaContext:
     """The attributes of Lambda's context object that Powertools and our handlers read."""
 
-    function_name: str
+    function_name: str = "detour-local"
     memory_limit_in_mb: int = 256
     timeout_s: float = 30.0
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from detour.alarm_message import InvalidAlarmMessage
+from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for
 from tests.support.events import ALARM_NAME, SITE_ID
-from tests.support.lambda_context import LambdaContext
 from tests.support.template import source
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))

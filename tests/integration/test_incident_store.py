@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,26 +15,15 @@ from hypothesis import strategies as st
 
 from detour.incident_store import IncidentStore, IncidentStoreError
 from detour.slack_thread import SlackThread
-from detour.transition import AlarmState, Transition
+from detour.transition import Transition
 from detour.windows import derive_windows
 from tests.support.aws import OneRequestAtATime, store_for
-
-T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+from tests.support.transitions import T0
+from tests.support.transitions import transition as make
 
 
 def transition(state: str, minute: float, site: str) -> Transition:
-    return Transition(
-        site_id=site,
-        alarm_name="detour-primary-health",
-        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:detour-primary-health",
-        alarm_description="Detour: primary failing",
-        account_id="123456789012",
-        region="us-east-1",
-        new_state=AlarmState(state),
-        old_state=AlarmState.OK,
-        reason=f"{state} <at> {minute} & more",
-        changed_at=T0 + timedelta(minutes=minute),
-    )
+    return make(state, minute, site, reason=f"{state} <at> {minute} & more")
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from detour import lambda_support
 from detour.alarm_message import InvalidAlarmMessage, UnknownAlarm
 from detour.incident_store import IncidentStore
+from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
 from tests.support.aws import OneRequestAtATime, store_for
 from tests.support.events import SITE_ID, sns_event, transition_event
-from tests.support.lambda_context import LambdaContext
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
 

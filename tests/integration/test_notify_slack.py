@@ -18,11 +18,11 @@ from detour.slack_secret import SlackSecretError
 from detour.slack_thread import SlackThread
 from detour.slack_transport import SlackDeliveryError
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
+from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics
 from tests.support.aws import store_for
 from tests.support.events import SITE_ID, transition_event
 from tests.support.functions import load_function
-from tests.support.lambda_context import LambdaContext
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
 PAGE_URL = "https://d111111abcdef8.cloudfront.net/"

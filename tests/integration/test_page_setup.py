@@ -13,16 +13,14 @@ import boto3
 import pytest
 
 from detour import page_publisher
+from detour_cli.local.cfn_endpoint import ResponseCatcher, cfn_response_endpoint
+from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for
-from tests.support.cfn_endpoint import ResponseCatcher, cfn_response_endpoint
 from tests.support.events import SITE_ID
 from tests.support.functions import load_function
 from tests.support.html import parse_html
-from tests.support.lambda_context import LambdaContext
 from tests.support.page import transition
 from tests.support.page_aws import (
-    create_distribution,
-    create_page_bucket,
     fresh_clients,
     get_object,
     invalidated_paths,
@@ -30,16 +28,6 @@ from tests.support.page_aws import (
 )
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/detour/5b7d4f40-c8a9-11ef-9d7a-0affe4c4d3c5"
-
-
-@pytest.fixture
-def page_bucket(aws: str) -> str:
-    return create_page_bucket()
-
-
-@pytest.fixture
-def distribution(page_bucket: str) -> str:
-    return create_distribution(page_bucket)
 
 
 @pytest.fixture

@@ -15,31 +15,19 @@ import pytest
 from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.page_publisher import PagePublishError
 from detour.site_notice import NoticeBoard, SiteNotice
+from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
 from tests.support.aws import store_for
 from tests.support.events import SITE_ID, sns_event, transition_event
 from tests.support.functions import load_function
 from tests.support.html import parse_html
-from tests.support.lambda_context import LambdaContext
 from tests.support.page import HOSTILE, T0, at
 from tests.support.page_aws import (
-    create_distribution,
-    create_page_bucket,
     fresh_clients,
     get_object,
     invalidated_paths,
     object_versions,
 )
-
-
-@pytest.fixture
-def page_bucket(aws: str) -> str:
-    return create_page_bucket()
-
-
-@pytest.fixture
-def distribution(page_bucket: str) -> str:
-    return create_distribution(page_bucket)
 
 
 @pytest.fixture

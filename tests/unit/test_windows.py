@@ -1,31 +1,16 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from detour.transition import AlarmState, Transition
 from detour.windows import derive_windows, window_for
+from tests.support.transitions import T0, transition
 
-T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 STATES = list(AlarmState)
-
-
-def transition(state: AlarmState | str, minute: float, site: str = "hc-1") -> Transition:
-    return Transition(
-        site_id=site,
-        alarm_name="detour-primary-health",
-        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:detour-primary-health",
-        alarm_description="",
-        account_id="123456789012",
-        region="us-east-1",
-        new_state=AlarmState(state),
-        old_state=AlarmState.OK,
-        reason=f"{state} at {minute}",
-        changed_at=T0 + timedelta(minutes=minute),
-    )
 
 
 def spans(transitions: list[Transition]) -> list[tuple[float, float | None]]:

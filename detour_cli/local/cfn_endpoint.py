@@ -1,4 +1,5 @@
-"""A stand-in for CloudFormation's presigned ResponseURL: a loopback HTTP server that keeps each PUT."""
+"""A stand-in for CloudFormation's presigned ResponseURL: a loopback HTTP server that keeps each PUT
+a custom resource sends (the rehearsal and the tests use it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,24 @@
+"""Transitions built directly (no SNS round trip), `minute` minutes after T0."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from detour.transition import AlarmState, Transition
+
+T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+
+
+def transition(state: AlarmState | str, minute: float, site: str = "hc-1", reason: str | None = None) -> Transition:
+    return Transition(
+        site_id=site,
+        alarm_name="detour-primary-health",
+        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:detour-primary-health",
+        alarm_description="Detour: primary failing",
+        account_id="123456789012",
+        region="us-east-1",
+        new_state=AlarmState(state),
+        old_state=AlarmState.OK,
+        reason=reason if reason is not None else f"{state} at {minute}",
+        changed_at=T0 + timedelta(minutes=minute),
+    )
