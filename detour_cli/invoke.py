@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-url", help="an emulator's endpoint (e.g. a moto server) instead of AWS")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="override a variable")
     args = parser.parse_args(argv)
+    if bad := [item for item in args.env if "=" not in item]:
+        parser.error(f"--env takes NAME=VALUE, not {bad[0]!r}")
 
     event = json.loads(args.event.read_text())
     template = transform(load(ROOT / "template.yaml"))
@@ -41,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke_locally(logical_id, directory, event, args.env)
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     variables = environment_from_stack(template, logical_id, args.stack, session, args.endpoint_url)
+    print(
+        f"invoking {logical_id} in-process against stack {args.stack} with your credentials (not its role): "
+        "it reads and writes that stack's real resources",
+        file=sys.stderr,
+    )
     variables.update(dict(item.split("=", 1) for item in args.env))
     if args.endpoint_url:
         variables["AWS_ENDPOINT_URL"] = args.endpoint_url
@@ -84,13 +91,15 @@ def environment_from_stack(
     cfn = session.client("cloudformation", endpoint_url=endpoint_url)
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+    account = described["StackId"].split(":")[4]
     resolver = Resolver(
         template,
         parameter_defaults(template) | parameters,
-        pseudo={"AWS::StackName": stack, "AWS::Region": session.region_name},
+        pseudo={"AWS::StackName": stack, "AWS::Region": session.region_name, "AWS::AccountId": account},
     )
-    for resource in cfn.describe_stack_resources(StackName=stack)["StackResources"]:
-        resolver.know(resource["LogicalResourceId"], resource["PhysicalResourceId"])
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for resource in page["StackResourceSummaries"]:
+            resolver.know(resource["LogicalResourceId"], resource["PhysicalResourceId"])
     for output in described.get("Outputs", []):
         if output["OutputKey"] == "DistributionDomainName":
             resolver.attributes[("Distribution", "DomainName")] = output["OutputValue"]

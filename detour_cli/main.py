@@ -7,6 +7,8 @@ import sys
 COMMANDS = {
     "demo": ("detour_cli.rehearsal", "rehearse a whole outage locally: no AWS account, no Docker"),
     "invoke": ("detour_cli.invoke", "run one function's handler with an event file, without Docker"),
+    "status": ("detour_cli.status", "primary or maintenance page right now, and why (health check, alarm, DNS)"),
+    "report": ("detour_cli.report", "failover windows in a period: downtime, MTTR, availability; --chart"),
 }
 
 

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import json
 import sys
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,16 +63,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.out:
         options.out = args.out
-    return 0 if Rehearsal(options).run() else 1
+    try:
+        return 0 if Rehearsal(options).run() else 1
+    except KeyboardInterrupt:
+        print("detour demo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # set-up failed: say what, without a traceback, and exit non-zero
+        print(f"detour demo: could not set up the rehearsal: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
 
 
 class Rehearsal:
-    def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
+    def __init__(self, options: Options, out: IO[str] | None = None) -> None:
         self.options = options
-        self.timeline = Timeline(out)
+        self.timeline = Timeline(out or sys.stdout)
         self.failures: list[str] = []
-        self.deliveries = threading.Event()
+        self.delivered: list[str] = []  # the alarm states delivered to the handlers, in order
         self.functions: dict[str, InProcessFunction] = {}
+        self.logs: list[IO[str]] = []
 
     def run(self) -> bool:
         options = self.options
@@ -83,46 +90,15 @@ class Rehearsal:
         say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
         say("starting the embedded AWS, the local primary and Slack; deploying template.yaml ...")
         with contextlib.ExitStack() as running:
-            primary = LocalPrimary()
-            primary.start()
-            running.callback(primary.stop)
-            sandbox = running.enter_context(
-                local_sandbox(
-                    {
-                        "HealthCheckPort": str(primary.port),
-                        "HealthCheckFailureThreshold": str(options.threshold),
-                    }
-                )
-            )
-            self.slack = sandbox.slack
-            self.stack = stack = sandbox.stack
-            self._report_deployment(sandbox)
-            self._publish_initial_page(stack)
-            edge = self._start_edge(stack)
-            running.callback(edge.stop)
-
-            alarm = HealthAlarm(stack.physical_id("HealthAlarm"), options.alarm_period_s, self._deliver)
-            check = HealthCheck(
-                HealthCheckConfig.from_template(
-                    stack.resolver.resource("HealthCheck")["HealthCheckConfig"],
-                    interval_s=options.interval_s,  # type: ignore[index]
-                )
-            )
-            prober = Prober(check, on_change=alarm.health_changed)
-            prober.start()
-            running.callback(prober.stop)
-            self.edge, self.check, self.alarm, self.primary = edge, check, alarm, primary
-            cfg = check.config
-            say(
-                f"health check {stack.physical_id('HealthCheck')}: {len(cfg.regions)} checkers "
-                f"({', '.join(cfg.regions)}) probe {cfg.protocol} {cfg.address}:{cfg.port}{cfg.path} "
-                f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {alarm.period_s:g} s"
-            )
+            self._set_up(running)
             try:
                 self._play()
             except (TimeoutError, AssertionError) as error:
                 self.failures.append(str(error))
                 say(f"FAILED: {error}")
+            except Exception as error:  # unexpected: reported, and the artifacts are still written
+                self.failures.append(f"{type(error).__name__}: {error}")
+                say(f"FAILED: {type(error).__name__}: {error}")
             self._write_artifacts()
             if options.keep_running and not self.failures:
                 self._keep_running()
@@ -131,37 +107,78 @@ class Rehearsal:
             say(f"the rehearsal FAILED: {'; '.join(self.failures)}")
         return not self.failures
 
+    def _set_up(self, running: contextlib.ExitStack) -> None:
+        """The primary, the emulated stack with its first page, the edge, the checkers and the alarm;
+        each stopped again, in reverse order, when `running` closes."""
+        options, say = self.options, self.timeline.say
+        self.primary = LocalPrimary()
+        self.primary.start()
+        running.callback(self.primary.stop)
+        overrides = {"HealthCheckPort": str(self.primary.port), "HealthCheckFailureThreshold": str(options.threshold)}
+        sandbox = running.enter_context(local_sandbox(overrides))
+        self.slack, self.stack = sandbox.slack, sandbox.stack
+        running.callback(self._close_function_logs)
+        self._report_deployment(sandbox)
+        self._publish_initial_page(self.stack)
+        self.edge = self._start_edge(self.stack)
+        running.callback(self.edge.stop)
+
+        self.route53 = boto3.client("route53")  # clients are made here, once: boto3 sessions are not thread-safe
+        self.alarm = HealthAlarm(self.stack.physical_id("HealthAlarm"), options.alarm_period_s, self._deliver)
+        self.alarm.start()
+        running.callback(self.alarm.stop)
+        config = self.stack.resolver.resource("HealthCheck") or {}
+        self.check = HealthCheck(
+            HealthCheckConfig.from_template(config["HealthCheckConfig"], interval_s=options.interval_s)
+        )
+        prober = Prober(self.check, on_round=self.alarm.observe)
+        prober.start()
+        running.callback(prober.stop)
+        cfg = self.check.config
+        say(
+            f"health check {self.stack.physical_id('HealthCheck')}: {len(cfg.regions)} checkers "
+            f"({', '.join(cfg.regions)}) probe {cfg.protocol} {cfg.address}:{cfg.port}{cfg.path} "
+            f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {self.alarm.period_s:g} s"
+        )
+
+    def _close_function_logs(self) -> None:
+        for log in self.logs:
+            log.close()
+
     # -- the story ----------------------------------------------------------------------------------
 
     def _play(self) -> None:
         t, options = self.timeline, self.options
         wait = options.interval_s * (options.threshold + 2) + 10
-        t.wait_for("the health check's first verdict", lambda: self.check.healthy, wait)
+        t.wait_for("the checkers' first round", lambda: self.check.healthy is True, wait)
         t.say(f"primary healthy ({self._checkers()}); DNS {self._dns()}")
         self._snapshot("1-healthy")
 
+        delivered_before = len(self.delivered)
         t.say("the primary stops answering")
         self.primary.stop()
-        t.wait_for("the checkers to agree the primary is down", lambda: not self.check.healthy, wait)
+        t.wait_for("the checkers to agree the primary is down", lambda: self.check.healthy is False, wait)
         t.say(f"health check unhealthy ({self._checkers()}); DNS {self._dns()}")
-        self._wait_for_delivery("ALARM")
+        self._wait_for_delivery("ALARM", delivered_before)
         self._show_incident(resolved=False)
         self._snapshot("2-failing-over")
 
+        delivered_before = len(self.delivered)
         t.say("the primary comes back")
         self.primary.start()
-        t.wait_for("the checkers to see it healthy again", lambda: self.check.healthy, wait)
+        t.wait_for("the checkers to see it healthy again", lambda: self.check.healthy is True, wait)
         t.say(f"health check healthy ({self._checkers()}); DNS {self._dns()}")
-        self._wait_for_delivery("OK")
+        self._wait_for_delivery("OK", delivered_before)
         self._show_incident(resolved=True)
         self._snapshot("3-recovered")
 
-    def _wait_for_delivery(self, state: str) -> None:
-        self.deliveries.clear()
+    def _wait_for_delivery(self, state: str, after: int) -> None:
+        """Until the alarm has gone to `state` and SNS delivered it, counting from delivery `after`
+        (taken before the change began, so a quick delivery is not missed)."""
         self.timeline.wait_for(
             f"the alarm to go {state} (period {self.alarm.period_s:g} s) and SNS to deliver",
-            self.deliveries.is_set,
-            self.options.alarm_period_s + self.options.timeout_s,
+            lambda: state in self.delivered[after:],
+            2 * self.options.alarm_period_s + self.options.timeout_s,
         )
 
     def _deliver(self, event: dict[str, Any]) -> None:
@@ -181,7 +198,7 @@ class Rehearsal:
             except Exception as error:
                 self.failures.append(f"{function.directory} raised {type(error).__name__}: {error}")
                 self.timeline.detail(f"{function.directory}: FAILED {type(error).__name__}: {error}")
-        self.deliveries.set()
+        self.delivered.append(message["NewStateValue"])
 
     def _show_incident(self, resolved: bool) -> None:
         t = self.timeline
@@ -274,11 +291,13 @@ class Rehearsal:
         """One in-process function per template function, its logs in logs/<function>.jsonl."""
         if logical_id not in self.functions:
             directory = self.stack.functions()[logical_id]
+            log = (self.options.out / "logs" / f"{directory}.jsonl").open("a")
+            self.logs.append(log)
             self.functions[logical_id] = InProcessFunction(
                 directory,
                 self.stack.function_environment(logical_id),
                 function_name=f"{self.stack.name}-{logical_id}",
-                output=(self.options.out / "logs" / f"{directory}.jsonl").open("a"),
+                output=log,
             )
         return self.functions[logical_id]
 
@@ -297,13 +316,13 @@ class Rehearsal:
 
     def _checkers(self) -> str:
         views = self.check.observations()
-        return f"{sum(views.values())}/{len(views)} checkers say healthy"
+        return f"{sum(1 for healthy in views.values() if healthy)}/{len(views)} checkers say healthy"
 
     def _dns(self) -> str:
-        records = boto3.client("route53").list_resource_record_sets(
-            HostedZoneId=self.stack.resolver.refs["HostedZoneId"]
-        )["ResourceRecordSets"]
-        found = answer(records, DOMAIN, "A", lambda _: self.check.healthy)
+        records = self.route53.list_resource_record_sets(HostedZoneId=self.stack.resolver.refs["HostedZoneId"])[
+            "ResourceRecordSets"
+        ]
+        found = answer(records, DOMAIN, "A", lambda _: self.check.healthy is not False)
         target = f"alias {found.values[0]}" if found.alias else f"{', '.join(found.values)} (TTL {found.ttl})"
         return f"{DOMAIN} A -> {target} [{found.failover}]"
 

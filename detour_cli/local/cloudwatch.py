@@ -95,30 +95,47 @@ def reason_for(new_state: str, period_s: float, at: datetime) -> str:
 
 
 class HealthAlarm:
-    """Moves the alarm when the health verdict has held for one period, then publishes and delivers."""
+    """`Minimum of HealthCheckStatus < 1 for 1 period`, played locally: every period, the verdicts the
+    health check reported during it are reduced to their minimum (one unhealthy verdict is enough
+    for ALARM, as with the real one-minute metric); a change of state publishes CloudWatch's
+    notification and delivers it. A period without data changes nothing here. (The deploy-time
+    INSUFFICIENT_DATA -> OK notification is not played: the rehearsal starts after it.)"""
 
     def __init__(self, alarm_name: str, period_s: float, deliver: Callable[[dict[str, Any]], None]) -> None:
         self.alarm_name = alarm_name
         self.period_s = period_s
-        self._deliver = deliver
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
         self.state = "OK"
+        self._deliver = deliver
+        self._samples: list[bool] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._evaluate, name="cloudwatch-alarm", daemon=True)
 
-    def health_changed(self, healthy: bool) -> None:
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def observe(self, healthy: bool) -> None:
+        """One HealthCheckStatus datapoint: 1 healthy, 0 not."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()  # the verdict flipped back within the period: no datapoint crossed
-            target = "OK" if healthy else "ALARM"
-            self._timer = None if target == self.state else threading.Timer(self.period_s, self.change, [target])
-            if self._timer is not None:
-                self._timer.daemon = True
-                self._timer.start()
+            self._samples.append(healthy)
+
+    def _evaluate(self) -> None:
+        while not self._stop.wait(self.period_s):
+            with self._lock:
+                samples, self._samples = self._samples, []
+            if not samples:
+                continue
+            target = "OK" if all(samples) else "ALARM"
+            if target != self.state:
+                self.change(target)
 
     def change(self, new_state: str) -> dict[str, Any]:
         """Change state now: record it in the emulator, publish to the topic, deliver to the handlers."""
-        with self._lock:
-            old_state, self.state, self._timer = self.state, new_state, None
+        old_state, self.state = self.state, new_state
         cloudwatch = boto3.client("cloudwatch")
         alarm = cloudwatch.describe_alarms(AlarmNames=[self.alarm_name])["MetricAlarms"][0]
         at = datetime.now(UTC)

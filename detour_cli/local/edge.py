@@ -45,6 +45,7 @@ class LocalEdge:
         self.bucket = bucket
         self.retry_after = retry_after
         self.policy_headers = policy_headers
+        self._s3 = boto3.client("s3")  # made once, here: boto3 sessions are not thread-safe
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-edge", daemon=True)
 
@@ -73,7 +74,7 @@ class LocalEdge:
         return EdgeResponse(status, {**headers, **self.policy_headers}, body)
 
     def _origin(self, uri: str) -> tuple[dict[str, str], bytes]:
-        found = boto3.client("s3").get_object(Bucket=self.bucket, Key=uri.lstrip("/"))
+        found = self._s3.get_object(Bucket=self.bucket, Key=uri.lstrip("/"))
         headers = {"content-type": found.get("ContentType", "application/octet-stream")}
         if found.get("CacheControl"):
             headers["cache-control"] = found["CacheControl"]

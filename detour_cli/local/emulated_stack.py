@@ -180,6 +180,7 @@ PLAYED_BY = {
     "AWS::CloudFront::ResponseHeadersPolicy": "played by the local edge server",
     # moto enforces bucket policies, and the emulator speaks plain HTTP: the TLS-only statement
     # would refuse every request. The local edge reads the bucket as the OAC-signed CloudFront would.
+    "Custom::MaintenancePage": "created by running page_setup in-process on CloudFormation's Create request",
     "AWS::S3::BucketPolicy": "not applied: the emulator speaks plain HTTP, which its TLS-only statement refuses",
 }
 

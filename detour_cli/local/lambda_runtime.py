@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,16 +41,27 @@ class LambdaContext:
         return int((self.timeout_s - (time.monotonic() - self.started)) * 1000)
 
 
+# One function runs at a time in this process: its variables are process-wide while it runs.
+_RUNNING = threading.RLock()
+
+
 @contextlib.contextmanager
 def environment(variables: dict[str, str]) -> Iterator[None]:
-    """The process environment as Lambda would set it, restored afterwards."""
-    saved = dict(os.environ)
+    """Set these variables, and afterwards put back exactly what they replaced.
+
+    Only the given keys are touched (never a clear-and-restore of the whole environment), so threads
+    building AWS clients meanwhile always see the emulator's endpoint and credentials.
+    """
+    saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class InProcessFunction:
@@ -86,6 +99,8 @@ class InProcessFunction:
         layer = str(ROOT / "layers" / "common")
         if layer not in sys.path:
             sys.path.insert(0, layer)
+        # A cold start: Powertools reuses a logger an earlier import configured, with its stream.
+        logging.Logger.manager.loggerDict.pop(self.variables.get("POWERTOOLS_SERVICE_NAME", ""), None)
         name = f"detour_function_{self.directory}"
         spec = importlib.util.spec_from_file_location(name, self._path)
         if spec is None or spec.loader is None:
@@ -98,7 +113,7 @@ class InProcessFunction:
 
     @contextlib.contextmanager
     def _runtime(self) -> Iterator[None]:
-        with environment(self.variables), contextlib.ExitStack() as stack:
+        with _RUNNING, environment(self.variables), contextlib.ExitStack() as stack:
             if self._output is not None:
                 stack.enter_context(contextlib.redirect_stdout(self._output))
             yield

@@ -65,17 +65,20 @@ def probe(config: HealthCheckConfig) -> bool:
 
             kwargs["context"] = ssl._create_unverified_context()  # noqa: S323 - as Route 53 does
         connection = connection_class(config.address, config.port, **kwargs)
+        host = config.host or config.address
+        if config.port not in (80, 443):
+            host = f"{host}:{config.port}"  # as Route 53 sends it for other ports
         try:
             connection.connect()
+            answered_by = time.monotonic() + ANSWER_TIMEOUT_S
             if connection.sock is not None:
                 connection.sock.settimeout(ANSWER_TIMEOUT_S)
-            connection.request("GET", config.path, headers={"Host": config.host or config.address})
+            connection.request("GET", config.path, headers={"Host": host})
             response = connection.getresponse()
-            if not 200 <= response.status < 400:
-                return False
-            if config.protocol.endswith("_STR_MATCH"):
-                return config.search_string.encode() in response.read(SEARCH_WINDOW)
-            return True
+            ok = 200 <= response.status < 400
+            if ok and config.protocol.endswith("_STR_MATCH"):
+                ok = config.search_string.encode() in response.read(SEARCH_WINDOW)
+            return ok and time.monotonic() <= answered_by  # the whole answer within 2 s
         finally:
             connection.close()
     except OSError:
@@ -88,10 +91,13 @@ class Checker:
 
     region: str
     threshold: int
-    healthy: bool = True
+    healthy: bool | None = None  # unknown until its first probe
     _streak: int = 0
 
     def observe(self, ok: bool) -> None:
+        if self.healthy is None:
+            self.healthy = ok
+            return
         if ok == self.healthy:
             self._streak = 0
             return
@@ -112,24 +118,28 @@ class HealthCheck:
             self.checkers = [Checker(region, self.config.failure_threshold) for region in self.config.regions]
 
     @property
-    def healthy(self) -> bool:
-        return sum(c.healthy for c in self.checkers) / len(self.checkers) > HEALTHY_SHARE
+    def healthy(self) -> bool | None:
+        """None until every checker has probed once."""
+        if any(c.healthy is None for c in self.checkers):
+            return None
+        return sum(bool(c.healthy) for c in self.checkers) / len(self.checkers) > HEALTHY_SHARE
 
-    def observations(self) -> dict[str, bool]:
+    def observations(self) -> dict[str, bool | None]:
         return {c.region: c.healthy for c in self.checkers}
 
 
 class Prober:
-    """Runs the checkers every interval in the background and reports changes of the verdict."""
+    """Runs the checkers every interval in the background and reports each round's verdict (the
+    HealthCheckStatus datapoint) once it is known."""
 
     def __init__(
         self,
         check: HealthCheck,
-        on_change: Callable[[bool], None],
+        on_round: Callable[[bool], None],
         probe_once: Callable[[HealthCheckConfig], bool] = probe,
     ) -> None:
         self.check = check
-        self._on_change = on_change
+        self._on_round = on_round
         self._probe = probe_once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="route53-prober", daemon=True)
@@ -144,11 +154,11 @@ class Prober:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            before = self.check.healthy
             for checker in self.check.checkers:  # each region probes for itself
                 checker.observe(self._probe(self.check.config))
-            if self.check.healthy != before:
-                self._on_change(self.check.healthy)
+            verdict = self.check.healthy
+            if verdict is not None:
+                self._on_round(verdict)
             self._stop.wait(max(0.0, self.check.config.interval_s - (time.monotonic() - started)))
 
 
@@ -161,8 +171,9 @@ class DnsAnswer:
 
 
 def answer(records: list[dict[str, Any]], name: str, record_type: str, healthy: Callable[[str], bool]) -> DnsAnswer:
-    """What Route 53 answers for a failover pair: the primary while its health check (and, for an
-    alias with EvaluateTargetHealth, its target) is healthy, else the secondary."""
+    """What Route 53 answers for a failover pair: the primary while its health check is healthy,
+    else the secondary. (An alias primary's EvaluateTargetHealth is not evaluated locally: the
+    rehearsal's primary is an IP record.)"""
     name = name.rstrip(".")  # zones list names with the root dot; some APIs echo them without
     pair = {
         r["Failover"]: r

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from detour.aws import forget_clients
 from detour_cli.local.emulated_stack import EmulatedStack, deploy
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, free_port
 from detour_cli.local.lambda_runtime import ROOT, environment
@@ -46,10 +48,14 @@ def local_sandbox(parameters: dict[str, str] | None = None) -> Iterator[LocalSan
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process, not per server: start from an empty world
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+    urllib.request.urlopen(reset, timeout=10)  # noqa: S310 - a loopback URL built here
     variables = _aws_environment(endpoint)
+    forget_clients()  # clients of an earlier emulator in this process would point at its closed port
     try:
-        with environment(variables), FakeSlack() as slack:
-            os.environ.pop("AWS_PROFILE", None)
+        with environment(variables | {"AWS_PROFILE": ""}), FakeSlack() as slack:
+            os.environ.pop("AWS_PROFILE", None)  # a profile would override the keys above
             zone = boto3.client("route53").create_hosted_zone(Name=ZONE, CallerReference=str(uuid.uuid4()))
             zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
             started = time.monotonic()
@@ -62,6 +68,7 @@ def local_sandbox(parameters: dict[str, str] | None = None) -> Iterator[LocalSan
             yield LocalSandbox(endpoint, variables, zone_id, stack, slack, took)
     finally:
         server.stop()
+        forget_clients()
 
 
 def _site(zone_id: str) -> dict[str, Any]:

@@ -31,11 +31,14 @@ def test_the_rehearsal_succeeds_and_tells_the_story_in_order(rehearsal: tuple[bo
         "[SECONDARY]",
         "OK -> ALARM",
         "the primary comes back",
+        "health check healthy",
         "ALARM -> OK",
         "failover window closed",
     ]
     positions = [printed.index(step) for step in story]
     assert positions == sorted(positions)
+    back = printed.index("health check healthy")
+    assert "A -> 127.0.0.1 (TTL 60) [PRIMARY]" in printed[back : printed.index("\n", back)]  # DNS fails back
     assert (out / "timeline.txt").read_text().splitlines()[0].endswith("(no AWS account, no Docker)")
 
 
@@ -74,3 +77,25 @@ def test_the_deployment_says_what_is_real_and_what_is_emulated(rehearsal: tuple[
     assert "IncidentsTable (AWS::DynamoDB::Table) via CloudFormation" in deployment
     assert "Distribution (AWS::CloudFront::Distribution) via API" in deployment
     assert "LogWindowFunction (AWS::Lambda::Function): not deployed; its handler runs in-process" in deployment
+
+
+def test_a_handler_that_raises_fails_the_rehearsal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from detour_cli import rehearsal  # noqa: PLC0415
+    from detour_cli.local.lambda_runtime import InProcessFunction  # noqa: PLC0415
+
+    real_invoke = InProcessFunction.invoke
+
+    def broken_refresh(self: InProcessFunction, event: dict) -> object:  # type: ignore[type-arg]
+        if self.directory == "refresh_page" and "Records" in event:
+            raise RuntimeError("S3 said no")
+        return real_invoke(self, event)
+
+    monkeypatch.setattr(InProcessFunction, "invoke", broken_refresh)
+    printed = io.StringIO()
+    monkeypatch.setattr(rehearsal.sys, "stdout", printed)
+    code = rehearsal.main(["--interval", "0.5", "--alarm-period", "1", "--out", str(tmp_path)])
+    assert code == 1
+    output = printed.getvalue()
+    assert "refresh_page: FAILED RuntimeError: S3 said no" in output
+    assert "the rehearsal FAILED: refresh_page raised RuntimeError: S3 said no" in output
+    assert (tmp_path / "timeline.txt").exists()  # the artifacts are written all the same

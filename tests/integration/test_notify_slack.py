@@ -54,9 +54,6 @@ def load(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     """A cold start of notify_slack reading the secret with this ARN."""
 
     def cold_start(secret_arn: str, mention: str = "") -> ModuleType:
-        from detour import aws  # noqa: PLC0415
-
-        aws.secrets_provider.cache_clear()
         monkeypatch.setenv("SLACK_SECRET_ARN", secret_arn)
         monkeypatch.setenv("SITE_DOMAIN", "www.example.com")
         monkeypatch.setenv("PAGE_URL", PAGE_URL)

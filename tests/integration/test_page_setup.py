@@ -21,7 +21,6 @@ from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page import transition
 from tests.support.page_aws import (
-    fresh_clients,
     get_object,
     invalidated_paths,
     object_versions,
@@ -32,7 +31,6 @@ STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/detour/5b7d4f40-c8a
 
 @pytest.fixture
 def page_setup(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    fresh_clients()
     return load_function("page_setup", monkeypatch)
 
 

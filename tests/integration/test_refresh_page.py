@@ -23,7 +23,6 @@ from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page import HOSTILE, T0, at
 from tests.support.page_aws import (
-    fresh_clients,
     get_object,
     invalidated_paths,
     object_versions,
@@ -41,7 +40,6 @@ def refresh_page(function_env: Any, page_bucket: str, distribution: str, monkeyp
         "AWS_LAMBDA_FUNCTION_NAME": "detour-RefreshPageFunction-TEST",
     }.items():
         monkeypatch.setenv(name, value)
-    fresh_clients()
     return load_function("refresh_page", monkeypatch)
 
 
@@ -185,6 +183,17 @@ def test_an_old_alarm_delivered_after_the_recovery_leaves_the_page_resolved(
     invoke(refresh_page, logged(function_env, transition_event("OK", "ALARM", at(9))))
     invoke(refresh_page, transition_event("ALARM", "OK", at(0), message_id="late-retry-of-the-alarm"))
     assert published_status(page_bucket)["state"] == "resolved"
+
+
+def test_a_retried_alarm_cannot_undo_a_recovery_only_this_function_has_seen(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any
+) -> None:
+    """log_window's write of the OK failed (its event waits in its dead-letter queue), then the
+    ALARM refresh_page once failed on is retried: the page must stay resolved."""
+    invoke(refresh_page, transition_event("OK", "ALARM", at(9)))  # nobody else recorded this OK
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0), message_id="retry-of-a-failed-alarm"))
+    assert published_status(page_bucket)["state"] == "resolved"
+    assert [t.new_state for t in store_for(function_env).transitions(SITE_ID)] == ["ALARM", "OK"]
 
 
 @pytest.mark.parametrize("name", ["alarm.json", "insufficient_data.json", "ok.json"])

@@ -71,5 +71,5 @@ def test_status_json_has_exactly_the_documented_fields() -> None:
 def test_a_notice_needs_a_bounded_message() -> None:
     with pytest.raises(NoticeError, match="needs a message"):
         SiteNotice("  ")
-    with pytest.raises(NoticeError, match="at most 1000 characters"):
-        SiteNotice("x" * 1001)
+    with pytest.raises(NoticeError, match="at most 500 characters"):
+        SiteNotice("x" * 501)

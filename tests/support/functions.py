@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from detour.aws import dynamodb_client
+from detour.aws import forget_clients
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -45,7 +45,8 @@ def load_function(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     Set the function's own environment variables with monkeypatch before calling this.
     """
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", name)
-    dynamodb_client.cache_clear()  # the client is made against this test's endpoint
+    forget_clients()  # the clients are made against this test's endpoint
+    logging.Logger.manager.loggerDict.pop(name, None)  # Powertools would reuse an earlier import's logger
     module = load_handler_module(name)
     for handler in logging.getLogger(name).handlers:
         if isinstance(handler, logging.StreamHandler):

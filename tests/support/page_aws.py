@@ -7,14 +7,6 @@ from typing import Any
 
 import boto3
 
-from detour.aws import cloudfront_client, dynamodb_client, s3_client
-
-
-def fresh_clients() -> None:
-    """Clients are cached per process: make the next ones against this test's endpoint."""
-    for factory in (dynamodb_client, s3_client, cloudfront_client):
-        factory.cache_clear()
-
 
 def create_page_bucket() -> str:
     name = f"detour-page-{uuid.uuid4().hex[:8]}"

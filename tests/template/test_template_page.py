@@ -126,20 +126,28 @@ def test_refresh_page_is_told_its_bucket_distribution_and_wording(cfn: dict[str,
     assert evaluate(SiteName="Example Shop").value(site_name) == "Example Shop"
 
 
-def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distribution_and_read_incidents() -> None:
+def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distribution_and_use_incidents() -> None:
     statements = granted("RefreshPageRole")
     assert set(statements) == {
         "OwnLogs",
-        "ReadIncidents",
-        "OwnIdempotencyRecords",
+        "IncidentsAndIdempotency",
         "PublishThePage",
         "InvalidateThePage",
         "DeadLetters",
     }
     assert statements["OwnLogs"]["Resource"] == {"Fn::GetAtt": ["RefreshPageLogGroup", "Arn"]}
-    assert statements["ReadIncidents"]["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
-    writes = statements["OwnIdempotencyRecords"]
-    assert writes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["IDEMPOTENCY#*"]}}
+    incidents = statements["IncidentsAndIdempotency"]
+    # it records the transition it handles (idempotently), like the other functions
+    assert set(incidents["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    }
+    assert incidents["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", "IDEMPOTENCY#refresh_page"]}
+    }
     assert (statements["PublishThePage"]["Action"], statements["PublishThePage"]["Resource"]) == (
         "s3:PutObject",
         PAGE_OBJECTS,

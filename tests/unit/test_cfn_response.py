@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from detour import cfn_response
+from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from tests.support.aws import free_port
-from tests.support.cfn_endpoint import cfn_response_endpoint
 
 EVENT = {
     "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/detour/1",

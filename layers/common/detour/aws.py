@@ -39,3 +39,10 @@ def secrets_provider() -> Any:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415 - ~25 ms
 
     return SecretsProvider(boto3_client=boto3.client("secretsmanager", config=CLIENT_CONFIG))
+
+
+def forget_clients() -> None:
+    """Drop the clients made so far: the next use makes new ones for the current endpoint and
+    credentials (a new local emulator, a new test). Lambda never needs this."""
+    for factory in (dynamodb_client, s3_client, cloudfront_client, secrets_provider):
+        factory.cache_clear()

@@ -48,9 +48,11 @@ class IncidentStoreError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """The outcome of recording one transition: whether it was new, and the site's windows."""
+    """The outcome of recording one transition: whether it was new, the site's transitions (this one
+    included) and the windows derived from them."""
 
     recorded: bool
+    transitions: list[Transition]
     windows: list[FailoverWindow]
 
 
@@ -69,9 +71,10 @@ class IncidentStore:
         """
         recorded = self._put_transition(transition)
         for _ in range(MAX_ATTEMPTS):
-            windows = self._reconcile(transition.site_id)
-            if windows is not None:
-                return Reconciliation(recorded=recorded, windows=windows)
+            reconciled = self._reconcile(transition.site_id)
+            if reconciled is not None:
+                transitions, windows = reconciled
+                return Reconciliation(recorded=recorded, transitions=transitions, windows=windows)
         raise IncidentStoreError(
             f"DynamoDB table {self.table_name}: the windows of site {transition.site_id} kept changing "
             f"under {MAX_ATTEMPTS} attempts to update them; the event will be retried"
@@ -150,9 +153,9 @@ class IncidentStore:
                 raise
         return True
 
-    def _reconcile(self, site_id: str) -> list[FailoverWindow] | None:
-        """One optimistic attempt. Returns the windows, or None if another writer moved the version
-        between this attempt's reads and its write (try again)."""
+    def _reconcile(self, site_id: str) -> tuple[list[Transition], list[FailoverWindow]] | None:
+        """One optimistic attempt. Returns the transitions and windows, or None if another writer
+        moved the version between this attempt's reads and its write (try again)."""
         transitions = self.transitions(site_id)  # read after our own put: includes our transition
         derived = derive_windows(transitions)
         version = len(transitions)
@@ -160,7 +163,7 @@ class IncidentStore:
         if stored_version >= version:
             # Transitions only accumulate, so a derivation from as many or more saw a superset of
             # ours, our transition included: what it wrote stands.
-            return derived
+            return transitions, derived
         stored = {item["sk"]: item for item in self._query(site_id, WINDOW)}
         wanted = {_window_sk(w): w for w in derived}
         actions = [self._version_update(site_id, version, stored_version)]
@@ -184,7 +187,7 @@ class IncidentStore:
                 if _code(error) == TRANSACTION_CANCELLED and _cancelled_by_condition(error):
                     return None
                 raise
-        return derived
+        return transitions, derived
 
     def _version(self, site_id: str) -> int:
         with self._errors(f"reading the windows' version of site {site_id}"):

@@ -1,6 +1,6 @@
 """Bring the published maintenance page up to date with what the incident store knows.
 
-read the site's transitions (+ the one being handled) and notice -> decide the status -> render the
+record the transition being handled, read the site's transitions and notice -> decide the status -> render the
 page and status.json -> publish them. Shared by refresh_page (on every alarm transition) and
 page_setup (at deploy).
 """
@@ -27,9 +27,11 @@ def refresh(
     now: datetime,
     transition: Transition | None = None,
 ) -> PageStatus:
-    """`transition` is the one being handled: counted even if log_window has not recorded it yet."""
-    recorded = store.transitions(site_id)
-    history = SiteHistory.of([*recorded, transition] if transition else recorded)
+    """`transition` is the one being handled. It is recorded here too (recording is idempotent and
+    shared with the other functions), so the page never depends on another function having recorded
+    it: a retried, older event still sees every newer transition this function handled."""
+    recorded = store.record(transition).transitions if transition else store.transitions(site_id)
+    history = SiteHistory.of(recorded)
     status = page_status(history, notices.current(site_id, now), settings.default_message, now)
     page = render_page(status, history.recent_windows(HISTORY_LENGTH), settings)
     publisher.publish(page, render_status(status))

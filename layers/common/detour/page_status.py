@@ -19,6 +19,8 @@ from detour.site_notice import SiteNotice
 from detour.transition import AlarmState, Transition, format_time
 from detour.windows import FailoverWindow, derive_windows
 
+MAX_DETAIL_CHARS = 500  # "technical details": the alarm's description and reason
+
 
 class PageState(StrEnum):
     UNAVAILABLE = "unavailable"  # the primary is failing (or no alarm has arrived yet)
@@ -78,6 +80,8 @@ def page_status(history: SiteHistory, notice: SiteNotice | None, default_message
 
     last_window = history.windows[-1] if history.windows else None
     detail = " ".join(part for part in (latest.alarm_description, latest.reason) if part)
+    if len(detail) > MAX_DETAIL_CHARS:  # alarm text is the operator's, but the page has a size budget
+        detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
     if latest.new_state is AlarmState.OK:
         ended_here = last_window is not None and last_window.ended_at == latest.changed_at
         return PageStatus(

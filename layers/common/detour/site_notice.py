@@ -9,6 +9,7 @@ A notice past its `until` is ignored, so a planned-maintenance message cannot ou
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,10 @@ from botocore.exceptions import ClientError
 from detour.transition import format_time, parse_time
 
 SORT_KEY = "NOTICE"
-MAX_MESSAGE_CHARS = 1000
+# The page carries the message twice (as text and in its embedded status), escaped: 500 characters
+# keep the worst case (all '<', or all emoji) inside the page's 20 KB budget.
+MAX_MESSAGE_CHARS = 500
+logger = logging.getLogger(__name__)
 
 
 class NoticeError(RuntimeError):
@@ -58,13 +62,8 @@ class NoticeBoard:
             ) from error
         if not item:
             return None
-        until = item.get("until", {}).get("S")
-        notice = SiteNotice(
-            message=item["message"]["S"],
-            planned=item.get("planned", {}).get("BOOL", False),
-            until=parse_time(until) if until else None,
-        )
-        return notice if notice.is_current(now) else None
+        notice = _usable_notice(site_id, item)
+        return notice if notice is not None and notice.is_current(now) else None
 
     def post(self, site_id: str, notice: SiteNotice) -> None:
         item: dict[str, Any] = {
@@ -89,6 +88,25 @@ class NoticeBoard:
             raise NoticeError(
                 f"DynamoDB table {self.table_name}: clearing the notice of site {site_id} failed: {error}"
             ) from error
+
+
+def _usable_notice(site_id: str, item: dict[str, Any]) -> SiteNotice | None:
+    """Operators may write the item by hand: one that cannot be used is ignored (with a warning), so
+    a typo never stops the page from being refreshed during an outage."""
+    message = item.get("message", {}).get("S", "").strip()
+    until = item.get("until", {}).get("S")
+    try:
+        ends = parse_time(until) if until else None
+    except ValueError:
+        logger.warning("Ignoring the notice of site %s: until %r is not ISO 8601 with an offset", site_id, until)
+        return None
+    if not message:
+        logger.warning("Ignoring the notice of site %s: it has no message", site_id)
+        return None
+    if len(message) > MAX_MESSAGE_CHARS:
+        logger.warning("Truncating the notice of site %s to %d characters", site_id, MAX_MESSAGE_CHARS)
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    return SiteNotice(message=message, planned=bool(item.get("planned", {}).get("BOOL", False)), until=ends)
 
 
 def _key(site_id: str) -> dict[str, Any]:

@@ -1,0 +1,333 @@
+"""`detour status`: is the site on its primary or on the maintenance page, and why.
+
+Reads the stack's outputs and parameters, then asks Route 53 for the health check's checkers and
+flags, CloudWatch for the alarm, the hosted zone's own name servers for the domain's A answer, and
+the incidents table for an open failover window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from detour.slack_message import human_duration
+from detour.transition import format_time
+from detour_cli import authoritative_dns as adns
+from detour_cli.output import EXIT_CODES_HELP, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
+from detour_cli.window_log import LoggedWindow, logged_windows, open_window
+
+HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
+INVERTED_WARNING = "  !!! INVERTED: failover is forced (a drill or planned maintenance); un-invert it to fail back"
+EPILOG = paragraphs(
+    EXIT_CODES_HELP.format(
+        problem="a problem found: DNS answers the maintenance page or neither, the health check is unhealthy, "
+        "Inverted, Disabled or without observations, the alarm is in ALARM, or a failover window is open"
+    ),
+    "Name servers: by default the zone's own (its delegation set), resolved through this machine's resolver. "
+    "--nameserver HOST[:PORT] (repeatable) or DETOUR_NAMESERVERS=HOST[:PORT],... asks those instead; --resolver "
+    "HOST[:PORT] or DETOUR_RESOLVER resolves the other names (the name servers, the distribution, a load "
+    "balancer) through that server. Both are for tests and split-horizon setups.",
+    "Colour only on a terminal, and never with NO_COLOR set.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    region: str
+    ip: str
+    status: str
+
+    @property
+    def healthy(self) -> bool:
+        return self.status.startswith("Success")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckState:
+    id: str
+    inverted: bool
+    disabled: bool
+    observations: tuple[Observation, ...]
+
+    @property
+    def healthy_checkers(self) -> int:
+        return sum(o.healthy for o in self.observations)
+
+    @property
+    def checkers_say_healthy(self) -> bool:
+        return bool(self.observations) and self.healthy_checkers / len(self.observations) > HEALTHY_SHARE
+
+    @property
+    def healthy(self) -> bool:
+        """What Route 53 acts on: Disabled is always healthy; Inverted turns the checkers' verdict over."""
+        if self.disabled:
+            return True
+        return self.checkers_say_healthy != self.inverted
+
+    def problems(self) -> list[str]:
+        if not self.observations:
+            return ["the health check has no observations yet"]
+        if self.disabled:  # always healthy to Route 53: the site is unprotected
+            return ["the health check is Disabled: Route 53 treats the primary as healthy and never fails over"]
+        if self.inverted and self.checkers_say_healthy:
+            return ["the health check is Inverted: failover is forced (a drill or planned maintenance)"]
+        if self.inverted:
+            return ["the checkers see the primary unhealthy, but the check is Inverted: Route 53 sends traffic to it"]
+        return [] if self.healthy else ["the health check is unhealthy"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmState:
+    name: str
+    state: str
+    since: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    stack: str
+    region: str
+    domain: str
+    health: HealthCheckState
+    alarm: AlarmState
+    dns: adns.Verdict
+    primary_addresses: tuple[str, ...]
+    maintenance_addresses: tuple[str, ...]
+    distribution: str
+    window: LoggedWindow | None
+    now: datetime
+
+    def problems(self) -> list[str]:
+        found = self.health.problems()
+        if self.alarm.state == "ALARM":
+            found.append(f"alarm {self.alarm.name} is in ALARM")
+        if self.dns.serving == adns.MAINTENANCE:
+            found.append("DNS answers the maintenance page")
+        elif self.dns.serving == adns.UNKNOWN:
+            found.append("DNS answers neither the primary nor the maintenance page (or gave no answer)")
+        if self.window is not None:
+            found.append(f"a failover window is open since {utc_text(self.window.started_at)}")
+        return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="detour status",
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_stack_arguments(parser)
+    parser.add_argument("--format", choices=["text", "json"], default="text", help="json for scripts")
+    parser.add_argument(
+        "--nameserver", action="append", metavar="HOST[:PORT]", help="ask this server instead of the zone's own"
+    )
+    parser.add_argument("--resolver", metavar="HOST[:PORT]", help="resolve other names through this server")
+    args = parser.parse_args(argv)
+    return run_reporting_errors(parser.prog, lambda: _run(args, sys.stdout))
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    status = gather(args)
+    if args.format == "json":
+        print(json.dumps(as_json(status), indent=2), file=out)
+    else:
+        print(render(status, Style(out)), file=out)
+    return EXIT_PROBLEM if status.problems() else EXIT_OK
+
+
+def gather(args: argparse.Namespace) -> Status:
+    session = session_for(args)
+    stack = read_stack(session.client("cloudformation"), args.stack)
+    check_id = stack.output("HealthCheckId")
+    domain = stack.parameter("DomainName")
+    resolver = args.resolver or os.environ.get("DETOUR_RESOLVER")
+    lookup = adns.NameLookup(adns.parse_host_port(resolver) if resolver else None)
+
+    route53 = session.client("route53")
+    health = _health_check(route53, check_id)
+    alarm = _alarm(session.client("cloudwatch"), stack.output("HealthAlarmName"))
+    servers = _name_servers(route53, stack.parameter("HostedZoneId"), args.nameserver, lookup)
+    primary = _primary_addresses(stack.parameter("PrimaryKind"), stack.parameter("PrimaryTarget"), lookup)
+    distribution = stack.output("DistributionDomainName")
+    maintenance = lookup.addresses(distribution)
+    answers = [adns.ask(server, domain) for server in servers]
+    windows = logged_windows(session.client("dynamodb"), stack.output("IncidentsTableName"), check_id)
+    return Status(
+        stack=stack.name,
+        region=args.region,
+        domain=domain,
+        health=health,
+        alarm=alarm,
+        dns=adns.judge(answers, primary, maintenance, lookup.reverse),
+        primary_addresses=primary,
+        maintenance_addresses=maintenance,
+        distribution=distribution,
+        window=open_window(windows),
+        now=datetime.now(UTC),
+    )
+
+
+def _health_check(route53: Any, check_id: str) -> HealthCheckState:
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    observed = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
+    observations = tuple(
+        sorted(
+            (Observation(o.get("Region", "?"), o.get("IPAddress", "?"), o["StatusReport"]["Status"]) for o in observed),
+            key=lambda o: o.region,
+        )
+    )
+    return HealthCheckState(check_id, bool(config.get("Inverted")), bool(config.get("Disabled")), observations)
+
+
+def _alarm(cloudwatch: Any, name: str) -> AlarmState:
+    alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    if not alarms:
+        raise DetourError(f"alarm {name} (the stack's HealthAlarmName output) does not exist in this region")
+    alarm = alarms[0]
+    return AlarmState(name, alarm["StateValue"], alarm["StateUpdatedTimestamp"], alarm.get("StateReason", ""))
+
+
+def _name_servers(
+    route53: Any, zone_id: str, override: list[str] | None, lookup: adns.NameLookup
+) -> list[adns.NameServer]:
+    given = override or [s for s in os.environ.get("DETOUR_NAMESERVERS", "").split(",") if s.strip()]
+    if given:
+        return [adns.NameServer(text, *adns.parse_host_port(text)) for text in given]
+    names = route53.get_hosted_zone(Id=zone_id).get("DelegationSet", {}).get("NameServers", [])
+    if not names:
+        raise DetourError(f"hosted zone {zone_id} lists no name servers (a private zone?)")
+    servers = []
+    for name in names:
+        addresses = lookup.addresses(name)
+        if addresses:
+            servers.append(adns.NameServer(name, addresses[0]))
+    if not servers:
+        raise DetourError(f"none of the zone's name servers resolves ({', '.join(names)}): is this machine online?")
+    return servers
+
+
+def _primary_addresses(kind: str, target: str, lookup: adns.NameLookup) -> tuple[str, ...]:
+    """An Elastic IP is itself; a load balancer is whatever its name resolves to now."""
+    return (target,) if kind == "IPv4" else lookup.addresses(target)
+
+
+# -- output ------------------------------------------------------------------------------------------
+
+
+def as_json(status: Status) -> dict[str, Any]:
+    health, alarm, window = status.health, status.alarm, status.window
+    return {
+        "stack": status.stack,
+        "region": status.region,
+        "domain": status.domain,
+        "checked_at": format_time(status.now),
+        "health_check": {
+            "id": health.id,
+            "healthy": health.healthy,
+            "inverted": health.inverted,
+            "disabled": health.disabled,
+            "healthy_checkers": health.healthy_checkers,
+            "checkers": len(health.observations),
+            "observations": [
+                {"region": o.region, "ip": o.ip, "status": o.status, "healthy": o.healthy} for o in health.observations
+            ],
+        },
+        "alarm": {"name": alarm.name, "state": alarm.state, "since": format_time(alarm.since), "reason": alarm.reason},
+        "dns": {
+            "serving": status.dns.serving,
+            "matched_by": status.dns.matched_by,
+            "addresses": list(status.dns.addresses),
+            "servers_disagree": status.dns.disagreeing,
+            "answers": [
+                {
+                    "server": a.server.name,
+                    "address": f"{a.server.address}:{a.server.port}",
+                    "addresses": list(a.addresses),
+                    "error": a.error,
+                }
+                for a in status.dns.answers
+            ],
+            "primary_addresses": list(status.primary_addresses),
+            "distribution": status.distribution,
+            "maintenance_addresses": list(status.maintenance_addresses),
+        },
+        "open_window": None
+        if window is None
+        else {
+            "started_at": format_time(window.started_at),
+            "open_for_s": round((status.now - window.started_at).total_seconds(), 3),
+            "reason": window.reason,
+            "planned": window.planned,
+        },
+        "problems": status.problems(),
+    }
+
+
+def render(status: Status, style: Style) -> str:
+    health, alarm = status.health, status.alarm
+    lines = [style(f"Detour status of {status.domain}", "bold") + f" (stack {status.stack}, {status.region})", ""]
+
+    verdict = style("HEALTHY", "green") if health.healthy else style("UNHEALTHY", "red", "bold")
+    overturned = ", turned over by Inverted" if health.inverted and not health.disabled else ""
+    lines.append(
+        f"Health check {health.id}: {verdict} ({health.healthy_checkers}/{len(health.observations)} checkers "
+        f"see the primary healthy{overturned}; Route 53 needs more than 18%)"
+    )
+    if health.disabled:
+        lines.append(style("  DISABLED: Route 53 treats it as healthy whatever the checkers see", "yellow", "bold"))
+    if health.inverted:
+        lines.append(style(INVERTED_WARNING, "red", "bold"))
+    lines += [f"  {o.region:<16} {o.ip:<16} {o.status}" for o in health.observations]
+    if not health.observations:
+        lines.append("  no observations yet")
+
+    colour = {"OK": "green", "ALARM": "red"}.get(alarm.state, "yellow")
+    ago = human_duration((status.now - alarm.since).total_seconds())
+    lines += ["", f"Alarm {alarm.name}: {style(alarm.state, colour)} since {utc_text(alarm.since)} ({ago} ago)"]
+    if alarm.reason:
+        lines.append(f"  {alarm.reason}")
+
+    serving = status.dns.serving
+    shown = {adns.PRIMARY: style("PRIMARY", "green"), adns.MAINTENANCE: style("MAINTENANCE PAGE", "red", "bold")}
+    answer = ", ".join(status.dns.addresses) or "no answer"
+    judged = shown.get(serving, style("UNKNOWN", "yellow"))
+    if status.dns.matched_by.startswith("reverse"):
+        judged += f" (recognised by {status.dns.matched_by})"
+    lines += ["", f"DNS {status.domain} A (authoritative): {answer} -> {judged}"]
+    for a in status.dns.answers:
+        said = ", ".join(a.addresses) if a.addresses else f"({a.error})"
+        where = f"{a.server.address}:{a.server.port}"
+        lines.append(f"  {a.server.name if a.server.name == where else f'{a.server.name} [{where}]'}: {said}")
+    if status.dns.disagreeing:
+        lines.append(style("  the name servers disagree: a change is still propagating", "yellow"))
+    lines.append(f"  primary is {', '.join(status.primary_addresses) or '(does not resolve)'}")
+    lines.append(
+        f"  maintenance page {status.distribution} is {', '.join(status.maintenance_addresses) or '(does not resolve)'}"
+    )
+
+    lines.append("")
+    if status.window is None:
+        lines.append("Failover window: none open")
+    else:
+        w = status.window
+        kind = "planned maintenance" if w.planned else "unplanned"
+        lasted = human_duration((status.now - w.started_at).total_seconds())
+        lines.append(style(f"Failover window OPEN since {utc_text(w.started_at)} ({lasted}, {kind})", "red"))
+        if w.reason:
+            lines.append(f"  {w.reason}")
+
+    problems = status.problems()
+    lines.append("")
+    if problems:
+        lines.append(style("PROBLEM: ", "red", "bold") + "; ".join(problems))
+    else:
+        lines.append(style("OK: ", "green", "bold") + "the primary is healthy and DNS answers it")
+    return "\n".join(lines)

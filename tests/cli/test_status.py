@@ -1,0 +1,310 @@
+"""`detour status` against moto's server and a local authoritative name server whose answer follows
+the health check, as Route 53's does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from detour_cli import status as status_verb
+from detour_cli.authoritative_dns import NameLookup
+from detour_cli.output import Style
+from tests.cli.conftest import BALANCER, BALANCER_ADDRESSES, DISTRIBUTION_ADDRESSES
+from tests.cli.dns_server import AuthoritativeTestServer
+from tests.cli.world import ALARM, DISTRIBUTION, DOMAIN, STACK, World, build_world, stack_template
+
+ANSI_ESCAPE = "\033["
+
+
+def status(run: Any, server: AuthoritativeTestServer, *extra: str) -> tuple[int, str, str]:
+    return run("status", "--nameserver", server.address, "--resolver", server.address, *extra)
+
+
+def status_json(run: Any, server: AuthoritativeTestServer) -> tuple[int, dict[str, Any]]:
+    code, out, err = status(run, server, "--format", "json")
+    assert code != 2, err
+    return code, json.loads(out)
+
+
+def test_a_healthy_primary_is_reported_as_served_and_exits_0(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    code, report = status_json(run, dns_server)
+
+    assert code == 0
+    assert report["problems"] == []
+    assert report["domain"] == DOMAIN
+    assert report["dns"]["serving"] == "primary"
+    assert report["dns"]["matched_by"] == "addresses"
+    assert report["dns"]["addresses"] == [world.primary_target]
+    assert report["dns"]["maintenance_addresses"] == DISTRIBUTION_ADDRESSES
+    check = report["health_check"]
+    assert (check["id"], check["healthy"], check["inverted"], check["disabled"]) == (world.check_id, True, False, False)
+    assert check["checkers"] == len(check["observations"]) >= 1
+    assert check["healthy_checkers"] == sum(o["healthy"] for o in check["observations"])
+    assert report["alarm"]["name"] == ALARM
+    assert report["alarm"]["state"] == "OK"
+    assert report["open_window"] is None
+    assert dns_server.queries >= 2  # the domain, asked of the name server, and the distribution, resolved
+
+
+def test_inverting_the_check_moves_dns_to_the_maintenance_page_and_back(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    world.invert(True)
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    assert report["dns"]["serving"] == "maintenance"
+    assert report["dns"]["addresses"] == DISTRIBUTION_ADDRESSES
+    assert report["health_check"]["inverted"] is True
+    assert report["health_check"]["healthy"] is False
+    assert any("Inverted" in problem for problem in report["problems"])
+
+    code, text, _ = status(run, dns_server)
+    assert code == 1
+    assert "!!! INVERTED" in text
+    assert "-> MAINTENANCE PAGE" in text
+
+    world.invert(False)
+    code, report = status_json(run, dns_server)
+    assert code == 0
+    assert report["dns"]["serving"] == "primary"
+
+
+def test_a_load_balancer_primary_is_recognised_by_the_addresses_its_name_resolves_to(
+    run: Any, incidents_table: Any
+) -> None:
+    world = build_world(incidents_table.name, primary_kind="LoadBalancer", primary_target=BALANCER)
+    names = {DISTRIBUTION: DISTRIBUTION_ADDRESSES, BALANCER: BALANCER_ADDRESSES}
+    with AuthoritativeTestServer(world.zone_id, names) as server:
+        code, report = status_json(run, server)
+        assert (code, report["dns"]["serving"]) == (0, "primary")
+        assert report["dns"]["primary_addresses"] == BALANCER_ADDRESSES
+
+        world.invert(True)
+        code, report = status_json(run, server)
+        assert (code, report["dns"]["serving"]) == (1, "maintenance")
+
+
+def test_an_answer_that_is_neither_primary_nor_page_is_unknown(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    # Someone edited the PRIMARY record by hand: it no longer points at the stack's PrimaryTarget.
+    record = {
+        "Name": DOMAIN,
+        "Type": "A",
+        "SetIdentifier": "detour-primary",
+        "Failover": "PRIMARY",
+        "HealthCheckId": world.check_id,
+        "TTL": 60,
+        "ResourceRecords": [{"Value": "192.0.2.99"}],
+    }
+    boto3.client("route53").change_resource_record_sets(
+        HostedZoneId=world.zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]}
+    )
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    assert report["dns"]["addresses"] == ["192.0.2.99"]
+    assert report["dns"]["serving"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("edge_name", "expected"),
+    [("server-198-51-100-30.fra56.r.cloudfront.net", "maintenance"), ("mail.example.net", "unknown")],
+)
+def test_cloudfront_edges_the_resolver_did_not_list_are_recognised_by_reverse_dns(
+    run: Any, world: World, edge_name: str, expected: str
+) -> None:
+    """Route 53 answered other edges of the distribution than this machine's resolver lists."""
+    with AuthoritativeTestServer(
+        world.zone_id,
+        {DISTRIBUTION: DISTRIBUTION_ADDRESSES},
+        alias_answers={DISTRIBUTION: ["198.51.100.30"]},
+        pointers={"198.51.100.30": edge_name},
+    ) as server:
+        world.invert(True)
+        code, report = status_json(run, server)
+    assert code == 1
+    assert report["dns"]["addresses"] == ["198.51.100.30"]
+    assert report["dns"]["serving"] == expected
+    assert (edge_name in report["dns"]["matched_by"]) is (expected == "maintenance")
+
+
+def test_a_silent_name_server_is_reported_not_guessed(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
+        silent.bind(("127.0.0.1", 0))
+        code, out, err = run(
+            "status",
+            "--nameserver",
+            f"127.0.0.1:{silent.getsockname()[1]}",
+            "--resolver",
+            dns_server.address,
+            "--format",
+            "json",
+        )
+    report = json.loads(out)
+    assert code == 1, err
+    assert report["dns"]["serving"] == "unknown"
+    assert report["dns"]["answers"][0]["addresses"] == []
+    assert "no answer" in report["dns"]["answers"][0]["error"]
+
+
+def test_name_servers_can_come_from_the_environment(
+    run: Any, world: World, dns_server: AuthoritativeTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DETOUR_NAMESERVERS", dns_server.address)
+    monkeypatch.setenv("DETOUR_RESOLVER", dns_server.address)
+    code, out, err = run("status", "--format", "json")
+    report = json.loads(out)
+    assert code == 0, err
+    assert report["dns"]["answers"][0]["address"] == dns_server.address
+    assert report["dns"]["serving"] == "primary"
+
+
+def test_by_default_the_zones_own_name_servers_are_asked(world: World, dns_server: AuthoritativeTestServer) -> None:
+    """Without an override, the servers are the zone's delegation set, resolved through the resolver."""
+    delegation = boto3.client("route53").get_hosted_zone(Id=world.zone_id)["DelegationSet"]["NameServers"]
+    names = {name: ["127.0.0.53"] for name in delegation}
+    with AuthoritativeTestServer(world.zone_id, names) as resolver:
+        lookup = NameLookup(("127.0.0.1", int(resolver.address.rsplit(":", 1)[1])))
+        servers = status_verb._name_servers(boto3.client("route53"), world.zone_id, None, lookup)
+    assert [s.name for s in servers] == delegation
+    assert {(s.address, s.port) for s in servers} == {("127.0.0.53", 53)}
+
+
+def test_an_alarm_in_alarm_and_an_open_window_are_problems(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    started = datetime.now(UTC) - timedelta(minutes=12)
+    world.transition("ALARM", started, reason="Threshold Crossed: 3 datapoints were less than 1.0")
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="primary down")
+
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    assert report["alarm"]["state"] == "ALARM"
+    window = report["open_window"]
+    assert window["started_at"].startswith(started.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert 11 * 60 < window["open_for_s"] < 14 * 60
+    assert window["planned"] is False
+
+    code, text, _ = status(run, dns_server)
+    assert "Failover window OPEN since" in text
+    assert "12 min" in text
+
+
+def test_text_output_has_no_colour_off_a_terminal(run: Any, world: World, dns_server: AuthoritativeTestServer) -> None:
+    code, text, _ = status(run, dns_server)
+    assert code == 0
+    assert ANSI_ESCAPE not in text
+    assert f"DNS {DOMAIN} A (authoritative): {world.primary_target} -> PRIMARY" in text
+    assert "OK: the primary is healthy and DNS answers it" in text
+
+
+class Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert ANSI_ESCAPE in Style(Terminal())("UNHEALTHY", "red")  # type: ignore[arg-type]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Style(Terminal())("UNHEALTHY", "red") == "UNHEALTHY"  # type: ignore[arg-type]
+
+
+def test_a_missing_output_is_named_and_exits_2(run: Any, aws: str) -> None:
+    zone = boto3.client("route53").create_hosted_zone(Name="detour.test", CallerReference="partial")
+    boto3.client("cloudformation").create_stack(
+        StackName="partial",
+        TemplateBody=json.dumps(stack_template("IPv4", outputs=("HealthAlarmName",))),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v}
+            for k, v in {
+                "DomainName": DOMAIN,
+                "HostedZoneId": zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
+                "PrimaryKind": "IPv4",
+                "PrimaryTarget": "192.0.2.10",
+                "IncidentsTableName": "t",
+            }.items()
+        ],
+    )
+    code, out, err = run("status", "--stack", "partial")
+    assert code == 2
+    assert out == ""
+    assert "stack partial has no output HealthCheckId: deploy template.yaml first" in err
+
+
+def test_a_missing_stack_exits_2(run: Any, aws: str) -> None:
+    code, _, err = run("status", "--stack", "nowhere")
+    assert code == 2
+    assert "no stack nowhere" in err
+
+
+def test_an_unknown_profile_exits_2(run: Any, aws: str) -> None:
+    code, _, err = run("status", "--profile", "no-such-profile")
+    assert code == 2
+    assert "no-such-profile" in err
+
+
+def test_help_documents_exit_codes_and_the_name_server_override(run: Any) -> None:
+    code, out, _ = run("status", "--help")
+    assert code == 0
+    assert "Exit codes: 0 ok; 1 a problem found" in " ".join(out.split())
+    assert "--nameserver" in out
+    assert "DETOUR_NAMESERVERS" in out
+    assert run("status", "--format", "yaml")[0] == 2
+
+
+def test_status_reads_the_stack_it_is_told(run: Any, world: World, dns_server: AuthoritativeTestServer) -> None:
+    code, _, err = status(run, dns_server, "--stack", f"{STACK}-other")
+    assert code == 2
+    assert f"no stack {STACK}-other" in err
+
+
+def health_check(
+    healthy: int, total: int, inverted: bool = False, disabled: bool = False
+) -> status_verb.HealthCheckState:
+    observations = tuple(
+        status_verb.Observation(f"r{i}", "1.2.3.4", "Success: 200" if i < healthy else "Failure: timeout")
+        for i in range(total)
+    )
+    return status_verb.HealthCheckState("hc", inverted, disabled, observations)
+
+
+def test_healthy_share_follows_route53s_18_percent_rule() -> None:
+    def check(healthy: int, total: int, inverted: bool = False, disabled: bool = False) -> bool:
+        return health_check(healthy, total, inverted, disabled).healthy
+
+    assert check(1, 5)  # 20% > 18%
+    assert not check(1, 6)  # 16.7%
+    assert not check(3, 3, inverted=True)
+    assert check(0, 3, inverted=True)
+    assert check(0, 3, disabled=True)
+    assert check(0, 3, inverted=True, disabled=True)
+
+
+def test_gather_uses_only_the_stacks_outputs(world: World, dns_server: AuthoritativeTestServer) -> None:
+    args = argparse.Namespace(
+        stack=STACK, region="us-east-1", profile=None, nameserver=[dns_server.address], resolver=dns_server.address
+    )
+    gathered = status_verb.gather(args)
+    assert gathered.health.id == world.check_id
+    assert gathered.distribution == DISTRIBUTION
+
+
+def test_an_inverted_check_on_a_failing_primary_is_called_out() -> None:
+    """Inverted turns 'down' into 'healthy': during a drill, a real outage sends visitors to the primary."""
+    assert "Inverted: failover is forced" in " ".join(health_check(3, 3, inverted=True).problems())
+    assert "Route 53 sends traffic to it" in " ".join(health_check(0, 3, inverted=True).problems())
+    assert health_check(0, 3).problems() == ["the health check is unhealthy"]
+    assert health_check(3, 3).problems() == []
+    assert "never fails over" in " ".join(health_check(0, 3, disabled=True).problems())
+    assert health_check(0, 0).problems() == ["the health check has no observations yet"]
