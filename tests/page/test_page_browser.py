@@ -172,6 +172,23 @@ def test_the_page_shows_the_outage_then_says_when_the_service_is_back(page: Page
     screenshot(page, "resolved")
 
 
+def test_an_older_status_never_replaces_what_the_page_says(page: Page, edge: FakeEdge) -> None:
+    """A stale status.json (a lagging cache, an upload that failed after the page's) is ignored."""
+    stale = PageStatus(
+        PageState.RESOLVED,
+        updated_at=STARTED - timedelta(days=1),  # older than the page's own status
+        message="Yesterday's news",
+        started_at=STARTED - timedelta(days=1, minutes=30),
+        resolved_at=STARTED - timedelta(days=1),
+    )
+    edge.status = stale.to_json()
+    page.goto(edge.url)
+    page.clock.run_for(25_000)
+    assert requests_settle(edge) == ["/status.json"]  # it was fetched...
+    expect(page.locator("#message")).to_have_text(OUTAGE.message)  # ...and not shown
+    expect(page.locator("h1:visible")).to_have_text("We\u2019ll be right back")
+
+
 def test_a_failing_status_backs_off_and_the_page_stays_up(page: Page, edge: FakeEdge) -> None:
     edge.status_code = 500
     page.goto(edge.url)
