@@ -8,7 +8,9 @@ COMMANDS = {
     "demo": ("detour_cli.rehearsal", "rehearse a whole outage locally: no AWS account, no Docker"),
     "invoke": ("detour_cli.invoke", "run one function's handler with an event file, without Docker"),
     "status": ("detour_cli.status", "primary or maintenance page right now, and why (health check, alarm, DNS)"),
+    "drill": ("detour_cli.drill", "rehearse failover on the real deployment, measure it, always restore the flag"),
     "report": ("detour_cli.report", "failover windows in a period: downtime, MTTR, availability; --chart"),
+    "maintenance": ("detour_cli.maintenance", "planned maintenance on|off: a message on the page, failover forced"),
 }
 
 

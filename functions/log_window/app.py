@@ -15,6 +15,7 @@ from detour.aws import dynamodb_client
 from detour.incident_store import IncidentStore
 from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
 from detour.settings import Settings
+from detour.site_notice import NoticeBoard, during_maintenance
 from detour.transition import AlarmState, Transition, format_time
 from detour.windows import window_for
 
@@ -26,6 +27,7 @@ idempotency = idempotency_config()
 
 @once_per_transition(settings.table_name, idempotency)
 def log_transition(*, transition: Transition) -> dict[str, Any]:
+    transition = during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client()))
     outcome = IncidentStore(settings.table_name, dynamodb_client()).record(transition)
     window = window_for(transition, outcome.windows)
 
@@ -35,11 +37,15 @@ def log_transition(*, transition: Transition) -> dict[str, Any]:
     if transition.new_state is AlarmState.INSUFFICIENT_DATA:
         metrics.add_metric(name="InsufficientDataTransitions", unit=MetricUnit.Count, value=1)
     elif window is not None and transition.new_state is AlarmState.ALARM and window.started_at == transition.changed_at:
-        metrics.add_metric(name="FailoversStarted", unit=MetricUnit.Count, value=1)
-        logger.warning("Failover window opened", started_at=format_time(window.started_at))
+        # planned maintenance is counted apart: it is not an outage
+        metrics.add_metric(
+            name="MaintenanceStarted" if window.planned else "FailoversStarted", unit=MetricUnit.Count, value=1
+        )
+        logger.warning("Failover window opened", started_at=format_time(window.started_at), planned=window.planned)
     elif window is not None and transition.new_state is AlarmState.OK:
-        metrics.add_metric(name="FailoverDurationSeconds", unit=MetricUnit.Seconds, value=window.duration_s or 0)
-        logger.info("Failover window closed", duration_s=window.duration_s)
+        name = "MaintenanceDurationSeconds" if window.planned else "FailoverDurationSeconds"
+        metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=window.duration_s or 0)
+        logger.info("Failover window closed", duration_s=window.duration_s, planned=window.planned)
 
     open_window = next((w for w in outcome.windows if w.is_open), None)
     return {

@@ -17,6 +17,7 @@ from detour.aws import dynamodb_client, secrets_provider
 from detour.incident_store import IncidentStore
 from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
 from detour.settings import Settings, required
+from detour.site_notice import NoticeBoard, during_maintenance
 from detour.slack_announcer import announce
 from detour.slack_message import Site
 from detour.slack_secret import load_slack_credentials
@@ -37,6 +38,7 @@ def notify(*, transition: Transition) -> dict[str, Any]:
     # Recording is idempotent and shared with log_window: whichever function runs first, the
     # incident's window exists before it is announced.
     store = IncidentStore(settings.table_name, dynamodb_client())
+    transition = during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client()))
     windows = store.record(transition).windows
 
     action = announce(transition, windows, slack, store, site)

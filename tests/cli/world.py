@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from detour.incident_store import IncidentStore
-from detour.transition import AlarmState, Transition, format_time
+from detour.transition import AlarmState, Transition
 
 STACK = "detour"
 ZONE = "detour.test"
@@ -46,7 +46,7 @@ class World:
         """What `detour drill` and planned maintenance do to force failover."""
         boto3.client("route53").update_health_check(HealthCheckId=self.check_id, Inverted=inverted)
 
-    def transition(self, state: str, at: datetime, reason: str = "") -> None:
+    def transition(self, state: str, at: datetime, reason: str = "", planned: bool = False) -> None:
         """An alarm transition, recorded as log_window records it; the windows follow from these."""
         self.store.record(
             Transition(
@@ -60,21 +60,14 @@ class World:
                 old_state=AlarmState.OK if state == "ALARM" else AlarmState.ALARM,
                 reason=reason or f"{state} for the test",
                 changed_at=at,
+                planned=planned,  # as the functions mark it while a planned-maintenance notice is up
             )
         )
 
     def outage(self, start: datetime, end: datetime | None, reason: str = "", planned: bool = False) -> None:
-        self.transition("ALARM", start, reason)
+        self.transition("ALARM", start, reason, planned=planned)
         if end is not None:
-            self.transition("OK", end)
-        if planned:  # what planned maintenance (a later part of issue 6) will set on its window
-            boto3.client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"SITE#{self.check_id}"}, "sk": {"S": f"WINDOW#{format_time(start)}"}},
-                UpdateExpression="SET planned = :yes",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":yes": {"BOOL": True}},
-            )
+            self.transition("OK", end, planned=planned)
 
 
 def build_world(table_name: str, primary_kind: str = "IPv4", primary_target: str = "192.0.2.10") -> World:
@@ -132,8 +125,13 @@ def stack_template(primary_kind: str, outputs: tuple[str, ...] | None = None) ->
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {
-            name: {"Type": "String"}
-            for name in ("DomainName", "HostedZoneId", "PrimaryKind", "PrimaryTarget", "IncidentsTableName")
+            **{
+                name: {"Type": "String"}
+                for name in ("DomainName", "HostedZoneId", "PrimaryKind", "PrimaryTarget", "IncidentsTableName")
+            },
+            # As in template.yaml; `detour drill` reads its budget (interval x threshold) from these.
+            "HealthCheckInterval": {"Type": "String", "Default": "10"},
+            "HealthCheckFailureThreshold": {"Type": "String", "Default": "3"},
         },
         "Resources": {
             "HealthCheck": {

@@ -333,3 +333,40 @@ def test_an_unexpected_client_error_never_quotes_the_token(
     assert "ValueError (details withheld" in str(raised.value)
     assert TOKEN not in str(raised.value)
     assert TOKEN not in caplog.text
+
+
+def test_planned_maintenance_is_announced_as_such_and_recorded_as_planned(
+    bot: ModuleType,
+    log_window: ModuleType,
+    slack: FakeSlack,
+    function_env: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from detour.site_notice import NoticeBoard, SiteNotice  # noqa: PLC0415
+
+    board = NoticeBoard(function_env.name, boto3.client("dynamodb"))
+    board.post(SITE_ID, SiteNotice("Database upgrade until 03:00 UTC.", planned=True, until=at(60)))
+    alarm = transition_event("ALARM", "OK", at(0))
+    invoke(bot, alarm)
+    capsys.readouterr()
+    invoke(log_window, alarm)
+    assert emitted_metrics(capsys.readouterr().out) == {"TransitionsLogged": [1], "MaintenanceStarted": [1]}
+    (root,) = slack.roots()
+    assert root.text == ":construction: Planned maintenance of www.example.com has begun"
+
+    board.clear(SITE_ID)  # the operator ends maintenance: the window stays planned
+    invoke(bot, transition_event("OK", "ALARM", at(20)))
+    assert root.text == ":white_check_mark: Planned maintenance of www.example.com ended after 20 min 0 s"
+    (window,) = store_for(function_env).windows(SITE_ID)
+    assert window.planned is True
+
+
+def test_planned_maintenance_pings_no_one(
+    slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType], function_env: Any
+) -> None:
+    from detour.site_notice import NoticeBoard, SiteNotice  # noqa: PLC0415
+
+    NoticeBoard(function_env.name, boto3.client("dynamodb")).post(SITE_ID, SiteNotice("Upgrade", planned=True))
+    module = load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}), mention="channel")
+    invoke(module, transition_event("ALARM", "OK", at(0)))
+    assert "<!channel>" not in json.dumps([slack.messages[0].text, slack.messages[0].blocks])

@@ -141,6 +141,7 @@ class IncidentStore:
             "reason": transition.reason,
             "changed_at": format_time(transition.changed_at),
             "recorded_at": format_time(datetime.now(UTC)),
+            "planned": transition.planned,
         }
         with self._errors(f"recording transition {transition.key} of site {transition.site_id}"):
             try:
@@ -221,11 +222,12 @@ class IncidentStore:
             ":started": format_time(window.started_at),
             ":status": "open" if window.is_open else "closed",
             ":reason": window.reason,
+            ":planned": window.planned,
             ":now": format_time(datetime.now(UTC)),
         }
         assignments = [
             "site_id = :site, kind = :kind, started_at = :started, #status = :status",
-            "reason = :reason, updated_at = :now",
+            "reason = :reason, planned = :planned, updated_at = :now",
         ]
         for name, value in carried.items():
             values[f":{name}"] = value
@@ -340,6 +342,7 @@ def _transition_from_item(item: dict[str, Any]) -> Transition:
         old_state=AlarmState(item["old_state"]),
         reason=item.get("reason", ""),
         changed_at=parse_time(item["changed_at"]),
+        planned=bool(item.get("planned", False)),
     )
 
 
@@ -350,4 +353,5 @@ def _window_from_item(item: dict[str, Any]) -> FailoverWindow:
         started_at=parse_time(item["started_at"]),
         ended_at=parse_time(ended_at) if ended_at else None,
         reason=item.get("reason", ""),
+        planned=bool(item.get("planned", False)),
     )

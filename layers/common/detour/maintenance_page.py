@@ -13,7 +13,7 @@ from detour.incident_store import IncidentStore
 from detour.page import HISTORY_LENGTH, PageSettings, render_page, render_status
 from detour.page_publisher import PagePublisher
 from detour.page_status import PageStatus, SiteHistory, page_status
-from detour.site_notice import NoticeBoard
+from detour.site_notice import NoticeBoard, during_maintenance
 from detour.transition import Transition
 
 
@@ -30,7 +30,10 @@ def refresh(
     """`transition` is the one being handled. It is recorded here too (recording is idempotent and
     shared with the other functions), so the page never depends on another function having recorded
     it: a retried, older event still sees every newer transition this function handled."""
-    recorded = store.record(transition).transitions if transition else store.transitions(site_id)
+    if transition is not None:
+        recorded = store.record(during_maintenance(transition, notices)).transitions
+    else:
+        recorded = store.transitions(site_id)
     history = SiteHistory.of(recorded)
     status = page_status(history, notices.current(site_id, now), settings.default_message, now)
     page = render_page(status, history.recent_windows(HISTORY_LENGTH), settings)

@@ -10,13 +10,13 @@ A notice past its `until` is ignored, so a planned-maintenance message cannot ou
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.transition import format_time, parse_time
+from detour.transition import Transition, format_time, parse_time
 
 SORT_KEY = "NOTICE"
 # The page carries the message twice (as text and in its embedded status), escaped: 500 characters
@@ -88,6 +88,14 @@ class NoticeBoard:
             raise NoticeError(
                 f"DynamoDB table {self.table_name}: clearing the notice of site {site_id} failed: {error}"
             ) from error
+
+
+def during_maintenance(transition: Transition, notices: NoticeBoard) -> Transition:
+    """The transition, marked planned if the site's notice says planned maintenance is under way
+    at its time. Recording keeps the first function's answer, so history never changes later."""
+    notice = notices.current(transition.site_id, transition.changed_at)
+    planned = notice is not None and notice.planned
+    return replace(transition, planned=planned) if planned != transition.planned else transition
 
 
 def _usable_notice(site_id: str, item: dict[str, Any]) -> SiteNotice | None:

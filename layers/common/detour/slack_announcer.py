@@ -47,7 +47,10 @@ def _alarm(
         slack.post(say.still_failing(site, transition), thread)
         return "replied: still failing"
     # A late ALARM whose OK was recorded first is announced as the finished incident it is.
-    message = say.failing_over(site, transition) if window.is_open else say.resolved(site, window, transition)
+    if window.is_open:
+        message = say.failing_over(site, transition, planned=window.planned)
+    else:
+        message = say.resolved(site, window, transition)
     posted = slack.post(message)
     if posted is not None:
         threads.attach_slack_thread(window, posted)

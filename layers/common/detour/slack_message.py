@@ -40,14 +40,19 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
-def failing_over(site: Site, transition: Transition) -> SlackMessage:
-    title = f"{site.domain} is failing over to the maintenance page"
-    lead = f"{site.mention_markup} " if site.mention_markup else ""
+def failing_over(site: Site, transition: Transition, planned: bool = False) -> SlackMessage:
+    if planned:  # announced by the operator's notice: no one needs paging
+        title, lead, emoji = f"Planned maintenance of {site.domain} has begun", "", ":construction:"
+        body = "The health check is inverted for planned maintenance; visitors get the maintenance page."
+    else:
+        title, emoji = f"{site.domain} is failing over to the maintenance page", ":rotating_light:"
+        lead = f"{site.mention_markup} " if site.mention_markup else ""
+        body = "The primary is failing its Route 53 health check; visitors now get the maintenance page."
     return SlackMessage(
-        text=f"{lead}:rotating_light: {escape(title)}",
+        text=f"{lead}{emoji} {escape(title)}",
         blocks=[
-            _header(f":rotating_light: {title}"),
-            _section(f"{lead}The primary is failing its Route 53 health check; visitors now get the maintenance page."),
+            _header(f"{emoji} {title}"),
+            _section(f"{lead}{body}"),
             _state_change(transition),
             _reason(transition),
             _links(site, transition),
@@ -59,7 +64,11 @@ def resolved(site: Site, window: FailoverWindow, transition: Transition) -> Slac
     """The incident's root message once it is over (chat.update), or its one message in webhook mode."""
     assert window.ended_at is not None  # noqa: S101 - callers pass closed windows only
     took = human_duration(window.duration_s or 0)
-    title = f"{site.domain} recovered after {took}"
+    title = (
+        f"Planned maintenance of {site.domain} ended after {took}"
+        if window.planned
+        else (f"{site.domain} recovered after {took}")
+    )
     return SlackMessage(
         text=f":white_check_mark: {escape(title)}",
         blocks=[
@@ -130,7 +139,7 @@ def message_for_state(site: Site, transition: Transition, window: FailoverWindow
             return resolved(site, window, transition)
         if window is not None and window.started_at != transition.changed_at:  # the same incident
             return still_failing(site, transition)
-        return failing_over(site, transition)
+        return failing_over(site, transition, planned=window is not None and window.planned)
     if transition.new_state is AlarmState.OK:
         if window is not None and window.ended_at is not None:
             return resolved(site, window, transition)

@@ -34,6 +34,9 @@ class Transition:
     old_state: AlarmState
     reason: str
     changed_at: datetime
+    # Set by the function that records it: an operator's planned-maintenance notice was active.
+    # Not part of CloudWatch's message; the first record of the transition keeps it.
+    planned: bool = False
 
     @property
     def key(self) -> str:

@@ -23,6 +23,7 @@ class FailoverWindow:
     started_at: datetime
     ended_at: datetime | None = None
     reason: str = ""
+    planned: bool = False  # opened during planned maintenance: not an outage for availability
 
     @property
     def is_open(self) -> bool:
@@ -69,4 +70,10 @@ def window_for(transition: Transition, windows: Iterable[FailoverWindow]) -> Fai
 
 
 def _window(opened: Transition, ended_at: datetime | None) -> FailoverWindow:
-    return FailoverWindow(site_id=opened.site_id, started_at=opened.changed_at, ended_at=ended_at, reason=opened.reason)
+    return FailoverWindow(
+        site_id=opened.site_id,
+        started_at=opened.changed_at,
+        ended_at=ended_at,
+        reason=opened.reason,
+        planned=opened.planned,
+    )

@@ -1,0 +1,588 @@
+"""`detour drill`: rehearse a failover on the real deployment, measure it, and put everything back.
+
+Sets the health check's Inverted flag (never Disabled, which forces healthy), waits for the zone's
+own name servers to answer the maintenance distribution, fetches the page over HTTPS at that
+address (503, Retry-After, the page itself), waits for status.json to show the incident and for the
+failover window to open, then restores the flag (always: also on errors, timeouts and Ctrl-C) and
+waits for the primary to answer again and the window to close. The times go to the terminal and
+to a JSON and a Markdown file, with the configured budget beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, TextIO, TypeVar
+
+from detour.transition import format_time
+from detour_cli import authoritative_dns as adns
+from detour_cli import page_probe
+from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
+from detour_cli.stack_outputs import add_stack_arguments, read_stack, session_for
+from detour_cli.status import _name_servers, _primary_addresses
+from detour_cli.window_log import LoggedWindow, logged_windows, open_window
+
+RECORD_TTL_S = 60  # template.yaml's failover records (and an ELB alias) carry TTL 60
+ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes after the outage
+RESTORE_ATTEMPTS = 3
+RESTORE_RETRY_S = 1.0
+T = TypeVar("T")
+
+EPILOG = paragraphs(
+    "Exit codes: 0 the drill passed; 1 a check failed, timed out or was interrupted (the flag was restored), or "
+    "the site was not in a state to drill (nothing changed); 2 usage error, not confirmed, missing stack or "
+    "output, AWS error, or the restore itself failed (the message says what to run by hand).",
+    "Without a terminal the drill needs --yes. Colour and progress dots only on a terminal.",
+    "Test and diagnostic options: --nameserver/--resolver (or DETOUR_NAMESERVERS/DETOUR_RESOLVER) as for "
+    "`detour status`; --https-port (or DETOUR_DRILL_PORT) fetches the page from another port than 443; "
+    "--ca-file trusts that CA for the page's certificate; --insecure skips certificate verification; "
+    "--poll-interval and the timeouts keep test runs short.",
+)
+
+
+class DrillFailed(Exception):
+    """A check failed or a wait timed out: exit 1, after the flag is restored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The deployment under drill, all read from the stack."""
+
+    stack: str
+    domain: str
+    site_name: str
+    check_id: str
+    table: str
+    distribution: str
+    interval_s: int
+    threshold: int
+    servers: list[adns.NameServer]
+    primary: tuple[str, ...]
+    maintenance: tuple[str, ...]
+    lookup: adns.NameLookup
+
+    @property
+    def budget_s(self) -> int:
+        return self.interval_s * self.threshold
+
+
+@dataclass
+class Timeline:
+    """What the drill measured; seconds from the inversion (or, for the failback, from the restore)."""
+
+    result: str = "not started"
+    reason: str = ""
+    started_at: datetime | None = None
+    restored_at: datetime | None = None
+    finished_at: datetime | None = None
+    dns_switch_s: float | None = None
+    page_served_s: float | None = None
+    page_incident_s: float | None = None
+    window_open_s: float | None = None
+    slack_s: float | None = None
+    failback_dns_s: float | None = None
+    window_closed_s: float | None = None
+    window_started_at: datetime | None = None
+    window_ended_at: datetime | None = None
+    answered: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def window_duration_s(self) -> float | None:
+        if self.window_started_at and self.window_ended_at:
+            return (self.window_ended_at - self.window_started_at).total_seconds()
+        return None
+
+
+class Progress:
+    """Dots on a terminal while waiting; nothing elsewhere."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        isatty = getattr(stream, "isatty", lambda: False)
+        self.stream, self.enabled, self.dirty = stream, bool(isatty()), False
+        self._spinner = itertools.cycle("|/-\\")
+
+    def tick(self) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{next(self._spinner)} ")
+            self.stream.flush()
+            self.dirty = True
+
+    def clear(self) -> None:
+        if self.dirty:
+            self.stream.write("\r  \r")
+            self.stream.flush()
+            self.dirty = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="detour drill",
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_stack_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and exit; change nothing")
+    parser.add_argument(
+        "--report-dir", default=".", type=Path, help="where to write the JSON and Markdown report (default: .)"
+    )
+    parser.add_argument("--dns-timeout", type=float, default=600, help="seconds to wait for DNS to switch (600)")
+    parser.add_argument(
+        "--page-timeout", type=float, default=600, help="seconds to wait for the page and the window to show it (600)"
+    )
+    parser.add_argument(
+        "--failback-timeout", type=float, default=900, help="seconds to wait for the primary and the window close (900)"
+    )
+    parser.add_argument("--poll-interval", type=float, default=5, help="seconds between polls (5)")
+    parser.add_argument("--nameserver", action="append", metavar="HOST[:PORT]", help="ask this name server instead")
+    parser.add_argument("--resolver", metavar="HOST[:PORT]", help="resolve other names through this server")
+    parser.add_argument(
+        "--https-port",
+        type=int,
+        default=int(os.environ.get("DETOUR_DRILL_PORT") or 443),
+        help="port of the page (default 443, or DETOUR_DRILL_PORT); for tests",
+    )
+    parser.add_argument("--ca-file", help="trust this CA file for the page's certificate (tests)")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the page's certificate (diagnostics)")
+    args = parser.parse_args(argv)
+    return run_reporting_errors(parser.prog, lambda: run(args, sys.stdout, sys.stderr, sys.stdin))
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> int:
+    session = session_for(args)
+    route53, dynamodb = session.client("route53"), session.client("dynamodb")
+    target = load_target(args, session, route53)
+    style = Style(out)
+    print(plan(target, args), file=out)
+    if args.dry_run:
+        print("\n--dry-run: nothing was changed.", file=out)
+        return EXIT_OK
+    refusal = preflight(target, route53, dynamodb)
+    if refusal:
+        print(style("\nNot drilling: ", "red", "bold") + refusal + " Nothing was changed.", file=out)
+        return EXIT_PROBLEM
+    if not confirmed(args, target, out, err, stdin):
+        return EXIT_ERROR
+    drill = Drill(target, args, route53=route53, dynamodb=dynamodb, out=out, err=err)
+    code = drill.run()
+    written = write_report(drill.timeline, target, args)
+    print(render(drill.timeline, target, style), file=out)
+    print(f"\nReport: {written[0]} and {written[1]}", file=out)
+    return code
+
+
+def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
+    stack = read_stack(session.client("cloudformation"), args.stack)
+    check_id = stack.output("HealthCheckId")
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    interval = int(stack.parameters.get("HealthCheckInterval") or config.get("RequestInterval", 30))
+    threshold = int(stack.parameters.get("HealthCheckFailureThreshold") or config.get("FailureThreshold", 3))
+    domain = stack.parameter("DomainName")
+    resolver = args.resolver or os.environ.get("DETOUR_RESOLVER")
+    lookup = adns.NameLookup(adns.parse_host_port(resolver) if resolver else None)
+    distribution = stack.output("DistributionDomainName")
+    return Target(
+        stack=stack.name,
+        domain=domain,
+        site_name=stack.parameters.get("SiteName") or domain,
+        check_id=check_id,
+        table=stack.output("IncidentsTableName"),
+        distribution=distribution,
+        interval_s=interval,
+        threshold=threshold,
+        servers=_name_servers(route53, stack.parameter("HostedZoneId"), args.nameserver, lookup),
+        primary=_primary_addresses(stack.parameter("PrimaryKind"), stack.parameter("PrimaryTarget"), lookup),
+        maintenance=lookup.addresses(distribution),
+        lookup=lookup,
+    )
+
+
+def plan(target: Target, args: argparse.Namespace) -> str:
+    budget = target.budget_s
+    return "\n".join(
+        [
+            f"Drill of {target.domain} (stack {target.stack}): a real failover to the maintenance page and back.",
+            f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)",
+            f"  2. wait for the zone's name servers ({', '.join(s.name for s in target.servers)}) to answer "
+            f"{target.distribution} instead of {', '.join(target.primary) or target.domain}",
+            f"  3. fetch https://{target.domain}/ from that address: 503, Retry-After, the page",
+            "  4. wait for status.json to show the incident and the failover window to open",
+            "  5. restore the flag (always, also on errors, timeouts and Ctrl-C), wait for the primary and "
+            "the window to close",
+            f"Budget: DNS switch about {target.interval_s} s x {target.threshold} = {budget} s "
+            f"(HealthCheckInterval x HealthCheckFailureThreshold), resolvers then wait out the {RECORD_TTL_S} s TTL; "
+            f"the alarm, the page and Slack follow 1-3 min later.",
+            f"Timeouts: DNS {args.dns_timeout:g} s, page and window {args.page_timeout:g} s, "
+            f"failback {args.failback_timeout:g} s. Visitors see the maintenance page for the whole drill.",
+        ]
+    )
+
+
+def preflight(target: Target, route53: Any, dynamodb: Any) -> str:
+    """Why the site is not in a state to drill, or "" when it is."""
+    config = route53.get_health_check(HealthCheckId=target.check_id)["HealthCheck"]["HealthCheckConfig"]
+    if config.get("Inverted"):
+        return "the health check is already Inverted (planned maintenance or another drill in progress)."
+    if config.get("Disabled"):
+        return "the health check is Disabled: Route 53 treats the primary as healthy whatever the flag says."
+    verdict = _dns(target)
+    if verdict.serving != adns.PRIMARY:
+        return f"DNS does not answer the primary now ({verdict.serving}: {', '.join(verdict.addresses) or 'none'})."
+    if open_window(logged_windows(dynamodb, target.table, target.check_id)):
+        return "a failover window is open: the site is failing over already."
+    return ""
+
+
+def confirmed(args: argparse.Namespace, target: Target, out: TextIO, err: TextIO, stdin: IO[str]) -> bool:
+    if args.yes:
+        return True
+    try:
+        terminal = bool(stdin.isatty())
+    except (AttributeError, OSError, ValueError):
+        terminal = False
+    if not terminal:
+        print("detour drill: no terminal to confirm on; pass --yes to run the drill unattended", file=err)
+        return False
+    out.write(f"\nType the domain ({target.domain}) to start the drill: ")
+    out.flush()
+    answer = stdin.readline().strip()
+    if answer != target.domain:
+        print("Not confirmed: nothing was changed.", file=out)
+        return False
+    return True
+
+
+class Drill:
+    def __init__(
+        self, target: Target, args: argparse.Namespace, *, route53: Any, dynamodb: Any, out: TextIO, err: TextIO
+    ) -> None:
+        self.target, self.args, self.route53, self.dynamodb = target, args, route53, dynamodb
+        self.out, self.err, self.style = out, err, Style(out)
+        self.progress = Progress(err)
+        self.timeline = Timeline()
+        self.context = page_probe.tls_context(ca_file=args.ca_file, insecure=args.insecure)
+        self.touched = False
+        self._t0 = 0.0
+
+    # -- the sequence -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        line = self.timeline
+        code, interrupted, restored = EXIT_OK, False, True
+        try:
+            try:
+                self.fail_over()
+                line.result = "passed"
+            except (DrillFailed, page_probe.CertificateError) as error:
+                line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
+            except KeyboardInterrupt:
+                line.result, line.reason, code, interrupted = "interrupted", "interrupted (Ctrl-C)", EXIT_PROBLEM, True
+        finally:  # an AWS error or a bug propagates, but only after this
+            self.progress.clear()
+            if self.touched:
+                restored = self.restore()
+        if not restored:
+            line.result = "restore failed"
+            return EXIT_ERROR
+        if interrupted:
+            self.say("Interrupted: the flag is restored; not waiting for the failback.")
+            return code
+        try:
+            self.fail_back()
+        except DrillFailed as error:
+            line.notes.append(str(error))
+            if line.result == "passed":
+                line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
+        except KeyboardInterrupt:
+            line.notes.append("interrupted while waiting for the failback (the flag was already restored)")
+            line.result, line.reason, code = "interrupted", "interrupted (Ctrl-C) during the failback", EXIT_PROBLEM
+        finally:
+            self.progress.clear()
+            line.finished_at = datetime.now(UTC)
+        return code
+
+    def fail_over(self) -> None:
+        line, target = self.timeline, self.target
+        line.started_at = datetime.now(UTC)
+        self._t0 = time.monotonic()
+        self.touched = True
+        self.route53.update_health_check(HealthCheckId=target.check_id, Inverted=True)
+        self.say(f"Inverted health check {target.check_id}: failover is forced.")
+
+        verdict = self.wait("DNS to answer the maintenance distribution", self.args.dns_timeout, self._switched)
+        line.dns_switch_s, line.answered = self.elapsed(), verdict.addresses
+        self.say(f"DNS answers the maintenance page ({', '.join(verdict.addresses)}) after {_s(line.dns_switch_s)}.")
+
+        page = self.wait("the page to answer over HTTPS", self.args.page_timeout, lambda: self._fetch("/"))
+        problems = self._page_problems(page)
+        if problems:
+            raise DrillFailed(f"the page at {page.address} is wrong: {'; '.join(problems)}")
+        line.page_served_s = self.elapsed()
+        self.say(
+            f"https://{target.domain}/ at {page.address}: {page.status}, Retry-After {page.headers['retry-after']}, "
+            f'"{page.title}" after {_s(line.page_served_s)}.'
+        )
+
+        self.wait("status.json to show the incident and the failover window to open", self.args.page_timeout, self._incident)
+        self.say(
+            f"The page shows the incident after {_s(line.page_incident_s)}; "
+            f"the failover window opened (observed after {_s(line.window_open_s)})."
+        )
+
+    def restore(self) -> bool:
+        """Inverted=False, verified, retried: True when the flag is restored."""
+        check_id = self.target.check_id
+        for attempt in range(1, RESTORE_ATTEMPTS + 1):
+            try:
+                self.route53.update_health_check(HealthCheckId=check_id, Inverted=False)
+                config = self.route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+                if not config.get("Inverted"):
+                    self.timeline.restored_at = datetime.now(UTC)
+                    self._t0 = time.monotonic()
+                    self.say(self.style(f"Restored: health check {check_id} is no longer Inverted.", "green", "bold"))
+                    return True
+                reason = "Route 53 still reports Inverted"
+            except Exception as error:  # whatever went wrong, the operator must hear how to fix it
+                reason = f"{type(error).__name__}: {error}"
+            self.say(f"Restoring the flag failed (attempt {attempt} of {RESTORE_ATTEMPTS}): {reason}")
+            if attempt < RESTORE_ATTEMPTS:
+                time.sleep(RESTORE_RETRY_S)
+        profile = f" --profile {self.args.profile}" if self.args.profile else ""
+        message = (
+            f"!!! COULD NOT RESTORE health check {check_id}: it is still Inverted and visitors stay on the "
+            f"maintenance page. Run this now:\n"
+            f"    aws route53 update-health-check --health-check-id {check_id} --no-inverted{profile}"
+        )
+        print(self.style(message, "red", "bold"), file=self.err)
+        self.timeline.reason = (self.timeline.reason + "; " if self.timeline.reason else "") + "restore failed"
+        return False
+
+    def fail_back(self) -> None:
+        line = self.timeline
+        self.wait("DNS to answer the primary again", self.args.failback_timeout, self._primary_again)
+        line.failback_dns_s = self.elapsed()
+        self.say(f"DNS answers the primary again after {_s(line.failback_dns_s)}.")
+        if line.window_started_at is None:
+            return
+        window = self.wait("the failover window to close", self.args.failback_timeout, self._window_closed)
+        line.window_closed_s, line.window_ended_at = self.elapsed(), window.ended_at
+        self.say(f"The failover window closed (observed after {_s(line.window_closed_s)}).")
+        self._read_slack()
+
+    # -- the checks ---------------------------------------------------------------------------------
+
+    def _switched(self) -> adns.Verdict | None:
+        verdict = _dns(self.target)
+        return verdict if verdict.serving == adns.MAINTENANCE and not verdict.disagreeing else None
+
+    def _primary_again(self) -> adns.Verdict | None:
+        verdict = _dns(self.target)
+        return verdict if verdict.serving == adns.PRIMARY and not verdict.disagreeing else None
+
+    def _fetch(self, path: str) -> page_probe.PageResponse | None:
+        """The first answered address that responds; None while none does (CloudFront may be slow to)."""
+        for address in self.timeline.answered:
+            try:
+                return page_probe.fetch(
+                    address, self.target.domain, path, port=self.args.https_port, context=self.context
+                )
+            except page_probe.CertificateError:
+                raise
+            except OSError as error:
+                self.timeline.notes.append(f"{address}:{self.args.https_port}{path}: {error}")
+        return None
+
+    def _page_problems(self, page: page_probe.PageResponse) -> list[str]:
+        problems = []
+        if page.status != 503:
+            problems.append(f"status {page.status}, not 503")
+        if not page.headers.get("retry-after"):
+            problems.append("no Retry-After header")
+        if self.target.site_name.lower() not in page.title.lower():
+            problems.append(f'the title "{page.title}" does not name {self.target.site_name}')
+        return problems
+
+    def _incident(self) -> bool | None:
+        line = self.timeline
+        if line.page_incident_s is None:
+            status = self._fetch("/status.json")
+            state = _json(status.body).get("state") if status is not None and status.status == 200 else None
+            if state == "unavailable":
+                page = self._fetch("/")
+                if page is not None and "temporarily unavailable" in page.title.lower():
+                    line.page_incident_s = self.elapsed()
+        if line.window_open_s is None:
+            window = open_window(logged_windows(self.dynamodb, self.target.table, self.target.check_id))
+            if window is not None:
+                line.window_open_s, line.window_started_at = self.elapsed(), window.started_at
+                self._read_slack()
+        return True if line.page_incident_s is not None and line.window_open_s is not None else None
+
+    def _window_closed(self) -> LoggedWindow | None:
+        for window in logged_windows(self.dynamodb, self.target.table, self.target.check_id):
+            if window.started_at == self.timeline.window_started_at and not window.is_open:
+                return window
+        return None
+
+    def _read_slack(self) -> None:
+        """When Slack announced the incident: the window's slack_ts (Slack's ts is epoch seconds)."""
+        line = self.timeline
+        if line.window_started_at is None or line.started_at is None:
+            return
+        item = self.dynamodb.get_item(
+            TableName=self.target.table,
+            Key={"pk": {"S": f"SITE#{self.target.check_id}"}, "sk": {"S": f"WINDOW#{format_time(line.window_started_at)}"}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        ts = item.get("slack_ts", {}).get("S")
+        if ts:
+            line.slack_s = float(ts) - line.started_at.timestamp()
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def wait(self, what: str, timeout: float, check: Callable[[], T | None]) -> T:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = check()
+            if found is not None:
+                self.progress.clear()
+                return found
+            if time.monotonic() >= deadline:
+                self.progress.clear()
+                raise DrillFailed(f"timed out after {timeout:g} s waiting for {what}")
+            self.progress.tick()
+            time.sleep(self.args.poll_interval)
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self._t0, 3)
+
+    def say(self, text: str) -> None:
+        self.progress.clear()
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        print(f"[{stamp}] {text}", file=self.out, flush=True)
+
+
+def _dns(target: Target) -> adns.Verdict:
+    answers = [adns.ask(server, target.domain) for server in target.servers]
+    return adns.judge(answers, target.primary, target.maintenance, target.lookup.reverse)
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f} s"
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+def measurements(line: Timeline, target: Target) -> list[dict[str, Any]]:
+    """Each measured step with its budget (None where there is none)."""
+    budget, later = target.budget_s, target.budget_s + ALARM_DELAY_S
+    steps = [
+        ("DNS switch", "dns_switch_s", line.dns_switch_s, budget),
+        ("page served (503)", "page_served_s", line.page_served_s, budget),
+        ("page shows the incident", "page_incident_s", line.page_incident_s, later),
+        ("window open", "window_open_s", line.window_open_s, later),
+        ("Slack", "slack_s", line.slack_s, later),
+        ("failback (DNS primary)", "failback_dns_s", line.failback_dns_s, budget),
+        ("window closed", "window_closed_s", line.window_closed_s, later),
+        ("window duration", "window_duration_s", line.window_duration_s, None),
+    ]
+    rows = [{"step": step, "key": key, "measured_s": measured, "budget_s": limit} for step, key, measured, limit in steps]
+    if line.slack_s is None:
+        rows[4]["note"] = "not announced"
+    return rows
+
+
+def as_json(line: Timeline, target: Target) -> dict[str, Any]:
+    rows = measurements(line, target)
+
+    def moment(value: datetime | None) -> str | None:
+        return format_time(value) if value else None
+
+    return {
+        "stack": target.stack,
+        "domain": target.domain,
+        "health_check_id": target.check_id,
+        "result": line.result,
+        "reason": line.reason,
+        "started_at": moment(line.started_at),
+        "restored_at": moment(line.restored_at),
+        "finished_at": moment(line.finished_at),
+        "budget": {
+            "health_check_interval_s": target.interval_s,
+            "failure_threshold": target.threshold,
+            "dns_switch_s": target.budget_s,
+            "record_ttl_s": RECORD_TTL_S,
+            "alarm_delay_s": ALARM_DELAY_S,
+        },
+        "measured": {row["key"]: row["measured_s"] for row in rows},
+        "slack": "announced" if line.slack_s is not None else "not announced",
+        "window": {"started_at": moment(line.window_started_at), "ended_at": moment(line.window_ended_at)},
+        "answered": list(line.answered),
+        "notes": line.notes[-20:],
+    }
+
+
+def as_markdown(line: Timeline, target: Target) -> str:
+    lines = [
+        f"# Failover drill of {target.domain}",
+        "",
+        f"- Stack: `{target.stack}`, health check `{target.check_id}`",
+        f"- Result: **{line.result}**" + (f" ({line.reason})" if line.reason else ""),
+        f"- Inverted at {utc_text(line.started_at)}, restored at {utc_text(line.restored_at)}",
+        f"- Budget: {target.interval_s} s x {target.threshold} = {target.budget_s} s for DNS "
+        f"(then up to {RECORD_TTL_S} s TTL in resolvers); alarm, page and Slack up to {ALARM_DELAY_S} s later",
+        "",
+        "| Step | Measured | Budget |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {step} | {measured} | {budget} |" for step, measured, budget in _rows(line, target)]
+    lines += ["", "Failback and window close are measured from the restore; the rest from the inversion."]
+    return "\n".join(lines) + "\n"
+
+
+def _rows(line: Timeline, target: Target) -> list[tuple[str, str, str]]:
+    rows = []
+    for row in measurements(line, target):
+        measured = row.get("note") or _s(row["measured_s"])
+        budget = "-" if row["budget_s"] is None else f"{row['budget_s']} s"
+        if row["budget_s"] is not None and row["measured_s"] is not None and row["measured_s"] > row["budget_s"]:
+            measured += " (over budget)"
+        rows.append((row["step"], measured, budget))
+    return rows
+
+
+def render(line: Timeline, target: Target, style: Style) -> str:
+    colour = "green" if line.result == "passed" else "red"
+    verdict = style(f"Drill {line.result.upper()}", colour, "bold") + (f": {line.reason}" if line.reason else "")
+    lines = ["", verdict, "", f"{'Step':<26} {'Measured':<22} Budget"]
+    lines += [f"{step:<26} {measured:<22} {budget}" for step, measured, budget in _rows(line, target)]
+    return "\n".join(lines)
+
+
+def write_report(line: Timeline, target: Target, args: argparse.Namespace) -> tuple[Path, Path]:
+    folder: Path = args.report_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = (line.started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    json_path, markdown_path = folder / f"detour-drill-{stamp}.json", folder / f"detour-drill-{stamp}.md"
+    json_path.write_text(json.dumps(as_json(line, target), indent=2) + "\n", encoding="utf-8")
+    markdown_path.write_text(as_markdown(line, target), encoding="utf-8")
+    return json_path, markdown_path

@@ -1,0 +1,120 @@
+"""`detour maintenance on|off`: planned maintenance through the same path as an outage.
+
+`on` posts the operator's notice for the site (marked planned, with the message the page shows)
+and then inverts the health check, so Route 53 fails over to the maintenance page. The alarm that
+follows reaches the functions as usual: Slack announces planned maintenance (pinging no one), the
+page shows the message, and the failover window is recorded as planned, which `detour report`
+leaves out of availability. `off` un-inverts the check, then removes the notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
+from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_errors, utc_text
+from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
+
+RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+EPILOG = paragraphs(
+    "Exit codes: 0 done; 2 usage error, refused confirmation, missing stack or output, or AWS error.",
+    "--until is what the page and Slack say; it does not end the maintenance: run `detour maintenance "
+    "off` when you are done (after --until the notice is dropped and the page falls back to the "
+    "default message while the check stays inverted).",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="detour maintenance",
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_stack_arguments(parser)
+    parser.add_argument("action", choices=["on", "off"])
+    parser.add_argument("--message", help="what the maintenance page says (on; at most 500 characters)")
+    parser.add_argument("--until", help="when you expect to be back: 2h, 30m, or an ISO time with an offset")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    args = parser.parse_args(argv)
+    now = datetime.now(UTC)
+    notice: SiteNotice | None = None
+    if args.action == "on":
+        if not args.message:
+            parser.error("maintenance on needs --message (what visitors will read)")
+        try:
+            notice = SiteNotice(args.message.strip(), planned=True, until=_until(args.until, now))
+        except (NoticeError, ValueError) as error:
+            parser.error(str(error))
+    elif args.message or args.until:
+        parser.error("maintenance off takes no --message or --until")
+    return run_reporting_errors(parser.prog, lambda: _run(args, notice))
+
+
+def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
+    session = session_for(args)
+    stack = read_stack(session.client("cloudformation"), args.stack)
+    check_id, table = stack.output("HealthCheckId"), stack.output("IncidentsTableName")
+    domain = stack.parameters.get("DomainName", "the site")
+    plan = _plan(stack, domain, check_id, notice)
+    print(plan)
+    if not args.yes and not _confirmed():
+        print("nothing changed", file=sys.stderr)
+        return EXIT_ERROR
+    route53 = session.client("route53")
+    board = NoticeBoard(table, session.client("dynamodb"))
+    if notice is not None:
+        board.post(check_id, notice)  # first: the alarm that follows must find it
+        route53.update_health_check(HealthCheckId=check_id, Inverted=True)
+        print(f"maintenance on: notice posted, health check {check_id} inverted.")
+        print("Run `detour status` to follow the failover; `detour maintenance off` ends it.")
+    else:
+        route53.update_health_check(HealthCheckId=check_id, Inverted=False)
+        board.clear(check_id)
+        print(f"maintenance off: health check {check_id} no longer inverted, notice removed.")
+        print("Route 53 fails back once the primary passes its checks; `detour status` shows when.")
+    return EXIT_OK
+
+
+def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | None) -> str:
+    interval = stack.parameters.get("HealthCheckInterval", "10")
+    threshold = stack.parameters.get("HealthCheckFailureThreshold", "3")
+    if notice is None:
+        return paragraphs(
+            f"Planned maintenance of {domain} ends: health check {check_id} will no longer be inverted, "
+            "and the notice will be removed. DNS returns to the primary once it passes its checks."
+        )
+    until = f", back by {utc_text(notice.until)}" if notice.until else ""
+    return paragraphs(
+        f"Planned maintenance of {domain}{until}: the page will say {notice.message!r}.",
+        f"Health check {check_id} will be inverted: Route 53 moves {domain} to the maintenance page in "
+        f"about {int(interval) * int(threshold)} s (interval {interval} s x threshold {threshold}), then "
+        "resolvers follow within the record's TTL (60 s). Slack announces it as planned maintenance, and "
+        "the window is logged as planned (not counted against availability).",
+    )
+
+
+def _until(text: str | None, now: datetime) -> datetime | None:
+    if not text:
+        return None
+    relative = RELATIVE.match(text.strip())
+    if relative:
+        return now + timedelta(**{UNITS[relative.group(2)]: float(relative.group(1))})
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        raise ValueError(f"--until {text!r} needs a UTC offset (e.g. 2026-11-21T04:30+00:00), or say 2h")
+    if moment <= now:
+        raise ValueError(f"--until {text!r} is in the past")
+    return moment.astimezone(UTC)
+
+
+def _confirmed(stdin: Any = None) -> bool:
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
+        raise DetourError("not a terminal: pass --yes to confirm")
+    return input("Go ahead? [y/N] ").strip().lower() in ("y", "yes")

@@ -1,0 +1,417 @@
+"""`detour drill` against moto's server, a local authoritative name server whose answer follows the
+health check's Inverted flag, an HTTPS endpoint serving the page with a self-signed certificate for
+the domain, and an alarm that opens and closes the window as the flag moves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from detour_cli import drill as drill_verb
+from tests.cli.conftest import DISTRIBUTION_ADDRESSES
+from tests.cli.dns_server import AuthoritativeTestServer
+from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
+from tests.cli.world import DISTRIBUTION, DOMAIN, World
+
+ANSI_ESCAPE = "\033["
+FAST = ("--poll-interval", "0.05", "--dns-timeout", "10", "--page-timeout", "10", "--failback-timeout", "10")
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    return self_signed_certificate(tmp_path)
+
+
+@pytest.fixture
+def page_dns(world: World) -> Iterator[AuthoritativeTestServer]:
+    """The distribution's name resolves to loopback, where the page server listens."""
+    with AuthoritativeTestServer(world.zone_id, {DISTRIBUTION: ["127.0.0.1"]}) as server:
+        yield server
+
+
+@pytest.fixture
+def page(world: World, certificate: tuple[Path, Path]) -> Iterator[PageServer]:
+    with PageServer(world, *certificate) as server:
+        yield server
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every UpdateHealthCheck the drill sends (its parameters), seen on the drill's own session."""
+    seen: list[dict[str, Any]] = []
+    real = drill_verb.session_for
+
+    def recording(args: Any) -> Any:
+        session = real(args)
+        session.events.register(
+            "provide-client-params.route53.UpdateHealthCheck", lambda params, **_: seen.append(dict(params))
+        )
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", recording)
+    return seen
+
+
+def inverted(world: World) -> bool:
+    config = boto3.client("route53").get_health_check(HealthCheckId=world.check_id)["HealthCheck"]
+    return bool(config["HealthCheckConfig"].get("Inverted"))
+
+
+@dataclass
+class Rig:
+    """The drill's surroundings: the moto world, its name server, the page's HTTPS endpoint."""
+
+    run: Any
+    world: World
+    dns: AuthoritativeTestServer
+    page: PageServer
+    certificate: tuple[Path, Path]
+    reports: Path
+
+    def drill(self, *extra: str, dns: AuthoritativeTestServer | None = None, page: PageServer | None = None,
+              ca_file: Path | None = None) -> tuple[int, str, str]:  # fmt: skip
+        dns, page = dns or self.dns, page or self.page
+        return self.run(
+            "drill", "--yes", "--nameserver", dns.address, "--resolver", dns.address,
+            "--https-port", str(page.port), "--ca-file", str(ca_file or self.certificate[0]),
+            "--report-dir", str(self.reports), *FAST, *extra,
+        )  # fmt: skip
+
+    def report(self) -> tuple[dict[str, Any], str]:
+        (json_file,) = self.reports.glob("detour-drill-*.json")
+        (markdown_file,) = self.reports.glob("detour-drill-*.md")
+        assert json_file.stem == markdown_file.stem
+        return json.loads(json_file.read_text()), markdown_file.read_text()
+
+    @property
+    def inverted(self) -> bool:
+        return inverted(self.world)
+
+
+@pytest.fixture
+def rig(
+    run: Any, page_dns: AuthoritativeTestServer, page: PageServer, certificate: tuple[Path, Path], tmp_path: Path
+) -> Rig:
+    return Rig(run, page.world, page_dns, page, certificate, tmp_path / "reports")
+
+
+def test_a_full_drill_fails_over_checks_the_page_restores_and_reports(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    calls: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    with AlarmFollower(world) as alarm:
+        code, out, err = drill(run, page_dns, page, certificate, tmp_path / "reports")
+
+    assert code == 0, out + err
+    assert not inverted(world)
+    assert calls == [
+        {"HealthCheckId": world.check_id, "Inverted": True},
+        {"HealthCheckId": world.check_id, "Inverted": False},
+    ]  # the flag and nothing else: never Disabled
+    assert alarm.seen == ["ALARM", "OK"]
+    assert set(page.server_names) == {DOMAIN}  # SNI on every request
+    assert set(page.hosts) == {DOMAIN}
+
+    report, markdown = report_of(tmp_path / "reports")
+    assert (report["result"], report["reason"]) == ("passed", "")
+    assert report["health_check_id"] == world.check_id
+    assert report["budget"] == {
+        "health_check_interval_s": 10,
+        "failure_threshold": 3,
+        "dns_switch_s": 30,
+        "record_ttl_s": 60,
+        "alarm_delay_s": 180,
+    }
+    measured = report["measured"]
+    order = ["dns_switch_s", "page_served_s", "page_incident_s"]
+    assert all(measured[key] is not None for key in measured), measured
+    assert [measured[key] for key in order] == sorted(measured[key] for key in order)
+    assert 0 <= measured["dns_switch_s"] < 10
+    assert measured["window_open_s"] <= measured["page_incident_s"] + 1
+    assert 0 <= measured["slack_s"] < 10  # from the window's slack_ts
+    assert report["slack"] == "announced"
+    assert 0 < measured["window_duration_s"] < 20
+    assert report["window"]["started_at"] is not None
+    assert report["window"]["ended_at"] is not None
+    assert report["answered"] == ["127.0.0.1"]
+    assert report["started_at"] <= report["restored_at"] <= report["finished_at"]
+
+    assert "# Failover drill of www.detour.test" in markdown
+    assert "- Result: **passed**" in markdown
+    assert "| DNS switch | " in markdown
+    assert "| 30 s |" in markdown
+    assert "| Slack | " in markdown
+    assert "not announced" not in markdown
+
+    assert "Inverted health check" in out
+    assert "DNS answers the maintenance page (127.0.0.1)" in out
+    assert "503, Retry-After 120, \"www.detour.test: temporarily unavailable\"" in out
+    assert f"Restored: health check {world.check_id} is no longer Inverted." in out
+    assert "DNS answers the primary again" in out
+    assert "Drill PASSED" in out
+    assert ANSI_ESCAPE not in out + err  # no colour and no spinner off a terminal
+
+
+def test_without_a_slack_announcement_the_report_says_not_announced(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    with AlarmFollower(world, announce=False):
+        code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+    assert code == 0, out + err
+    report, markdown = report_of(tmp_path)
+    assert report["measured"]["slack_s"] is None
+    assert report["slack"] == "not announced"
+    assert "| Slack | not announced |" in markdown
+
+
+def test_a_wrong_page_fails_the_drill_and_restores_the_flag(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    with PageServer(world, *certificate, page_status=200) as page, AlarmFollower(world):
+        code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+
+    assert code == 1, out + err
+    assert not inverted(world)
+    report, _ = report_of(tmp_path)
+    assert report["result"] == "failed"
+    assert "status 200, not 503" in report["reason"]
+    assert "no Retry-After header" in report["reason"]
+    assert report["measured"]["page_served_s"] is None
+    assert report["measured"]["failback_dns_s"] is not None  # it still waited for the primary
+    assert "Drill FAILED" in out
+    assert f"Restored: health check {world.check_id} is no longer Inverted." in out
+
+
+def test_an_untrusted_certificate_fails_the_drill_and_restores_the_flag(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, page: PageServer, tmp_path: Path
+) -> None:
+    other_ca, _ = self_signed_certificate(tmp_path, name="other.test")
+    code, out, err = drill(run, page_dns, page, (other_ca, other_ca), tmp_path)
+    assert code == 1, out + err
+    assert not inverted(world)
+    assert "does not verify for www.detour.test" in report_of(tmp_path)[0]["reason"]
+
+
+def test_a_dns_switch_that_never_comes_times_out_and_restores_the_flag(
+    run: Any, world: World, page: PageServer, certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # A name server stuck on the primary, whatever the health check says.
+    with AuthoritativeTestServer(world.zone_id, {DOMAIN: [world.primary_target]}) as stuck:
+        code, out, err = drill(run, stuck, page, certificate, tmp_path, "--dns-timeout", "0.3")
+
+    assert code == 1, out + err
+    assert not inverted(world)
+    report, markdown = report_of(tmp_path)
+    assert report["result"] == "failed"
+    assert report["reason"] == "timed out after 0.3 s waiting for DNS to answer the maintenance distribution"
+    assert report["measured"]["dns_switch_s"] is None
+    assert "timed out after 0.3 s" in markdown
+    assert "Restored:" in out
+
+
+def test_a_page_that_never_shows_the_incident_times_out(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """No alarm follows the flag: status.json never says unavailable and no window opens."""
+    code, out, err = drill(run, page_dns, page, certificate, tmp_path, "--page-timeout", "0.5")
+    assert code == 1, out + err
+    assert not inverted(world)
+    report, _ = report_of(tmp_path)
+    assert "waiting for status.json to show the incident" in report["reason"]
+    assert report["measured"]["page_served_s"] is not None
+    assert report["measured"]["window_open_s"] is None
+
+
+def test_ctrl_c_mid_drill_restores_the_flag(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def interrupted(self: drill_verb.Drill) -> None:
+        assert inverted(world)  # the drill is in the middle of its failover
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", interrupted)
+    code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+
+    assert code == 1, out + err
+    assert not inverted(world)
+    report, _ = report_of(tmp_path)
+    assert report["result"] == "interrupted"
+    assert report["measured"]["page_served_s"] is not None
+    assert report["measured"]["failback_dns_s"] is None  # Ctrl-C: restore, then stop waiting
+    assert "Interrupted: the flag is restored" in out
+
+
+def test_an_aws_error_mid_drill_still_restores_the_flag(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    def refused(self: drill_verb.Drill) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no dynamodb:Query"}}, "Query")
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", refused)
+    code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+    assert code == 2
+    assert not inverted(world)
+    assert "AccessDenied: no dynamodb:Query" in err
+    assert "Restored:" in out
+
+
+def test_a_failed_restore_says_what_to_run_and_exits_2(
+    run: Any,
+    world: World,
+    page_dns: AuthoritativeTestServer,
+    page: PageServer,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = drill_verb.session_for
+
+    def refusing_to_restore(args: Any) -> Any:
+        session = real(args)
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if params.get("Inverted") is False:
+                raise RuntimeError("network down")
+
+        session.events.register("provide-client-params.route53.UpdateHealthCheck", refuse)
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", refusing_to_restore)
+    monkeypatch.setattr(drill_verb, "RESTORE_RETRY_S", 0)
+    try:
+        code, out, err = drill(run, page_dns, page, certificate, tmp_path, "--page-timeout", "0.2")
+        assert code == 2, out + err
+        assert inverted(world)  # really still inverted: the message must be believed
+        assert "COULD NOT RESTORE" in err
+        assert f"aws route53 update-health-check --health-check-id {world.check_id} --no-inverted" in err
+        assert out.count("Restoring the flag failed") == drill_verb.RESTORE_ATTEMPTS
+        assert report_of(tmp_path)[0]["result"] == "restore failed"
+    finally:
+        world.invert(False)
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    code, out, err = run(
+        "drill", "--dry-run", "--nameserver", page_dns.address, "--resolver", page_dns.address, "--report-dir",
+        str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    assert calls == []
+    assert not inverted(world)
+    assert list(tmp_path.iterdir()) == []
+    assert f"set Inverted on health check {world.check_id}" in out
+    assert "Budget: DNS switch about 10 s x 3 = 30 s" in out
+    assert "60 s TTL" in out
+    assert "--dry-run: nothing was changed." in out
+
+
+def test_without_a_terminal_or_yes_it_refuses_and_exits_2(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    code, _, err = run(
+        "drill", "--nameserver", page_dns.address, "--resolver", page_dns.address, "--report-dir", str(tmp_path)
+    )
+    assert code == 2
+    assert "pass --yes" in err
+    assert calls == []
+    assert not inverted(world)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_on_a_terminal_it_starts_only_when_the_domain_is_typed(
+    world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    import argparse  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    args = argparse.Namespace(yes=False)
+    target = drill_verb.load_target(
+        argparse.Namespace(stack="detour", resolver=page_dns.address, nameserver=[page_dns.address]),
+        boto3.Session(),
+        boto3.client("route53"),
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert not drill_verb.confirmed(args, target, out, err, Terminal("yes\n"))
+    assert "Not confirmed: nothing was changed." in out.getvalue()
+    assert drill_verb.confirmed(args, target, io.StringIO(), err, Terminal(f"{DOMAIN}\n"))
+    assert calls == []
+
+
+def test_an_already_inverted_check_is_not_drilled(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    world.invert(True)
+    code, out, _ = run(
+        "drill", "--yes", "--nameserver", page_dns.address, "--resolver", page_dns.address, "--report-dir",
+        str(tmp_path),
+    )  # fmt: skip
+    assert code == 1
+    assert "Not drilling: the health check is already Inverted" in out
+    assert calls == []
+    assert inverted(world)  # left as the operator set it
+
+
+def test_dns_not_on_the_primary_is_not_drilled(run: Any, world: World, calls: list[dict[str, Any]]) -> None:
+    names = {DISTRIBUTION: DISTRIBUTION_ADDRESSES, DOMAIN: DISTRIBUTION_ADDRESSES}
+    with AuthoritativeTestServer(world.zone_id, names) as server:
+        code, out, _ = run("drill", "--yes", "--nameserver", server.address, "--resolver", server.address)
+    assert code == 1
+    assert "Not drilling: DNS does not answer the primary now (maintenance" in out
+    assert calls == []
+
+
+def test_help_documents_the_exit_codes_and_the_test_options(run: Any) -> None:
+    code, out, _ = run("drill", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "Exit codes: 0 the drill passed; 1 a check failed" in text
+    assert "the restore itself failed" in text
+    for option in ("--yes", "--dry-run", "--report-dir", "--https-port", "DETOUR_DRILL_PORT", "--ca-file", "--insecure"):
+        assert option in text
+    assert run("drill", "--poll-interval", "soon")[0] == 2
+
+
+def test_the_drill_is_a_detour_verb(run: Any) -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    assert "drill" in out
