@@ -13,16 +13,19 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar
 
-from detour.transition import format_time
+from detour.transition import format_time, parse_time
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
@@ -34,6 +37,7 @@ RECORD_TTL_S = 60  # template.yaml's failover records (and an ELB alias) carry T
 ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes after the outage
 RESTORE_ATTEMPTS = 3
 RESTORE_RETRY_S = 1.0
+CLOCK_SKEW = timedelta(minutes=5)  # between this machine and AWS, when telling this incident from older ones
 T = TypeVar("T")
 
 EPILOG = paragraphs(
@@ -174,7 +178,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
     if not confirmed(args, target, out, err, stdin):
         return EXIT_ERROR
     drill = Drill(target, args, route53=route53, dynamodb=dynamodb, out=out, err=err)
-    code = drill.run()
+    with _signals_interrupt():  # a closed terminal or a cancelled job restores the flag like Ctrl-C
+        code = drill.run()
     written = write_report(drill.timeline, target, args)
     print(render(drill.timeline, target, style), file=out)
     print(f"\nReport: {written[0]} and {written[1]}", file=out)
@@ -333,7 +338,9 @@ class Drill:
             f'"{page.title}" after {_s(line.page_served_s)}.'
         )
 
-        self.wait("status.json to show the incident and the failover window to open", self.args.page_timeout, self._incident)
+        self.wait(
+            "status.json to show the incident and the failover window to open", self.args.page_timeout, self._incident
+        )
         self.say(
             f"The page shows the incident after {_s(line.page_incident_s)}; "
             f"the failover window opened (observed after {_s(line.window_open_s)})."
@@ -342,6 +349,10 @@ class Drill:
     def restore(self) -> bool:
         """Inverted=False, verified, retried: True when the flag is restored."""
         check_id = self.target.check_id
+        with _ignoring_interrupts():
+            return self._restore(check_id)
+
+    def _restore(self, check_id: str) -> bool:
         for attempt in range(1, RESTORE_ATTEMPTS + 1):
             try:
                 self.route53.update_health_check(HealthCheckId=check_id, Inverted=False)
@@ -416,8 +427,7 @@ class Drill:
         line = self.timeline
         if line.page_incident_s is None:
             status = self._fetch("/status.json")
-            state = _json(status.body).get("state") if status is not None and status.status == 200 else None
-            if state == "unavailable":
+            if status is not None and status.status == 200 and self._shows_this_incident(_json(status.body)):
                 page = self._fetch("/")
                 if page is not None and "temporarily unavailable" in page.title.lower():
                     line.page_incident_s = self.elapsed()
@@ -427,6 +437,17 @@ class Drill:
                 line.window_open_s, line.window_started_at = self.elapsed(), window.started_at
                 self._read_slack()
         return True if line.page_incident_s is not None and line.window_open_s is not None else None
+
+    def _shows_this_incident(self, status: dict[str, Any]) -> bool:
+        """state unavailable since about the inversion: not a page published before any alarm (no start),
+        nor one left from an older incident."""
+        if status.get("state") != "unavailable" or not isinstance(status.get("started_at"), str):
+            return False
+        try:
+            since = parse_time(status["started_at"])
+        except ValueError:
+            return False
+        return self.timeline.started_at is not None and since >= self.timeline.started_at - CLOCK_SKEW
 
     def _window_closed(self) -> LoggedWindow | None:
         for window in logged_windows(self.dynamodb, self.target.table, self.target.check_id):
@@ -441,7 +462,10 @@ class Drill:
             return
         item = self.dynamodb.get_item(
             TableName=self.target.table,
-            Key={"pk": {"S": f"SITE#{self.target.check_id}"}, "sk": {"S": f"WINDOW#{format_time(line.window_started_at)}"}},
+            Key={
+                "pk": {"S": f"SITE#{self.target.check_id}"},
+                "sk": {"S": f"WINDOW#{format_time(line.window_started_at)}"},
+            },
             ConsistentRead=True,
         ).get("Item", {})
         ts = item.get("slack_ts", {}).get("S")
@@ -470,6 +494,40 @@ class Drill:
         self.progress.clear()
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
         print(f"[{stamp}] {text}", file=self.out, flush=True)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt while the drill runs, so they restore the flag too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _ignoring_interrupts() -> Iterator[None]:
+    """A second Ctrl-C (or SIGTERM) must not cut the restore short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _dns(target: Target) -> adns.Verdict:
@@ -505,7 +563,9 @@ def measurements(line: Timeline, target: Target) -> list[dict[str, Any]]:
         ("window closed", "window_closed_s", line.window_closed_s, later),
         ("window duration", "window_duration_s", line.window_duration_s, None),
     ]
-    rows = [{"step": step, "key": key, "measured_s": measured, "budget_s": limit} for step, key, measured, limit in steps]
+    rows = [
+        {"step": step, "key": key, "measured_s": measured, "budget_s": limit} for step, key, measured, limit in steps
+    ]
     if line.slack_s is None:
         rows[4]["note"] = "not announced"
     return rows

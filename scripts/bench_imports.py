@@ -105,12 +105,13 @@ def main() -> int:
 
 
 def page_sizes() -> tuple[int, int]:
-    """The rendered index.html: a typical outage, and the largest the parameters and notice allow."""
+    """The rendered index.html: a typical outage, and the largest the parameters, the notice and the
+    alarm's text allow, in the costliest characters."""
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415 - only this report needs them
 
     from detour.page import PageSettings, render_page  # noqa: PLC0415
-    from detour.page_status import PageState, PageStatus  # noqa: PLC0415
+    from detour.page_status import MAX_DETAIL_CHARS, PageState, PageStatus  # noqa: PLC0415
     from detour.site_notice import MAX_MESSAGE_CHARS  # noqa: PLC0415
     from detour.windows import FailoverWindow  # noqa: PLC0415
 
@@ -121,13 +122,16 @@ def page_sizes() -> tuple[int, int]:
         history,
         PageSettings(LAMBDA_ENV["SITE_NAME"], LAMBDA_ENV["DEFAULT_MESSAGE"], LAMBDA_ENV["CONTACT_URL"]),
     )
-    long = "x" * MAX_MESSAGE_CHARS
-    largest = render_page(
-        PageStatus(PageState.UNAVAILABLE, now, long, started_at=now, detail=long * 2),
-        history,
-        PageSettings("y" * 80, long, "https://" + "z" * 500),
-    )
-    return len(typical.encode()), len(largest.encode())
+    largest = 0
+    for char in ("x", "<", "&", "\U0001f600"):  # escaping and UTF-8 cost some characters more bytes
+        text = char * MAX_MESSAGE_CHARS
+        page = render_page(
+            PageStatus(PageState.UNAVAILABLE, now, text, started_at=now, detail=char * MAX_DETAIL_CHARS),
+            history,
+            PageSettings(char * 60, text, "https://" + "&" * 150),  # the longest ContactUrl
+        )
+        largest = max(largest, len(page.encode()))
+    return len(typical.encode()), largest
 
 
 if __name__ == "__main__":

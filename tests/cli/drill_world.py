@@ -47,9 +47,7 @@ def self_signed_certificate(folder: Path, name: str = DOMAIN) -> tuple[Path, Pat
     cert_path, key_path = folder / "page-cert.pem", folder / "page-key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 

@@ -4,8 +4,12 @@ the domain, and an alarm that opens and closes the window as the flag moves."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,29 +104,23 @@ def rig(
     return Rig(run, page.world, page_dns, page, certificate, tmp_path / "reports")
 
 
-def test_a_full_drill_fails_over_checks_the_page_restores_and_reports(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    calls: list[dict[str, Any]],
-    tmp_path: Path,
-) -> None:
-    with AlarmFollower(world) as alarm:
-        code, out, err = drill(run, page_dns, page, certificate, tmp_path / "reports")
+def test_a_full_drill_fails_over_checks_the_page_restores_and_reports(rig: Rig, calls: list[dict[str, Any]]) -> None:
+    world, page = rig.world, rig.page
+    with AlarmFollower(world, delay_s=0.3) as alarm:  # the alarm comes a little after DNS moved
+        code, out, err = rig.drill()
 
     assert code == 0, out + err
-    assert not inverted(world)
+    assert not rig.inverted
     assert calls == [
         {"HealthCheckId": world.check_id, "Inverted": True},
         {"HealthCheckId": world.check_id, "Inverted": False},
     ]  # the flag and nothing else: never Disabled
     assert alarm.seen == ["ALARM", "OK"]
-    assert set(page.server_names) == {DOMAIN}  # SNI on every request
+    assert page.server_names
+    assert set(page.server_names) == {DOMAIN}  # SNI on every connection
     assert set(page.hosts) == {DOMAIN}
 
-    report, markdown = report_of(tmp_path / "reports")
+    report, markdown = rig.report()
     assert (report["result"], report["reason"]) == ("passed", "")
     assert report["health_check_id"] == world.check_id
     assert report["budget"] == {
@@ -133,13 +131,17 @@ def test_a_full_drill_fails_over_checks_the_page_restores_and_reports(
         "alarm_delay_s": 180,
     }
     measured = report["measured"]
-    order = ["dns_switch_s", "page_served_s", "page_incident_s"]
-    assert all(measured[key] is not None for key in measured), measured
-    assert [measured[key] for key in order] == sorted(measured[key] for key in order)
+    assert all(value is not None for value in measured.values()), measured
+    in_order = [measured[key] for key in ("dns_switch_s", "page_served_s", "page_incident_s")]
+    assert in_order == sorted(in_order)
     assert 0 <= measured["dns_switch_s"] < 10
-    assert measured["window_open_s"] <= measured["page_incident_s"] + 1
-    assert 0 <= measured["slack_s"] < 10  # from the window's slack_ts
+    assert measured["page_incident_s"] >= 0.3  # the page before the alarm (no start yet) is not the incident
+    assert measured["window_open_s"] >= 0.3
+    assert 0 <= measured["window_open_s"] < 10
+    assert 0 <= measured["slack_s"] < 10  # from the window's slack_ts, epoch seconds
+    assert alarm.slack_ts is not None
     assert report["slack"] == "announced"
+    assert 0 <= measured["failback_dns_s"] <= measured["window_closed_s"] < 10
     assert 0 < measured["window_duration_s"] < 20
     assert report["window"]["started_at"] is not None
     assert report["window"]["ended_at"] is not None
@@ -148,75 +150,81 @@ def test_a_full_drill_fails_over_checks_the_page_restores_and_reports(
 
     assert "# Failover drill of www.detour.test" in markdown
     assert "- Result: **passed**" in markdown
-    assert "| DNS switch | " in markdown
-    assert "| 30 s |" in markdown
+    assert f"| DNS switch | {measured['dns_switch_s']:.1f} s | 30 s |" in markdown
+    assert "| page shows the incident | " in markdown
+    assert "| 210 s |" in markdown  # 30 s + up to 3 min for the alarm
     assert "| Slack | " in markdown
     assert "not announced" not in markdown
 
     assert "Inverted health check" in out
     assert "DNS answers the maintenance page (127.0.0.1)" in out
-    assert "503, Retry-After 120, \"www.detour.test: temporarily unavailable\"" in out
+    assert (
+        'https://www.detour.test/ at 127.0.0.1: 503, Retry-After 120, "www.detour.test: temporarily unavailable"' in out
+    )
     assert f"Restored: health check {world.check_id} is no longer Inverted." in out
     assert "DNS answers the primary again" in out
+    assert "The failover window closed" in out
     assert "Drill PASSED" in out
-    assert ANSI_ESCAPE not in out + err  # no colour and no spinner off a terminal
+    assert ANSI_ESCAPE not in out + err  # no colour off a terminal
+    assert "\r" not in err  # and no spinner
 
 
-def test_without_a_slack_announcement_the_report_says_not_announced(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-) -> None:
-    with AlarmFollower(world, announce=False):
-        code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+def test_progress_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = drill_verb.Progress(stream)
+        progress.tick()
+        progress.clear()
+    assert "|" in terminal.getvalue()
+    assert pipe.getvalue() == ""
+
+
+def test_without_a_slack_announcement_the_report_says_not_announced(rig: Rig) -> None:
+    with AlarmFollower(rig.world, announce=False):
+        code, out, err = rig.drill()
     assert code == 0, out + err
-    report, markdown = report_of(tmp_path)
+    report, markdown = rig.report()
     assert report["measured"]["slack_s"] is None
     assert report["slack"] == "not announced"
-    assert "| Slack | not announced |" in markdown
+    assert "| Slack | not announced | 210 s |" in markdown
 
 
-def test_a_wrong_page_fails_the_drill_and_restores_the_flag(
-    run: Any, world: World, page_dns: AuthoritativeTestServer, certificate: tuple[Path, Path], tmp_path: Path
-) -> None:
-    with PageServer(world, *certificate, page_status=200) as page, AlarmFollower(world):
-        code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+def test_a_wrong_page_fails_the_drill_and_restores_the_flag(rig: Rig) -> None:
+    with PageServer(rig.world, *rig.certificate, page_status=200) as healthy_looking, AlarmFollower(rig.world):
+        code, out, err = rig.drill(page=healthy_looking)
 
     assert code == 1, out + err
-    assert not inverted(world)
-    report, _ = report_of(tmp_path)
+    assert not rig.inverted
+    report, _ = rig.report()
     assert report["result"] == "failed"
     assert "status 200, not 503" in report["reason"]
     assert "no Retry-After header" in report["reason"]
     assert report["measured"]["page_served_s"] is None
     assert report["measured"]["failback_dns_s"] is not None  # it still waited for the primary
     assert "Drill FAILED" in out
-    assert f"Restored: health check {world.check_id} is no longer Inverted." in out
+    assert f"Restored: health check {rig.world.check_id} is no longer Inverted." in out
 
 
-def test_an_untrusted_certificate_fails_the_drill_and_restores_the_flag(
-    run: Any, world: World, page_dns: AuthoritativeTestServer, page: PageServer, tmp_path: Path
-) -> None:
+def test_an_untrusted_certificate_fails_the_drill_and_restores_the_flag(rig: Rig, tmp_path: Path) -> None:
     other_ca, _ = self_signed_certificate(tmp_path, name="other.test")
-    code, out, err = drill(run, page_dns, page, (other_ca, other_ca), tmp_path)
+    code, out, err = rig.drill(ca_file=other_ca)
     assert code == 1, out + err
-    assert not inverted(world)
-    assert "does not verify for www.detour.test" in report_of(tmp_path)[0]["reason"]
+    assert not rig.inverted
+    assert "does not verify for www.detour.test" in rig.report()[0]["reason"]
 
 
-def test_a_dns_switch_that_never_comes_times_out_and_restores_the_flag(
-    run: Any, world: World, page: PageServer, certificate: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_a_dns_switch_that_never_comes_times_out_and_restores_the_flag(rig: Rig) -> None:
     # A name server stuck on the primary, whatever the health check says.
-    with AuthoritativeTestServer(world.zone_id, {DOMAIN: [world.primary_target]}) as stuck:
-        code, out, err = drill(run, stuck, page, certificate, tmp_path, "--dns-timeout", "0.3")
+    with AuthoritativeTestServer(rig.world.zone_id, {DOMAIN: [rig.world.primary_target]}) as stuck:
+        code, out, err = rig.drill("--dns-timeout", "0.3", dns=stuck)
 
     assert code == 1, out + err
-    assert not inverted(world)
-    report, markdown = report_of(tmp_path)
+    assert not rig.inverted
+    report, markdown = rig.report()
     assert report["result"] == "failed"
     assert report["reason"] == "timed out after 0.3 s waiting for DNS to answer the maintenance distribution"
     assert report["measured"]["dns_switch_s"] is None
@@ -224,80 +232,62 @@ def test_a_dns_switch_that_never_comes_times_out_and_restores_the_flag(
     assert "Restored:" in out
 
 
-def test_a_page_that_never_shows_the_incident_times_out(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-) -> None:
+def test_a_page_that_never_shows_the_incident_times_out(rig: Rig) -> None:
     """No alarm follows the flag: status.json never says unavailable and no window opens."""
-    code, out, err = drill(run, page_dns, page, certificate, tmp_path, "--page-timeout", "0.5")
+    code, out, err = rig.drill("--page-timeout", "0.5")
     assert code == 1, out + err
-    assert not inverted(world)
-    report, _ = report_of(tmp_path)
+    assert not rig.inverted
+    report, _ = rig.report()
     assert "waiting for status.json to show the incident" in report["reason"]
     assert report["measured"]["page_served_s"] is not None
+    assert report["measured"]["page_incident_s"] is None  # unavailable, but no incident started yet
     assert report["measured"]["window_open_s"] is None
 
 
-def test_ctrl_c_mid_drill_restores_the_flag(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_ctrl_c_mid_drill_restores_the_flag(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(self: drill_verb.Drill) -> None:
-        assert inverted(world)  # the drill is in the middle of its failover
+        assert inverted(rig.world)  # the drill is in the middle of its failover
         raise KeyboardInterrupt
 
     monkeypatch.setattr(drill_verb.Drill, "_incident", interrupted)
-    code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+    code, out, err = rig.drill()
 
     assert code == 1, out + err
-    assert not inverted(world)
-    report, _ = report_of(tmp_path)
+    assert not rig.inverted
+    report, _ = rig.report()
     assert report["result"] == "interrupted"
     assert report["measured"]["page_served_s"] is not None
     assert report["measured"]["failback_dns_s"] is None  # Ctrl-C: restore, then stop waiting
     assert "Interrupted: the flag is restored" in out
 
 
-def test_an_aws_error_mid_drill_still_restores_the_flag(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_sigterm_mid_drill_restores_the_flag_like_ctrl_c(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def terminated(self: drill_verb.Drill) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # a cancelled CI job, a closed terminal (SIGHUP alike)
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", terminated)
+    code, out, err = rig.drill()
+    assert code == 1, out + err
+    assert not rig.inverted
+    assert rig.report()[0]["result"] == "interrupted"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+
+
+def test_an_aws_error_mid_drill_still_restores_the_flag(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
     def refused(self: drill_verb.Drill) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no dynamodb:Query"}}, "Query")
 
     monkeypatch.setattr(drill_verb.Drill, "_incident", refused)
-    code, out, err = drill(run, page_dns, page, certificate, tmp_path)
+    code, out, err = rig.drill()
     assert code == 2
-    assert not inverted(world)
+    assert not rig.inverted
     assert "AccessDenied: no dynamodb:Query" in err
     assert "Restored:" in out
 
 
-def test_a_failed_restore_says_what_to_run_and_exits_2(
-    run: Any,
-    world: World,
-    page_dns: AuthoritativeTestServer,
-    page: PageServer,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_failed_restore_says_what_to_run_and_exits_2(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     real = drill_verb.session_for
 
     def refusing_to_restore(args: Any) -> Any:
@@ -313,15 +303,15 @@ def test_a_failed_restore_says_what_to_run_and_exits_2(
     monkeypatch.setattr(drill_verb, "session_for", refusing_to_restore)
     monkeypatch.setattr(drill_verb, "RESTORE_RETRY_S", 0)
     try:
-        code, out, err = drill(run, page_dns, page, certificate, tmp_path, "--page-timeout", "0.2")
+        code, out, err = rig.drill("--page-timeout", "0.2")
         assert code == 2, out + err
-        assert inverted(world)  # really still inverted: the message must be believed
+        assert rig.inverted  # really still inverted: the message must be believed
         assert "COULD NOT RESTORE" in err
-        assert f"aws route53 update-health-check --health-check-id {world.check_id} --no-inverted" in err
+        assert f"aws route53 update-health-check --health-check-id {rig.world.check_id} --no-inverted" in err
         assert out.count("Restoring the flag failed") == drill_verb.RESTORE_ATTEMPTS
-        assert report_of(tmp_path)[0]["result"] == "restore failed"
+        assert rig.report()[0]["result"] == "restore failed"
     finally:
-        world.invert(False)
+        rig.world.invert(False)
 
 
 def test_dry_run_prints_the_plan_and_touches_nothing(
@@ -358,7 +348,6 @@ def test_on_a_terminal_it_starts_only_when_the_domain_is_typed(
     world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     import argparse  # noqa: PLC0415
-    import io  # noqa: PLC0415
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -406,7 +395,15 @@ def test_help_documents_the_exit_codes_and_the_test_options(run: Any) -> None:
     assert code == 0
     assert "Exit codes: 0 the drill passed; 1 a check failed" in text
     assert "the restore itself failed" in text
-    for option in ("--yes", "--dry-run", "--report-dir", "--https-port", "DETOUR_DRILL_PORT", "--ca-file", "--insecure"):
+    for option in (
+        "--yes",
+        "--dry-run",
+        "--report-dir",
+        "--https-port",
+        "DETOUR_DRILL_PORT",
+        "--ca-file",
+        "--insecure",
+    ):
         assert option in text
     assert run("drill", "--poll-interval", "soon")[0] == 2
 

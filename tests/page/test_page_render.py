@@ -130,7 +130,7 @@ def test_the_largest_page_stays_under_20_kb(char: str) -> None:
     message = char * MAX_MESSAGE_CHARS  # the longest notice, and the longest DefaultMessage parameter
     history = [FailoverWindow("s", at(-60 * i), at(-60 * i + 5)) for i in range(5)]
     status = PageStatus(PageState.UNAVAILABLE, at(10), message, started_at=at(0), detail=char * MAX_DETAIL_CHARS)
-    settings = PageSettings(site_name=char * 80, default_message=message, contact_url="https://" + "z" * 400)
+    settings = PageSettings(site_name=char * 60, default_message=message, contact_url="https://" + "&" * 150)
     assert len(render_page(status, history, settings).encode()) <= MAX_PAGE_BYTES
 
 

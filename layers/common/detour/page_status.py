@@ -19,7 +19,7 @@ from detour.site_notice import SiteNotice
 from detour.transition import AlarmState, Transition, format_time
 from detour.windows import FailoverWindow, derive_windows
 
-MAX_DETAIL_CHARS = 500  # "technical details": the alarm's description and reason
+MAX_DETAIL_CHARS = 400  # "technical details": the alarm's description and reason
 
 
 class PageState(StrEnum):
