@@ -11,9 +11,9 @@ to a JSON and a Markdown file, with the configured budget beside them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
-import contextlib
 import os
 import signal
 import sys

@@ -263,14 +263,21 @@ def test_ctrl_c_mid_drill_restores_the_flag(rig: Rig, monkeypatch: pytest.Monkey
 
 def test_sigterm_mid_drill_restores_the_flag_like_ctrl_c(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     def terminated(self: drill_verb.Drill) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)  # a cancelled CI job, a closed terminal (SIGHUP alike)
+        os.kill(os.getpid(), signal.SIGTERM)  # a cancelled CI job; a closed terminal (SIGHUP) alike
 
+    received: list[int] = []
+    guard = signal.signal(signal.SIGTERM, lambda signum, _: received.append(signum))  # never kill pytest
     monkeypatch.setattr(drill_verb.Drill, "_incident", terminated)
-    code, out, err = rig.drill()
+    try:
+        code, out, err = rig.drill("--page-timeout", "1")
+        handler_after = signal.getsignal(signal.SIGTERM)
+    finally:
+        mine = signal.signal(signal.SIGTERM, guard)
     assert code == 1, out + err
     assert not rig.inverted
     assert rig.report()[0]["result"] == "interrupted"
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+    assert received == []  # the drill's own handler took it
+    assert handler_after is mine  # and put the previous one back
 
 
 def test_an_aws_error_mid_drill_still_restores_the_flag(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
