@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from detour.transition import format_time, parse_time
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
@@ -44,7 +46,7 @@ EPILOG = paragraphs(
     "Exit codes: 0 the drill passed; 1 a check failed, timed out or was interrupted (the flag was restored), or "
     "the site was not in a state to drill (nothing changed); 2 usage error, not confirmed, missing stack or "
     "output, AWS error, or the restore itself failed (the message says what to run by hand).",
-    "Without a terminal the drill needs --yes. Colour and progress dots only on a terminal.",
+    "Without a terminal the drill needs --yes. Colour and the progress spinner only on a terminal.",
     "Test and diagnostic options: --nameserver/--resolver (or DETOUR_NAMESERVERS/DETOUR_RESOLVER) as for "
     "`detour status`; --https-port (or DETOUR_DRILL_PORT) fetches the page from another port than 443; "
     "--ca-file trusts that CA for the page's certificate; --insecure skips certificate verification; "
@@ -107,7 +109,7 @@ class Timeline:
 
 
 class Progress:
-    """Dots on a terminal while waiting; nothing elsewhere."""
+    """A spinner on a terminal while waiting; nothing elsewhere."""
 
     def __init__(self, stream: IO[str]) -> None:
         isatty = getattr(stream, "isatty", lambda: False)
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--https-port",
         type=int,
-        default=int(os.environ.get("DETOUR_DRILL_PORT") or 443),
+        default=os.environ.get("DETOUR_DRILL_PORT") or "443",  # a string: argparse converts it, or says why not
         help="port of the page (default 443, or DETOUR_DRILL_PORT); for tests",
     )
     parser.add_argument("--ca-file", help="trust this CA file for the page's certificate (tests)")
@@ -290,8 +292,11 @@ class Drill:
                 line.result = "passed"
             except (DrillFailed, page_probe.CertificateError) as error:
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
-            except KeyboardInterrupt:
-                line.result, line.reason, code, interrupted = "interrupted", "interrupted (Ctrl-C)", EXIT_PROBLEM, True
+                self.say(self.style(f"FAILED: {error}. Restoring the flag.", "red", "bold"))
+            except KeyboardInterrupt as signal_name:
+                line.result, line.reason, code = "interrupted", f"interrupted ({signal_name or 'Ctrl-C'})", EXIT_PROBLEM
+                interrupted = True
+                self.say(self.style(f"{line.reason.capitalize()}: restoring the flag.", "red", "bold"))
         finally:  # an AWS error or a bug propagates, but only after this
             self.progress.clear()
             if self.touched:
@@ -308,12 +313,15 @@ class Drill:
             line.notes.append(str(error))
             if line.result == "passed":
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as signal_name:
             line.notes.append("interrupted while waiting for the failback (the flag was already restored)")
-            line.result, line.reason, code = "interrupted", "interrupted (Ctrl-C) during the failback", EXIT_PROBLEM
+            line.result, code = "interrupted", EXIT_PROBLEM
+            line.reason = f"interrupted ({signal_name or 'Ctrl-C'}) while waiting for the failback"
         finally:
             self.progress.clear()
             line.finished_at = datetime.now(UTC)
+        with contextlib.suppress(BotoCoreError, ClientError):  # Slack may have answered late; the times stand
+            self._read_slack()
         return code
 
     def fail_over(self) -> None:
@@ -354,18 +362,22 @@ class Drill:
 
     def _restore(self, check_id: str) -> bool:
         for attempt in range(1, RESTORE_ATTEMPTS + 1):
+            problems = []
             try:
                 self.route53.update_health_check(HealthCheckId=check_id, Inverted=False)
+            except Exception as error:  # whatever went wrong, the operator must hear how to fix it
+                problems.append(f"{type(error).__name__}: {error}")
+            try:  # the flag as Route 53 has it now: the update may have failed because it was never set
                 config = self.route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
                 if not config.get("Inverted"):
                     self.timeline.restored_at = datetime.now(UTC)
                     self._t0 = time.monotonic()
                     self.say(self.style(f"Restored: health check {check_id} is no longer Inverted.", "green", "bold"))
                     return True
-                reason = "Route 53 still reports Inverted"
-            except Exception as error:  # whatever went wrong, the operator must hear how to fix it
-                reason = f"{type(error).__name__}: {error}"
-            self.say(f"Restoring the flag failed (attempt {attempt} of {RESTORE_ATTEMPTS}): {reason}")
+                problems.append("Route 53 still reports Inverted")
+            except Exception as error:  # as above
+                problems.append(f"{type(error).__name__}: {error}")
+            self.say(f"Restoring the flag failed (attempt {attempt} of {RESTORE_ATTEMPTS}): {'; '.join(problems)}")
             if attempt < RESTORE_ATTEMPTS:
                 time.sleep(RESTORE_RETRY_S)
         profile = f" --profile {self.args.profile}" if self.args.profile else ""
@@ -388,17 +400,14 @@ class Drill:
         window = self.wait("the failover window to close", self.args.failback_timeout, self._window_closed)
         line.window_closed_s, line.window_ended_at = self.elapsed(), window.ended_at
         self.say(f"The failover window closed (observed after {_s(line.window_closed_s)}).")
-        self._read_slack()
 
     # -- the checks ---------------------------------------------------------------------------------
 
     def _switched(self) -> adns.Verdict | None:
-        verdict = _dns(self.target)
-        return verdict if verdict.serving == adns.MAINTENANCE and not verdict.disagreeing else None
+        return _every_server_says(self.target, adns.MAINTENANCE)
 
     def _primary_again(self) -> adns.Verdict | None:
-        verdict = _dns(self.target)
-        return verdict if verdict.serving == adns.PRIMARY and not verdict.disagreeing else None
+        return _every_server_says(self.target, adns.PRIMARY)
 
     def _fetch(self, path: str) -> page_probe.PageResponse | None:
         """The first answered address that responds; None while none does (CloudFront may be slow to)."""
@@ -530,6 +539,16 @@ def _ignoring_interrupts() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _every_server_says(target: Target, serving: str) -> adns.Verdict | None:
+    """The verdict when every name server that answered says `serving`, judged one by one: CloudFront
+    may give each server other edge addresses, so their answers need not be equal, only all the page."""
+    answers = [adns.ask(server, target.domain) for server in target.servers]
+    each = [adns.judge([a], target.primary, target.maintenance, target.lookup.reverse) for a in answers if a.addresses]
+    if not each or any(verdict.serving != serving for verdict in each):
+        return None
+    return adns.Verdict(serving, each[0].addresses, len({v.addresses for v in each}) > 1, answers, each[0].matched_by)
+
+
 def _dns(target: Target) -> adns.Verdict:
     answers = [adns.ask(server, target.domain) for server in target.servers]
     return adns.judge(answers, target.primary, target.maintenance, target.lookup.reverse)
@@ -566,7 +585,7 @@ def measurements(line: Timeline, target: Target) -> list[dict[str, Any]]:
     rows = [
         {"step": step, "key": key, "measured_s": measured, "budget_s": limit} for step, key, measured, limit in steps
     ]
-    if line.slack_s is None:
+    if line.slack_s is None and line.window_started_at is not None:
         rows[4]["note"] = "not announced"
     return rows
 
@@ -594,11 +613,18 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
             "alarm_delay_s": ALARM_DELAY_S,
         },
         "measured": {row["key"]: row["measured_s"] for row in rows},
-        "slack": "announced" if line.slack_s is not None else "not announced",
+        "slack": _slack_state(line),
         "window": {"started_at": moment(line.window_started_at), "ended_at": moment(line.window_ended_at)},
         "answered": list(line.answered),
         "notes": line.notes[-20:],
     }
+
+
+def _slack_state(line: Timeline) -> str | None:
+    """None when no window was seen: nothing Slack could have announced."""
+    if line.slack_s is not None:
+        return "announced"
+    return "not announced" if line.window_started_at is not None else None
 
 
 def as_markdown(line: Timeline, target: Target) -> str:

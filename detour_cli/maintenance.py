@@ -20,6 +20,8 @@ from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_err
 from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
 
 RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
+ALARM_DELAY = timedelta(minutes=5)  # the one-minute metric, the alarm's period and SNS, with margin
+HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 EPILOG = paragraphs(
     "Exit codes: 0 done; 2 usage error, refused confirmation, missing stack or output, or AWS error.",
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.message:
             parser.error("maintenance on needs --message (what visitors will read)")
         try:
-            notice = SiteNotice(args.message.strip(), planned=True, until=_until(args.until, now))
+            notice = SiteNotice(args.message.strip(), planned=True, until=_until(args.until, now), since=now)
         except (NoticeError, ValueError) as error:
             parser.error(str(error))
     elif args.message or args.until:
@@ -69,16 +71,57 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     route53 = session.client("route53")
     board = NoticeBoard(table, session.client("dynamodb"))
     if notice is not None:
+        _minimum_until(stack, notice)
         board.post(check_id, notice)  # first: the alarm that follows must find it
-        route53.update_health_check(HealthCheckId=check_id, Inverted=True)
+        try:
+            route53.update_health_check(HealthCheckId=check_id, Inverted=True)
+        except Exception:
+            board.clear(check_id)  # a planned notice left behind would mark the next real outage planned
+            raise
         print(f"maintenance on: notice posted, health check {check_id} inverted.")
         print("Run `detour status` to follow the failover; `detour maintenance off` ends it.")
-    else:
-        route53.update_health_check(HealthCheckId=check_id, Inverted=False)
+        return EXIT_OK
+    route53.update_health_check(HealthCheckId=check_id, Inverted=False)
+    try:
         board.clear(check_id)
-        print(f"maintenance off: health check {check_id} no longer inverted, notice removed.")
-        print("Route 53 fails back once the primary passes its checks; `detour status` shows when.")
+    except Exception as error:
+        raise DetourError(
+            f"the health check is no longer inverted, but the planned notice could not be removed ({error}): "
+            f"remove it now or the next real outage is logged as planned: aws dynamodb delete-item --table-name "
+            f'{table} --key \'{{"pk": {{"S": "SITE#{check_id}"}}, "sk": {{"S": "NOTICE"}}}}\''
+        ) from error
+    print(f"maintenance off: health check {check_id} no longer inverted, notice removed.")
+    _warn_if_still_failing(route53, check_id)
+    print("Route 53 fails back once the primary passes its checks; `detour status` shows when.")
     return EXIT_OK
+
+
+def _minimum_until(stack: StackOutputs, notice: SiteNotice) -> None:
+    """An --until before the alarm can even fire would leave the window unplanned (and ping people)."""
+    if notice.until is None or notice.since is None:
+        return
+    interval = int(stack.parameters.get("HealthCheckInterval", "10"))
+    threshold = int(stack.parameters.get("HealthCheckFailureThreshold", "3"))
+    needed = timedelta(seconds=interval * threshold) + ALARM_DELAY
+    if notice.until - notice.since < needed:
+        minutes = int(needed.total_seconds() // 60) + 1
+        raise DetourError(
+            f"--until is too soon: failover takes about {interval * threshold} s and the alarm up to "
+            f"{int(ALARM_DELAY.total_seconds() // 60)} min more; give it at least {minutes} min"
+        )
+
+
+def _warn_if_still_failing(route53: Any, check_id: str) -> None:
+    """Maintenance that broke the primary keeps the (planned) window open and Slack quiet: say so."""
+    observations = route53.get_health_check_status(HealthCheckId=check_id).get("HealthCheckObservations", [])
+    failing = [o for o in observations if not o.get("StatusReport", {}).get("Status", "").startswith("Success")]
+    if observations and len(failing) / len(observations) >= 1 - HEALTHY_SHARE:
+        print(
+            f"WARNING: {len(failing)} of {len(observations)} checkers still see the primary failing. Visitors stay "
+            "on the maintenance page, and until it recovers the window stays planned and Slack stays quiet: "
+            "look at the primary now.",
+            file=sys.stderr,
+        )
 
 
 def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -60,4 +61,14 @@ def run_reporting_errors(prog: str, verb: Callable[[], int]) -> int:
         print(f"{prog}: AWS error: {details.get('Code', '?')}: {details.get('Message', error)}", file=sys.stderr)
     except BotoCoreError as error:
         print(f"{prog}: AWS error: {error}", file=sys.stderr)
+    except Exception as error:  # a crash must not read as exit 1, "problem found"
+        print(f"{prog}: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
     return EXIT_ERROR
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Alarm text without control characters: no terminal escape codes, and valid in XML."""
+    return _CONTROL.sub("", text)

@@ -21,7 +21,16 @@ from typing import Any, TextIO
 from detour.slack_message import human_duration
 from detour.transition import format_time
 from detour_cli.availability import Period, Summary, WindowInPeriod, summarize, windows_in
-from detour_cli.output import EXIT_CODES_HELP, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
+from detour_cli.output import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_PROBLEM,
+    Style,
+    paragraphs,
+    printable,
+    run_reporting_errors,
+    utc_text,
+)
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
 from detour_cli.timeline_svg import timeline_svg
 from detour_cli.window_log import logged_windows
@@ -63,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
     try:
-        period = Period(parse_moment(args.since, now), parse_moment(args.until, now))
+        # A period reaching into the future would count time that has not happened as available.
+        period = Period(parse_moment(args.since, now), min(parse_moment(args.until, now), now))
     except ValueError as error:
         parser.error(str(error))
     if period.end <= period.start:
@@ -203,7 +213,7 @@ def as_table(report: Report, style: Style) -> str:
 def _table_line(row: WindowInPeriod) -> str:
     start = utc_text(row.start) + ("*" if row.clipped_start else " ")
     end = "open (until now)" if row.window.is_open else utc_text(row.end) + ("*" if row.clipped_end else " ")
-    reason = row.window.reason.replace("\n", " ")
+    reason = printable(row.window.reason.replace("\n", " "))
     reason = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
     planned = "yes" if row.window.planned else "no"
     return f"{start:<24} {end:<24} {human_duration(row.duration_s):<14} {planned:<8} {reason}"

@@ -18,7 +18,16 @@ from typing import Any, TextIO
 from detour.slack_message import human_duration
 from detour.transition import format_time
 from detour_cli import authoritative_dns as adns
-from detour_cli.output import EXIT_CODES_HELP, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
+from detour_cli.output import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_PROBLEM,
+    Style,
+    paragraphs,
+    printable,
+    run_reporting_errors,
+    utc_text,
+)
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
 from detour_cli.window_log import LoggedWindow, logged_windows, open_window
 
@@ -192,7 +201,9 @@ def _alarm(cloudwatch: Any, name: str) -> AlarmState:
     if not alarms:
         raise DetourError(f"alarm {name} (the stack's HealthAlarmName output) does not exist in this region")
     alarm = alarms[0]
-    return AlarmState(name, alarm["StateValue"], alarm["StateUpdatedTimestamp"], alarm.get("StateReason", ""))
+    # StateTransitionedTimestamp is when the state last changed; StateUpdatedTimestamp moves on other updates too
+    since = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
+    return AlarmState(name, alarm["StateValue"], since, printable(alarm.get("StateReason", "")))
 
 
 def _name_servers(
@@ -322,7 +333,7 @@ def render(status: Status, style: Style) -> str:
         lasted = human_duration((status.now - w.started_at).total_seconds())
         lines.append(style(f"Failover window OPEN since {utc_text(w.started_at)} ({lasted}, {kind})", "red"))
         if w.reason:
-            lines.append(f"  {w.reason}")
+            lines.append(f"  {printable(w.reason)}")
 
     problems = status.problems()
     lines.append("")

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from detour.slack_message import human_duration
 from detour_cli.availability import Period, WindowInPeriod
+from detour_cli.output import printable
 
 WIDTH, HEIGHT = 960, 150
 LEFT, RIGHT, BAR_TOP, BAR_HEIGHT = 40, 40, 50, 40
@@ -38,7 +39,7 @@ def timeline_svg(period: Period, rows: list[WindowInPeriod], title: str) -> str:
         tooltip = (
             f"{row.start:%Y-%m-%d %H:%M:%S} to {row.end:%Y-%m-%d %H:%M:%S} UTC, "
             f"{human_duration(row.duration_s)}, {kind}{', still open' if row.window.is_open else ''}"
-            f"{': ' + row.window.reason if row.window.reason else ''}"
+            f"{': ' + printable(row.window.reason) if row.window.reason else ''}"
         )
         parts.append(
             f'<rect class="window {kind}" x="{left:.2f}" y="{BAR_TOP}" width="{width:.2f}" '

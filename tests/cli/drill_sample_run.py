@@ -15,7 +15,7 @@ import tests.conftest  # noqa: F401 - offline AWS credentials, never a real acco
 from detour_cli.main import main
 from tests.cli.dns_server import AuthoritativeTestServer
 from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
-from tests.cli.world import DISTRIBUTION, build_world
+from tests.cli.world import DISTRIBUTION, DOMAIN, build_world
 from tests.support.aws import create_incidents_table, start_moto
 
 
@@ -23,28 +23,34 @@ def sample() -> None:
     server, url = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = url
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    here = Path.cwd()
     try:
         with tempfile.TemporaryDirectory() as folder:
+            os.chdir(folder)  # so the report's paths print as reports/...
             world = build_world(create_incidents_table().name)
             cert, key = self_signed_certificate(Path(folder))
-            reports = Path(folder) / "reports"
             with (
                 AuthoritativeTestServer(world.zone_id, {DISTRIBUTION: ["127.0.0.1"]}) as dns,
+                AuthoritativeTestServer(world.zone_id, {DOMAIN: [world.primary_target]}) as stuck,
                 PageServer(world, cert, key) as page,
                 AlarmFollower(world, delay_s=1.0),
             ):
-                argv = ["drill", "--yes", "--nameserver", dns.address, "--resolver", dns.address]
-                argv += ["--https-port", str(page.port), "--ca-file", "page-cert.pem", "--poll-interval", "0.2"]
-                shown = " ".join(argv)
-                argv[argv.index("page-cert.pem")] = str(cert)
-                print(f"$ detour {shown} --report-dir reports")
-                code = main([*argv, "--report-dir", str(reports)])
-                print(f"[exit {code}]")
-            (markdown,) = reports.glob("*.md")
-            print(f"\n$ cat reports/{markdown.name}")
-            sys.stdout.write(markdown.read_text())
+                local = ["--resolver", dns.address, "--https-port", str(page.port), "--ca-file", cert.name]
+                drill(["--nameserver", dns.address, *local, "--poll-interval", "0.2"])
+                markdown = sorted(Path("reports").glob("*.md"))[-1]
+                print(f"\n$ cat {markdown}")
+                sys.stdout.write(markdown.read_text())
+                # A name server that never moves: the DNS wait times out, and the flag is restored all the same.
+                drill(["--nameserver", stuck.address, *local, "--poll-interval", "0.5", "--dns-timeout", "3"])
     finally:
+        os.chdir(here)
         server.stop()
+
+
+def drill(arguments: list[str]) -> None:
+    argv = ["drill", "--yes", *arguments, "--report-dir", "reports"]
+    print(f"\n$ detour {' '.join(argv)}")
+    print(f"[exit {main(argv)}]")
 
 
 if __name__ == "__main__":

@@ -118,8 +118,11 @@ class AlarmFollower:
     """Records ALARM when it sees the check Inverted and OK when it is no longer, as log_window does
     with the alarm's transitions; with `slack_ts`, announces the window as notify_slack would."""
 
-    def __init__(self, world: World, *, announce: bool = True, delay_s: float = 0.0) -> None:
-        self.world, self.announce, self.delay_s = world, announce, delay_s
+    def __init__(
+        self, world: World, *, announce: bool = True, announce_late: bool = False, delay_s: float = 0.0
+    ) -> None:
+        """`announce_late`: Slack's thread is attached only when the flag goes back (a slow Slack)."""
+        self.world, self.announce, self.announce_late, self.delay_s = world, announce, announce_late, delay_s
         self.seen: list[str] = []
         self.slack_ts: str | None = None
         self._stop = threading.Event()
@@ -144,10 +147,15 @@ class AlarmFollower:
             inverted = now_inverted
             time.sleep(self.delay_s)
             state = "ALARM" if inverted else "OK"
+            if self.announce and self.announce_late and not inverted:
+                self._announce()
             self.world.transition(state, datetime.now(UTC), reason=f"Threshold Crossed: drill ({state})")
             self.seen.append(state)
-            if inverted and self.announce:
-                window = self.world.store.open_window(self.world.check_id)
-                assert window is not None
-                self.slack_ts = f"{time.time():.6f}"
-                self.world.store.attach_slack_thread(window, SlackThread("C0DRILL", self.slack_ts))
+            if self.announce and not self.announce_late and inverted:
+                self._announce()
+
+    def _announce(self) -> None:
+        window = self.world.store.open_window(self.world.check_id)
+        assert window is not None
+        self.slack_ts = f"{time.time():.6f}"
+        self.world.store.attach_slack_thread(window, SlackThread("C0DRILL", self.slack_ts))

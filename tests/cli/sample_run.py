@@ -27,7 +27,7 @@ def sample() -> None:
         world.outage(now - timedelta(days=30, minutes=20), now - timedelta(days=29, hours=23, minutes=48), THRESHOLD)
         world.outage(now - timedelta(days=12, hours=3), now - timedelta(days=12, hours=1, minutes=56), THRESHOLD)
         maintenance = now - timedelta(days=5)
-        world.outage(maintenance, maintenance + timedelta(minutes=95), "database upgrade", planned=True)
+        world.outage(maintenance, maintenance + timedelta(minutes=95), THRESHOLD, planned=True)  # what the alarm says
         outage = now - timedelta(days=2, hours=4)
         world.outage(outage, outage + timedelta(minutes=7, seconds=12), THRESHOLD)
         with AuthoritativeTestServer(world.zone_id, {DISTRIBUTION: ["198.51.100.7", "198.51.100.8"]}) as dns:

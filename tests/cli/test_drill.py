@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,23 @@ def test_without_a_slack_announcement_the_report_says_not_announced(rig: Rig) ->
     assert "| Slack | not announced | 210 s |" in markdown
 
 
+def test_a_late_slack_announcement_is_still_measured(rig: Rig) -> None:
+    with AlarmFollower(rig.world, announce_late=True) as alarm:
+        code, out, err = rig.drill()
+    assert code == 0, out + err
+    report, _ = rig.report()
+    assert report["slack"] == "announced"
+    assert alarm.slack_ts is not None
+    assert report["measured"]["slack_s"] == pytest.approx(
+        float(alarm.slack_ts) - _epoch(report["started_at"]), abs=0.01
+    )
+    assert report["measured"]["slack_s"] >= report["measured"]["window_open_s"]
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
 def test_a_wrong_page_fails_the_drill_and_restores_the_flag(rig: Rig) -> None:
     with PageServer(rig.world, *rig.certificate, page_status=200) as healthy_looking, AlarmFollower(rig.world):
         code, out, err = rig.drill(page=healthy_looking)
@@ -228,8 +246,23 @@ def test_a_dns_switch_that_never_comes_times_out_and_restores_the_flag(rig: Rig)
     assert report["result"] == "failed"
     assert report["reason"] == "timed out after 0.3 s waiting for DNS to answer the maintenance distribution"
     assert report["measured"]["dns_switch_s"] is None
+    assert report["slack"] is None  # no window seen: nothing to announce
     assert "timed out after 0.3 s" in markdown
-    assert "Restored:" in out
+    assert "FAILED: timed out after 0.3 s waiting for DNS to answer the maintenance distribution. Restoring" in out
+    assert out.index("FAILED: timed out") < out.index("Restored:")
+
+
+def test_dns_counts_as_switched_only_when_every_name_server_answers_the_page(rig: Rig) -> None:
+    """One of the zone's servers lags behind (stuck on the primary): the switch is not complete."""
+    stuck = AuthoritativeTestServer(rig.world.zone_id, {DOMAIN: [rig.world.primary_target]})
+    with stuck, AlarmFollower(rig.world):
+        code, out, err = rig.run(
+            "drill", "--yes", "--nameserver", rig.dns.address, "--nameserver", stuck.address,
+            "--resolver", rig.dns.address, "--report-dir", str(rig.reports), *FAST, "--dns-timeout", "0.5",
+        )  # fmt: skip
+    assert code == 1, out + err
+    assert not rig.inverted
+    assert "waiting for DNS to answer the maintenance distribution" in rig.report()[0]["reason"]
 
 
 def test_a_page_that_never_shows_the_incident_times_out(rig: Rig) -> None:
@@ -275,7 +308,7 @@ def test_sigterm_mid_drill_restores_the_flag_like_ctrl_c(rig: Rig, monkeypatch: 
         mine = signal.signal(signal.SIGTERM, guard)
     assert code == 1, out + err
     assert not rig.inverted
-    assert rig.report()[0]["result"] == "interrupted"
+    assert (rig.report()[0]["result"], rig.report()[0]["reason"]) == ("interrupted", "interrupted (SIGTERM)")
     assert received == []  # the drill's own handler took it
     assert handler_after is mine  # and put the previous one back
 
@@ -292,6 +325,32 @@ def test_an_aws_error_mid_drill_still_restores_the_flag(rig: Rig, monkeypatch: p
     assert not rig.inverted
     assert "AccessDenied: no dynamodb:Query" in err
     assert "Restored:" in out
+
+
+def test_a_refused_inversion_is_an_aws_error_and_nothing_is_left_inverted(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    real = drill_verb.session_for
+
+    def read_only(args: Any) -> Any:
+        session = real(args)
+
+        def refuse(**_: Any) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no UpdateHealthCheck"}}, "Update")
+
+        session.events.register("provide-client-params.route53.UpdateHealthCheck", refuse)
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", read_only)
+    monkeypatch.setattr(drill_verb, "RESTORE_RETRY_S", 0)
+    code, out, err = rig.drill()
+    assert code == 2
+    assert "AccessDenied: no UpdateHealthCheck" in err
+    assert "COULD NOT RESTORE" not in err  # it was never inverted: Route 53 says so
+    assert f"Restored: health check {rig.world.check_id} is no longer Inverted." in out
+    assert not rig.inverted
 
 
 def test_a_failed_restore_says_what_to_run_and_exits_2(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -413,6 +472,18 @@ def test_help_documents_the_exit_codes_and_the_test_options(run: Any) -> None:
     ):
         assert option in text
     assert run("drill", "--poll-interval", "soon")[0] == 2
+
+
+def test_the_page_port_can_come_from_the_environment(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    monkeypatch.setattr(drill_verb, "run", lambda args, *_: seen.append(args.https_port) or 0)
+    monkeypatch.setenv("DETOUR_DRILL_PORT", "8443")
+    assert run("drill", "--yes")[0] == 0
+    assert seen == [8443]
+    monkeypatch.setenv("DETOUR_DRILL_PORT", "https")
+    code, _, err = run("drill", "--yes")
+    assert code == 2
+    assert "--https-port" in err
 
 
 def test_the_drill_is_a_detour_verb(run: Any) -> None:

@@ -192,3 +192,23 @@ def test_an_unwritable_chart_exits_2_and_says_where(run: Any, world: World, tmp_
     code, _, err = run("report", "--chart", str(chart))
     assert code == 2
     assert f"cannot write the chart {chart}" in err
+
+
+def test_alarm_text_with_control_characters_cannot_break_the_chart_or_the_terminal(
+    run: Any, world: World, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    world.outage(now - timedelta(hours=3), now - timedelta(hours=2), reason="bad\x1b[31m\x00 text </title><x>")
+    chart = tmp_path / "windows.svg"
+    code, out, _ = run("report", "--chart", str(chart))
+    assert code == 0
+    ET.parse(chart)  # noqa: S314 - our own file: still well-formed XML
+    assert "\x1b" not in out
+    assert "bad[31m text </title><x>" in out
+
+
+def test_a_period_reaching_into_the_future_ends_now(run: Any, world: World) -> None:
+    code, out, _ = run("report", "--since", "2d", "--until", "2999-01-01", "--format", "json")
+    assert code == 0
+    until = datetime.fromisoformat(json.loads(out)["period"]["until"].replace("Z", "+00:00"))
+    assert until <= datetime.now(UTC)

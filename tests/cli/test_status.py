@@ -308,3 +308,10 @@ def test_an_inverted_check_on_a_failing_primary_is_called_out() -> None:
     assert health_check(3, 3).problems() == []
     assert "never fails over" in " ".join(health_check(0, 3, disabled=True).problems())
     assert health_check(0, 0).problems() == ["the health check has no observations yet"]
+
+
+def test_a_crash_is_exit_2_never_1(run: Any, world: Any) -> None:
+    """Exit 1 means "a problem found"; an unexpected error must not look like one."""
+    code, _, err = run("status", "--nameserver", "ns:not-a-port")
+    assert code == 2
+    assert "error" in err

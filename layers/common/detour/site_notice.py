@@ -2,7 +2,8 @@
 
 One item per site in the incidents table, beside its transitions and windows:
 
-    pk = SITE#<health check id>    sk = NOTICE    message, planned (bool), until (ISO 8601 UTC, optional)
+    pk = SITE#<health check id>    sk = NOTICE    message, planned (bool), since, until (ISO 8601 UTC,
+                                                  both optional)
 
 A notice past its `until` is ignored, so a planned-maintenance message cannot outlive its window.
 """
@@ -34,6 +35,7 @@ class SiteNotice:
     message: str
     planned: bool = False
     until: datetime | None = None
+    since: datetime | None = None  # when planned maintenance began: earlier transitions are not planned
 
     def __post_init__(self) -> None:
         if not self.message.strip():
@@ -74,6 +76,8 @@ class NoticeBoard:
         }
         if notice.until is not None:
             item["until"] = {"S": format_time(notice.until)}
+        if notice.since is not None:
+            item["since"] = {"S": format_time(notice.since)}
         try:
             self._client.put_item(TableName=self.table_name, Item=item)
         except ClientError as error:
@@ -94,7 +98,8 @@ def during_maintenance(transition: Transition, notices: NoticeBoard) -> Transiti
     """The transition, marked planned if the site's notice says planned maintenance is under way
     at its time. Recording keeps the first function's answer, so history never changes later."""
     notice = notices.current(transition.site_id, transition.changed_at)
-    planned = notice is not None and notice.planned
+    began = notice is not None and (notice.since is None or notice.since <= transition.changed_at)
+    planned = began and notice is not None and notice.planned
     return replace(transition, planned=planned) if planned != transition.planned else transition
 
 
@@ -102,11 +107,12 @@ def _usable_notice(site_id: str, item: dict[str, Any]) -> SiteNotice | None:
     """Operators may write the item by hand: one that cannot be used is ignored (with a warning), so
     a typo never stops the page from being refreshed during an outage."""
     message = item.get("message", {}).get("S", "").strip()
-    until = item.get("until", {}).get("S")
+    until, since = item.get("until", {}).get("S"), item.get("since", {}).get("S")
     try:
         ends = parse_time(until) if until else None
+        begins = parse_time(since) if since else None
     except ValueError:
-        logger.warning("Ignoring the notice of site %s: until %r is not ISO 8601 with an offset", site_id, until)
+        logger.warning("Ignoring the notice of site %s: since/until is not ISO 8601 with an offset", site_id)
         return None
     if not message:
         logger.warning("Ignoring the notice of site %s: it has no message", site_id)
@@ -114,7 +120,8 @@ def _usable_notice(site_id: str, item: dict[str, Any]) -> SiteNotice | None:
     if len(message) > MAX_MESSAGE_CHARS:
         logger.warning("Truncating the notice of site %s to %d characters", site_id, MAX_MESSAGE_CHARS)
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
-    return SiteNotice(message=message, planned=bool(item.get("planned", {}).get("BOOL", False)), until=ends)
+    planned = bool(item.get("planned", {}).get("BOOL", False))
+    return SiteNotice(message=message, planned=planned, until=ends, since=begins)
 
 
 def _key(site_id: str) -> dict[str, Any]:
