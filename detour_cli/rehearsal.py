@@ -13,6 +13,7 @@ import contextlib
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -148,29 +149,31 @@ class Rehearsal:
     # -- the story ----------------------------------------------------------------------------------
 
     def _play(self) -> None:
-        t, options = self.timeline, self.options
-        wait = options.interval_s * (options.threshold + 2) + 10
-        t.wait_for("the checkers' first round", lambda: self.check.healthy is True, wait)
+        t = self.timeline
+        t.wait_for("the checkers' first round", lambda: self.check.healthy is True, self._wait_s())
         t.say(f"primary healthy ({self._checkers()}); DNS {self._dns()}")
         self._snapshot("1-healthy")
+        self._act("the primary stops answering", self.primary.stop, healthy=False, alarm="ALARM", step="2-failing-over")
+        self._act("the primary comes back", self.primary.start, healthy=True, alarm="OK", step="3-recovered")
 
+    def _act(self, what: str, change: Callable[[], None], *, healthy: bool, alarm: str, step: str) -> None:
+        """Change the primary, then follow the consequences: checkers, DNS, alarm, Slack, page, window."""
+        t = self.timeline
         delivered_before = len(self.delivered)
-        t.say("the primary stops answering")
-        self.primary.stop()
-        t.wait_for("the checkers to agree the primary is down", lambda: self.check.healthy is False, wait)
-        t.say(f"health check unhealthy ({self._checkers()}); DNS {self._dns()}")
-        self._wait_for_delivery("ALARM", delivered_before)
-        self._show_incident(resolved=False)
-        self._snapshot("2-failing-over")
+        t.say(what)
+        change()
+        verdict = "healthy again" if healthy else "down"
+        t.wait_for(
+            f"the checkers to agree the primary is {verdict}", lambda: self.check.healthy is healthy, self._wait_s()
+        )
+        t.say(f"health check {'healthy' if healthy else 'unhealthy'} ({self._checkers()}); DNS {self._dns()}")
+        self._wait_for_delivery(alarm, delivered_before)
+        self._show_incident(resolved=healthy)
+        self._snapshot(step)
 
-        delivered_before = len(self.delivered)
-        t.say("the primary comes back")
-        self.primary.start()
-        t.wait_for("the checkers to see it healthy again", lambda: self.check.healthy is True, wait)
-        t.say(f"health check healthy ({self._checkers()}); DNS {self._dns()}")
-        self._wait_for_delivery("OK", delivered_before)
-        self._show_incident(resolved=True)
-        self._snapshot("3-recovered")
+    def _wait_s(self) -> float:
+        """Long enough for the checkers to reach a verdict, with room for a slow machine."""
+        return self.options.interval_s * (self.options.threshold + 2) + 10
 
     def _wait_for_delivery(self, state: str, after: int) -> None:
         """Until the alarm has gone to `state` and SNS delivered it, counting from delivery `after`
