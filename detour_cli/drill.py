@@ -27,6 +27,7 @@ from typing import IO, Any, TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from detour.site_notice import NoticeBoard, SiteNotice
 from detour.transition import format_time, parse_time
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
@@ -52,6 +53,9 @@ EPILOG = paragraphs(
     "--ca-file trusts that CA for the page's certificate; --insecure skips certificate verification; "
     "--poll-interval and the timeouts keep test runs short.",
 )
+
+
+DRILL_NOTICE = "A failover drill is under way: the site will be back within minutes."
 
 
 class DrillFailed(Exception):
@@ -140,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit; change nothing")
     parser.add_argument(
+        "--as-outage",
+        action="store_true",
+        help="drill without a planned-maintenance notice: Slack pages as for a real outage, and the window "
+        "counts against availability",
+    )
+    parser.add_argument(
         "--report-dir", default=".", type=Path, help="where to write the JSON and Markdown report (default: .)"
     )
     parser.add_argument("--dns-timeout", type=float, default=600, help="seconds to wait for DNS to switch (600)")
@@ -219,6 +229,12 @@ def plan(target: Target, args: argparse.Namespace) -> str:
     return "\n".join(
         [
             f"Drill of {target.domain} (stack {target.stack}): a real failover to the maintenance page and back.",
+            "  0. "
+            + (
+                "no planned-maintenance notice (--as-outage): Slack pages as for an outage; the window counts"
+                if args.as_outage
+                else "post a planned-maintenance notice (until the drill ends): Slack pages no one; not downtime"
+            ),
             f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)",
             f"  2. wait for the zone's name servers ({', '.join(s.name for s in target.servers)}) to answer "
             f"{target.distribution} instead of {', '.join(target.primary) or target.domain}",
@@ -247,6 +263,8 @@ def preflight(target: Target, route53: Any, dynamodb: Any) -> str:
         return f"DNS does not answer the primary now ({verdict.serving}: {', '.join(verdict.addresses) or 'none'})."
     if open_window(logged_windows(dynamodb, target.table, target.check_id)):
         return "a failover window is open: the site is failing over already."
+    if NoticeBoard(target.table, dynamodb).current(target.check_id, datetime.now(UTC)) is not None:
+        return "a notice is up for the site (planned maintenance?): end it with `detour maintenance off` first."
     return ""
 
 
@@ -279,11 +297,23 @@ class Drill:
         self.timeline = Timeline()
         self.context = page_probe.tls_context(ca_file=args.ca_file, insecure=args.insecure)
         self.touched = False
+        self.board = NoticeBoard(target.table, dynamodb)
+        self.notice_posted = False
         self._t0 = 0.0
 
     # -- the sequence -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        """The drill, then (whatever happened) the planned notice taken down again."""
+        code = EXIT_ERROR
+        try:
+            code = self._sequence()
+        finally:
+            if self.notice_posted and not self._clear_notice():
+                code = EXIT_ERROR
+        return code
+
+    def _sequence(self) -> int:
         line = self.timeline
         code, interrupted, restored = EXIT_OK, False, True
         try:
@@ -328,6 +358,15 @@ class Drill:
         line, target = self.timeline, self.target
         line.started_at = datetime.now(UTC)
         self._t0 = time.monotonic()
+        if not self.args.as_outage:
+            # A drill is announced work: Slack says planned maintenance (no one paged) and the window is
+            # not counted against availability. Kept until the drill ends: a late ALARM stays planned.
+            until = line.started_at + timedelta(
+                seconds=self.args.dns_timeout + self.args.page_timeout + self.args.failback_timeout
+            )
+            self.board.post(target.check_id, SiteNotice(DRILL_NOTICE, planned=True, until=until, since=line.started_at))
+            self.notice_posted = True
+            self.say("Posted a planned-maintenance notice for the drill (--as-outage drills without one).")
         self.touched = True
         self.route53.update_health_check(HealthCheckId=target.check_id, Inverted=True)
         self.say(f"Inverted health check {target.check_id}: failover is forced.")
@@ -353,6 +392,22 @@ class Drill:
             f"The page shows the incident after {_s(line.page_incident_s)}; "
             f"the failover window opened (observed after {_s(line.window_open_s)})."
         )
+
+    def _clear_notice(self) -> bool:
+        """A planned notice left behind would mark the next real outage planned: say so loudly."""
+        try:
+            self.board.clear(self.target.check_id)
+        except Exception as error:  # whatever it was, the operator must remove the notice by hand
+            key = f'{{"pk": {{"S": "SITE#{self.target.check_id}"}}, "sk": {{"S": "NOTICE"}}}}'
+            message = (
+                f"!!! COULD NOT REMOVE the drill's planned-maintenance notice ({type(error).__name__}: {error}). "
+                f"Until it is gone, a real outage is logged as planned and pages no one. Run this now:\n"
+                f"    aws dynamodb delete-item --table-name {self.target.table} --key '{key}'"
+            )
+            print(self.style(message, "red", "bold"), file=self.err)
+            return False
+        self.say("Removed the drill's planned-maintenance notice.")
+        return True
 
     def restore(self) -> bool:
         """Inverted=False, verified, retried: True when the flag is restored."""

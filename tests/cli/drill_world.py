@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from detour.page import PageSettings, render_page, render_status
 from detour.page_status import SiteHistory, page_status
+from detour.site_notice import NoticeBoard
 from detour.slack_thread import SlackThread
 from tests.cli.world import DOMAIN, World
 
@@ -149,7 +150,12 @@ class AlarmFollower:
             state = "ALARM" if inverted else "OK"
             if self.announce and self.announce_late and not inverted:
                 self._announce()
-            self.world.transition(state, datetime.now(UTC), reason=f"Threshold Crossed: drill ({state})")
+            at = datetime.now(UTC)
+            # as the functions record it: planned while a planned-maintenance notice is up
+            board = NoticeBoard(self.world.table_name, boto3.client("dynamodb"))
+            notice = board.current(self.world.check_id, at)
+            planned = notice is not None and notice.planned and (notice.since is None or notice.since <= at)
+            self.world.transition(state, at, reason=f"Threshold Crossed: drill ({state})", planned=planned)
             self.seen.append(state)
             if self.announce and not self.announce_late and inverted:
                 self._announce()

@@ -10,13 +10,14 @@ import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from detour.site_notice import NoticeBoard
 from detour_cli import drill as drill_verb
 from tests.cli.conftest import DISTRIBUTION_ADDRESSES
 from tests.cli.dns_server import AuthoritativeTestServer
@@ -490,3 +491,41 @@ def test_the_drill_is_a_detour_verb(run: Any) -> None:
     code, out, _ = run("--help")
     assert code == 0
     assert "drill" in out
+
+
+def test_a_drill_is_planned_maintenance_unless_run_as_an_outage(rig: Rig) -> None:
+    """By default nobody is paged and the window is not counted against availability."""
+    board = NoticeBoard(rig.world.table_name, boto3.client("dynamodb"))
+    with AlarmFollower(rig.world, delay_s=0.3):
+        code, out, err = rig.drill()
+    assert code == 0, out + err
+    assert "Posted a planned-maintenance notice" in out
+    assert board.current(rig.world.check_id, datetime.now(UTC)) is None  # taken down again
+    (planned_window,) = rig.world.store.windows(rig.world.check_id)
+    assert planned_window.planned is True
+
+    for report in rig.reports.glob("*"):
+        report.unlink()
+    with AlarmFollower(rig.world, delay_s=0.3):
+        code, out, err = rig.drill("--as-outage")
+    assert code == 0, out + err
+    assert "Posted a planned-maintenance notice" not in out
+    assert rig.world.store.windows(rig.world.check_id)[0].planned is False
+
+
+def test_a_failed_drill_still_takes_its_notice_down(rig: Rig) -> None:
+    code, _, _ = rig.drill("--dns-timeout", "0.5")  # DNS never switches: no alarm follower either
+    assert code == 1
+    assert not rig.inverted
+    assert (
+        NoticeBoard(rig.world.table_name, boto3.client("dynamodb")).current(rig.world.check_id, datetime.now(UTC))
+        is None
+    )
+
+
+def test_a_drill_refuses_to_start_during_planned_maintenance(rig: Rig) -> None:
+    rig.run("maintenance", "on", "--message", "Upgrade.", "--yes")
+    rig.world.invert(False)  # only the notice is up
+    code, out, err = rig.drill()
+    assert code == 1
+    assert "a notice is up for the site" in out + err
