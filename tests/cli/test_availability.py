@@ -14,7 +14,7 @@ DAY = Period(T0, T0 + timedelta(days=1))
 
 def window(start_min: float, end_min: float | None, planned: bool = False) -> LoggedWindow:
     end = None if end_min is None else T0 + timedelta(minutes=end_min)
-    return LoggedWindow(T0 + timedelta(minutes=start_min), end, planned=planned)
+    return LoggedWindow("hc-1", T0 + timedelta(minutes=start_min), end, planned=planned)
 
 
 def test_windows_outside_the_period_do_not_count() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 from typing import Any
@@ -11,13 +10,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from detour.incident_store import IncidentStore
+from detour_cli.local.fake_slack import free_port
 from tests.support.template import source
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_moto() -> tuple[ThreadedMotoServer, str]:

@@ -6,7 +6,7 @@ import pytest
 
 from detour import cfn_response
 from detour_cli.local.cfn_endpoint import cfn_response_endpoint
-from tests.support.aws import free_port
+from detour_cli.local.fake_slack import free_port
 
 EVENT = {
     "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/detour/1",
