@@ -10,21 +10,24 @@ UV_VERSION := 0.13.8
 BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo test lint pytest build bench lock clean edge-test chromium screenshot
+.PHONY: help demo test lint typecheck pytest build bench lock clean edge-test chromium screenshot
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 demo: $(VENV)/.installed ## Rehearse a whole outage locally: no AWS account, no Docker (DEMO_ARGS=--help)
 	$(BIN)/detour demo $(DEMO_ARGS)
 
-test: lint edge-test pytest build ## Everything CI runs: ruff, cfn-lint, node --test, pytest, sam build
+test: lint typecheck edge-test pytest build ## Everything CI runs: ruff, cfn-lint, mypy, node --test, pytest, sam build
 	@echo "make test: all checks passed"
 
 lint: $(VENV)/.installed ## ruff (lint + format check) and cfn-lint on the template
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
+
+typecheck: $(VENV)/.installed ## mypy (strict) on the layer, the functions and the CLI (config: pyproject.toml)
+	$(BIN)/mypy
 
 pytest: $(VENV)/.installed chromium ## The test suite (moto, headless Chromium; no AWS account needed)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -34,6 +37,8 @@ build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Pyth
 
 bench: $(VENV)/.installed ## Cold-start import benchmark: handler import vs bare boto3; page size
 	$(BIN)/python scripts/bench_imports.py
+	$(BIN)/python scripts/bench_cost.py
+	$(BIN)/python scripts/bench_storm.py
 
 edge-test: $(VENV)/.installed ## The CloudFront Functions in edge/, on CloudFront-shaped events (node --test)
 	$(BIN)/node --test edge/*.test.mjs
@@ -58,7 +63,7 @@ lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
 	$(BIN)/uv pip compile --universal --python-version 3.11 -q requirements/sam.in -o requirements/sam.txt
 
 clean: ## Remove environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis rehearsal-output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis rehearsal-output
 
 # uv comes from PyPI through pip; it then installs the pinned set in seconds.
 $(VENV)/.installed: requirements/dev.txt pyproject.toml

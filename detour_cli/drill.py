@@ -27,14 +27,17 @@ from typing import IO, Any, TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from detour.incident_store import IncidentStore
 from detour.site_notice import NoticeBoard, SiteNotice
+from detour.slack_threads import ThreadStore
 from detour.transition import format_time, parse_time
+from detour.windows import FailoverWindow
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
 from detour_cli.stack_outputs import add_stack_arguments, read_stack, session_for
 from detour_cli.status import _name_servers, _primary_addresses
-from detour_cli.window_log import LoggedWindow, logged_windows, open_window
+from detour_cli.window_log import LoggedWindow, current_window
 
 RECORD_TTL_S = 60  # template.yaml's failover records (and an ELB alias) carry TTL 60
 ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes after the outage
@@ -261,7 +264,7 @@ def preflight(target: Target, route53: Any, dynamodb: Any) -> str:
     verdict = _dns(target)
     if verdict.serving != adns.PRIMARY:
         return f"DNS does not answer the primary now ({verdict.serving}: {', '.join(verdict.addresses) or 'none'})."
-    if open_window(logged_windows(dynamodb, target.table, target.check_id)):
+    if current_window(dynamodb, target.table, target.check_id):
         return "a failover window is open: the site is failing over already."
     if NoticeBoard(target.table, dynamodb).current(target.check_id, datetime.now(UTC)) is not None:
         return "a notice is up for the site (planned maintenance?): end it with `detour maintenance off` first."
@@ -496,7 +499,7 @@ class Drill:
                 if page is not None and "temporarily unavailable" in page.title.lower():
                     line.page_incident_s = self.elapsed()
         if line.window_open_s is None:
-            window = open_window(logged_windows(self.dynamodb, self.target.table, self.target.check_id))
+            window = current_window(self.dynamodb, self.target.table, self.target.check_id)
             if window is not None:
                 line.window_open_s, line.window_started_at = self.elapsed(), window.started_at
                 self._read_slack()
@@ -514,27 +517,21 @@ class Drill:
         return self.timeline.started_at is not None and since >= self.timeline.started_at - CLOCK_SKEW
 
     def _window_closed(self) -> LoggedWindow | None:
-        for window in logged_windows(self.dynamodb, self.target.table, self.target.check_id):
-            if window.started_at == self.timeline.window_started_at and not window.is_open:
-                return window
-        return None
+        started = self.timeline.window_started_at
+        if started is None:
+            return None
+        window = IncidentStore(self.target.table, self.dynamodb).window_before(self.target.check_id, started)
+        return window if window is not None and window.started_at == started and not window.is_open else None
 
     def _read_slack(self) -> None:
-        """When Slack announced the incident: the window's slack_ts (Slack's ts is epoch seconds)."""
+        """When Slack announced the incident: its thread's ts (Slack's ts is epoch seconds)."""
         line = self.timeline
         if line.window_started_at is None or line.started_at is None:
             return
-        item = self.dynamodb.get_item(
-            TableName=self.target.table,
-            Key={
-                "pk": {"S": f"SITE#{self.target.check_id}"},
-                "sk": {"S": f"WINDOW#{format_time(line.window_started_at)}"},
-            },
-            ConsistentRead=True,
-        ).get("Item", {})
-        ts = item.get("slack_ts", {}).get("S")
-        if ts:
-            line.slack_s = float(ts) - line.started_at.timestamp()
+        window = FailoverWindow(self.target.check_id, line.window_started_at)
+        thread = ThreadStore(self.target.table, self.dynamodb).thread_of(window)
+        if thread is not None and thread.ts:
+            line.slack_s = float(thread.ts) - line.started_at.timestamp()
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -106,7 +106,9 @@ def _run(args: argparse.Namespace, period: Period, now: datetime, out: TextIO) -
     session = session_for(args)
     stack = read_stack(session.client("cloudformation"), args.stack)
     site = stack.output("HealthCheckId")
-    windows = logged_windows(session.client("dynamodb"), stack.output("IncidentsTableName"), site)
+    windows = logged_windows(
+        session.client("dynamodb"), stack.output("IncidentsTableName"), site, since=period.start, until=period.end
+    )
     rows = windows_in(period, windows, now)
     report = Report(stack.name, stack.parameters.get("DomainName", site), site, period, rows, summarize(period, rows))
     if args.chart:

@@ -29,7 +29,7 @@ from detour_cli.output import (
     utc_text,
 )
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
-from detour_cli.window_log import LoggedWindow, logged_windows, open_window
+from detour_cli.window_log import LoggedWindow, current_window
 
 HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
 INVERTED_WARNING = "  !!! INVERTED: failover is forced (a drill or planned maintenance); un-invert it to fail back"
@@ -168,7 +168,7 @@ def gather(args: argparse.Namespace) -> Status:
     distribution = stack.output("DistributionDomainName")
     maintenance = lookup.addresses(distribution)
     answers = [adns.ask(server, domain) for server in servers]
-    windows = logged_windows(session.client("dynamodb"), stack.output("IncidentsTableName"), check_id)
+    window = current_window(session.client("dynamodb"), stack.output("IncidentsTableName"), check_id)
     return Status(
         stack=stack.name,
         region=args.region,
@@ -179,7 +179,7 @@ def gather(args: argparse.Namespace) -> Status:
         primary_addresses=primary,
         maintenance_addresses=maintenance,
         distribution=distribution,
-        window=open_window(windows),
+        window=window,
         now=datetime.now(UTC),
     )
 

@@ -12,7 +12,7 @@ import copy
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 PSEUDO = {
@@ -33,7 +33,7 @@ class Unresolved(LookupError):
 def load(path: Path) -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse  # noqa: PLC0415 - only the CLI and tests need it
 
-    return yaml_parse(path.read_text())
+    return cast("dict[str, Any]", yaml_parse(path.read_text()))  # samtranslator is untyped
 
 
 def transform(template: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def transform(template: dict[str, Any]) -> dict[str, Any]:
                 props[key] = f"s3://detour-artifacts/{props[key].strip('/')}.zip"
     # The transform reads the partition from boto3's region; the stack only deploys in us-east-1.
     with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "us-east-1"}):
-        return sam_transform(template, {}, NoManagedPolicies())
+        return cast("dict[str, Any]", sam_transform(template, {}, NoManagedPolicies()))  # samtranslator is untyped
 
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
@@ -99,7 +99,8 @@ class Resolver:
         """The resource's properties as deployed, or None if its Condition leaves it out."""
         if not self.included(logical_id):
             return None
-        return self.value(self.template["Resources"][logical_id].get("Properties", {}))
+        properties: dict[str, Any] = self.value(self.template["Resources"][logical_id].get("Properties", {}))
+        return properties
 
     def value(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per intrinsic
         if isinstance(node, list):

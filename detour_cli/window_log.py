@@ -1,8 +1,9 @@
 """The site's failover windows for the operator verbs: the incident store's own windows (planned
-flag included), oldest first, as a period or a timeline reads them."""
+flag included), oldest first, reading only the ones a verb shows."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from detour.incident_store import IncidentStore
@@ -11,10 +12,13 @@ from detour.windows import FailoverWindow
 LoggedWindow = FailoverWindow
 
 
-def logged_windows(dynamodb: Any, table_name: str, site_id: str) -> list[FailoverWindow]:
-    """Every window of the site, oldest first."""
-    return IncidentStore(table_name, dynamodb).windows(site_id)[::-1]
+def logged_windows(
+    dynamodb: Any, table_name: str, site_id: str, *, since: datetime | None = None, until: datetime | None = None
+) -> list[FailoverWindow]:
+    """The site's windows that overlap [since, until] (every window without them), oldest first."""
+    return IncidentStore(table_name, dynamodb).windows(site_id, since=since, until=until)[::-1]
 
 
-def open_window(windows: list[FailoverWindow]) -> FailoverWindow | None:
-    return windows[-1] if windows and windows[-1].is_open else None
+def current_window(dynamodb: Any, table_name: str, site_id: str) -> FailoverWindow | None:
+    """The open window, if any: one item read."""
+    return IncidentStore(table_name, dynamodb).open_window(site_id)

@@ -243,7 +243,8 @@ def _items(values: list[Any]) -> dict[str, Any]:
 
 
 def _record_set(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
-    record = {k: props[k] for k in ("Name", "Type", "SetIdentifier", "Failover", "HealthCheckId", "TTL") if k in props}
+    keys = ("Name", "Type", "SetIdentifier", "Failover", "HealthCheckId", "TTL")
+    record: dict[str, Any] = {k: props[k] for k in keys if k in props}
     if "AliasTarget" in props:
         record["AliasTarget"] = props["AliasTarget"]
     if "ResourceRecords" in props:

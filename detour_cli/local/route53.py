@@ -21,6 +21,7 @@ CONNECT_TIMEOUT_S = 4.0
 ANSWER_TIMEOUT_S = 2.0
 SEARCH_WINDOW = 5120
 HEALTHY_SHARE = 0.18
+DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class HealthCheckConfig:
     host: str = ""
     interval_s: float = 10.0
     failure_threshold: int = 3
-    regions: tuple[str, ...] = ("us-east-1", "eu-west-1", "ap-southeast-1")
+    regions: tuple[str, ...] = DEFAULT_REGIONS
 
     @classmethod
     def from_template(cls, config: dict[str, Any], *, interval_s: float | None = None) -> HealthCheckConfig:
@@ -47,7 +48,7 @@ class HealthCheckConfig:
             host=config.get("FullyQualifiedDomainName", ""),
             interval_s=interval_s or float(config.get("RequestInterval", 30)),
             failure_threshold=int(config.get("FailureThreshold", 3)),
-            regions=tuple(config.get("Regions", cls.regions)),
+            regions=tuple(config.get("Regions", DEFAULT_REGIONS)),
         )
 
 

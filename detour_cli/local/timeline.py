@@ -6,13 +6,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import IO
 
 SPINNER = "|/-\\"
 
 
 class Timeline:
-    def __init__(self, out: TextIO = sys.stdout, record: list[str] | None = None) -> None:
+    def __init__(self, out: IO[str] = sys.stdout, record: list[str] | None = None) -> None:
         self._out = out
         self._started = time.monotonic()
         self._tty = out.isatty()

@@ -17,7 +17,7 @@ from detour.lambda_support import idempotency_config, once_per_transition, trace
 from detour.settings import Settings
 from detour.site_notice import NoticeBoard, during_maintenance
 from detour.transition import AlarmState, Transition, format_time
-from detour.windows import window_for
+from detour.windows import FailoverWindow
 
 settings = Settings.from_env()
 logger = Logger()
@@ -27,9 +27,9 @@ idempotency = idempotency_config()
 
 @once_per_transition(settings.table_name, idempotency)
 def log_transition(*, transition: Transition) -> dict[str, Any]:
-    transition = during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client()))
-    outcome = IncidentStore(settings.table_name, dynamodb_client()).record(transition)
-    window = window_for(transition, outcome.windows)
+    store = IncidentStore(settings.table_name, dynamodb_client())
+    outcome = store.record(during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client())))
+    transition, window = outcome.transition, outcome.window
 
     # Counted from the transition, once per transition (idempotency), whichever function recorded
     # it first: the ALARM that starts a window, and the OK that ends one.
@@ -47,14 +47,20 @@ def log_transition(*, transition: Transition) -> dict[str, Any]:
         metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=window.duration_s or 0)
         logger.info("Failover window closed", duration_s=window.duration_s, planned=window.planned)
 
-    open_window = next((w for w in outcome.windows if w.is_open), None)
+    open_window = store.open_window(transition.site_id)
     return {
         "site_id": transition.site_id,
         "state": transition.new_state.value,
         "changed_at": format_time(transition.changed_at),
+        "window": _span(window),
         "open_window_since": format_time(open_window.started_at) if open_window else None,
-        "windows": len(outcome.windows),
     }
+
+
+def _span(window: FailoverWindow | None) -> str | None:
+    if window is None:
+        return None
+    return f"{format_time(window.started_at)}/{format_time(window.ended_at) if window.ended_at else 'open'}"
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")

@@ -1,7 +1,8 @@
 """notify_slack: tell the team in Slack, one thread per incident, updated until it is resolved.
 
 SNS (health-check alarm) -> parse the transition -> once per transition: read the Slack secret,
-bring the incident's windows up to date, announce -> metrics. Failures raise: retried, then DLQ.
+record the transition, bring the incident threads it touches up to date -> metrics. Failures
+raise: retried, then DLQ.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from detour.site_notice import NoticeBoard, during_maintenance
 from detour.slack_announcer import announce
 from detour.slack_message import Site
 from detour.slack_secret import load_slack_credentials
+from detour.slack_threads import ThreadStore
 from detour.slack_transport import slack_for
 from detour.transition import Transition
 
@@ -33,18 +35,19 @@ idempotency = idempotency_config()
 
 
 @once_per_transition(settings.table_name, idempotency)
-def notify(*, transition: Transition) -> dict[str, Any]:
+def notify(*, transition: Transition, request_id: str) -> dict[str, Any]:
     slack = slack_for(load_slack_credentials(secret_id, secrets_provider()), secret_id)
     # Recording is idempotent and shared with log_window: whichever function runs first, the
     # incident's window exists before it is announced.
     store = IncidentStore(settings.table_name, dynamodb_client())
-    transition = during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client()))
-    windows = store.record(transition).windows
+    notices = NoticeBoard(settings.table_name, dynamodb_client())
+    recorded = store.record(during_maintenance(transition, notices)).transition
 
-    action = announce(transition, windows, slack, store, site)
+    threads = ThreadStore(settings.table_name, dynamodb_client())
+    action = announce(recorded, slack=slack, store=store, threads=threads, site=site, request_id=request_id)
 
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
-    return {"site_id": transition.site_id, "state": transition.new_state.value, "action": action}
+    return {"site_id": recorded.site_id, "state": recorded.new_state.value, "action": action}
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
@@ -54,7 +57,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     transition = transition_from(event, settings.alarm_names, logger)
 
     try:
-        result = notify(transition=transition)
+        result = notify(transition=transition, request_id=context.aws_request_id)
     except Exception as error:  # Slack, the secret or the store: counted, logged, and retried
         metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
         logger.error("Slack notification failed; failing so it is retried, then dead-lettered", error=str(error))

@@ -34,7 +34,7 @@ class InvalidRequest(ValueError):
 
 
 def publish(properties: Mapping[str, Any]) -> dict[str, str]:
-    status = refresh(
+    refreshed = refresh(
         _property(properties, "SiteId"),
         store=IncidentStore(settings.table_name, dynamodb_client()),
         notices=NoticeBoard(settings.table_name, dynamodb_client()),
@@ -46,7 +46,7 @@ def publish(properties: Mapping[str, Any]) -> dict[str, str]:
         ),
         now=datetime.now(UTC),
     )
-    return {"State": status.state.value}
+    return {"State": refreshed.status.state.value, "Published": str(refreshed.published).lower()}
 
 
 def remove(properties: Mapping[str, Any]) -> dict[str, str]:
@@ -75,7 +75,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> None:
         logger.exception("Custom resource request failed")
         cfn_response.send(event, status="FAILED", physical_id=physical_id, reason=f"{type(error).__name__}: {error}")
         return
-    logger.info("Custom resource request done", **data)
+    logger.info("Custom resource request done", extra=data)
     cfn_response.send(event, status="SUCCESS", physical_id=physical_id, data=data)
 
 

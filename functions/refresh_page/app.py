@@ -1,7 +1,8 @@
 """refresh_page: keep the maintenance page and its status.json in step with the health-check alarm.
 
-SNS (health-check alarm) -> parse the transition -> once per transition: read the site's history and
-notice, render index.html and status.json, upload them, invalidate them at CloudFront -> metrics.
+SNS (health-check alarm) -> parse the transition -> once per transition: record it, read the newest
+transition, windows and notice, render index.html and status.json, upload them unless a newer page
+is there, invalidate them at CloudFront -> metrics.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ idempotency = idempotency_config()
 
 @once_per_transition(settings.table_name, idempotency)
 def refresh_for(*, transition: Transition) -> dict[str, Any]:
-    status = refresh(
+    refreshed = refresh(
         transition.site_id,
         transition=transition,
         store=IncidentStore(settings.table_name, dynamodb_client()),
@@ -47,13 +48,15 @@ def refresh_for(*, transition: Transition) -> dict[str, Any]:
         settings=page_settings,
         now=datetime.now(UTC),
     )
-    metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=1)
+    if refreshed.published:
+        metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=1)
     return {
         "site_id": transition.site_id,
         "transition": transition.new_state.value,
         "changed_at": format_time(transition.changed_at),
-        "page_state": status.state.value,
-        "planned": status.planned,
+        "page_state": refreshed.status.state.value,
+        "planned": refreshed.status.planned,
+        "published": refreshed.published,  # False: a newer page was already up
     }
 
 

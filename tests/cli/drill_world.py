@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from detour.page import PageSettings, render_page, render_status
 from detour.page_status import SiteHistory, page_status
 from detour.site_notice import NoticeBoard
-from detour.slack_thread import SlackThread
+from detour.slack_threads import ThreadStore, new_claim
 from tests.cli.world import DOMAIN, World
 
 
@@ -164,4 +164,8 @@ class AlarmFollower:
         window = self.world.store.open_window(self.world.check_id)
         assert window is not None
         self.slack_ts = f"{time.time():.6f}"
-        self.world.store.attach_slack_thread(window, SlackThread("C0DRILL", self.slack_ts))
+        threads = ThreadStore(self.world.table_name, boto3.client("dynamodb"))
+        claim = new_claim("drill-world", "announce", "1")
+        record = threads.open_thread(window, claim)
+        assert record is not None
+        threads.release(record, claim.token, channel="C0DRILL", ts=self.slack_ts, announced="open")

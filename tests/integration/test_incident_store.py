@@ -9,16 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detour.incident_store import IncidentStore, IncidentStoreError
-from detour.slack_thread import SlackThread
 from detour.transition import Transition
 from detour.windows import derive_windows
-from tests.support.aws import OneRequestAtATime, store_for
-from tests.support.transitions import T0
+from tests.support.aws import CountingClient, OneRequestAtATime, seed_history, store_for
+from tests.support.transitions import T0, chain
 from tests.support.transitions import transition as make
 
 
@@ -38,14 +38,17 @@ def site() -> str:
 
 def test_a_full_incident_records_transitions_and_one_closed_window(store: IncidentStore, site: str) -> None:
     opened = store.record(transition("ALARM", 0, site))
-    assert [w.is_open for w in opened.windows] == [True]
-    assert store.open_window(site) is not None
+    assert opened.window is not None
+    assert opened.window.is_open
+    assert store.open_window(site) == opened.window
 
     during = store.record(transition("INSUFFICIENT_DATA", 5, site))
-    assert during.windows == opened.windows  # missing data neither ends nor starts anything
+    assert during.window == opened.window  # missing data neither ends nor starts anything
 
     closed = store.record(transition("OK", 17.25, site))
-    assert [w.duration_s for w in closed.windows] == [17.25 * 60]
+    assert closed.window is not None
+    assert closed.window.duration_s == 17.25 * 60
+    assert store.windows(site) == [closed.window]
     assert store.open_window(site) is None
     assert [t.new_state for t in store.transitions(site)] == ["ALARM", "INSUFFICIENT_DATA", "OK"]
     assert next(t.reason for t in store.transitions(site)) == "ALARM <at> 0 & more"
@@ -70,15 +73,18 @@ def test_a_duplicate_is_recorded_once_and_reports_no_change(store: IncidentStore
     first = store.record(transition("ALARM", 0, site))
     again = store.record(transition("ALARM", 0, site))
     assert (first.recorded, again.recorded) == (True, False)
-    assert again.windows == first.windows
+    assert again.window == first.window
     assert len(store.transitions(site)) == 1
+    assert store.version(site) == 1  # applied once
 
 
 def test_ok_before_alarm_still_closes_the_window(store: IncidentStore, site: str) -> None:
     early_ok = store.record(transition("OK", 10, site))
-    assert early_ok.windows == []
+    assert early_ok.window is None
+    assert store.windows(site) == []
     late_alarm = store.record(transition("ALARM", 3, site))
-    assert [(w.duration_s, w.is_open) for w in late_alarm.windows] == [(420, False)]
+    assert late_alarm.window is not None
+    assert (late_alarm.window.duration_s, late_alarm.window.is_open) == (420, False)
     assert store.open_window(site) is None
 
 
@@ -91,16 +97,6 @@ def test_a_late_ok_splits_a_merged_window_and_drops_the_superseded_one(store: In
         (T0 + timedelta(minutes=10), 600),
         (T0, 300),
     ]
-
-
-def test_windows_keep_attributes_other_functions_add(store: IncidentStore, incidents_table: Any, site: str) -> None:
-    store.record(transition("ALARM", 0, site))
-    key = {"pk": f"SITE#{site}", "sk": "WINDOW#2026-11-21T02:00:00.000Z"}
-    incidents_table.update_item(
-        Key=key, UpdateExpression="SET slack_ts = :ts", ExpressionAttributeValues={":ts": "1.2"}
-    )
-    store.record(transition("OK", 1, site))
-    assert incidents_table.get_item(Key=key)["Item"]["slack_ts"] == "1.2"
 
 
 def test_recent_windows_are_newest_first_and_limited(store: IncidentStore, site: str) -> None:
@@ -160,8 +156,9 @@ def test_two_deliveries_at_once_converge(incidents_table: Any, site: str) -> Non
     assert len(results) == 10
 
 
-class StallAfterReadingTransitions:
-    """A DynamoDB client that lets its caller read the transitions, then holds it until released."""
+class StallBeforeWriting:
+    """A DynamoDB client that lets its caller read everything it needs, then holds its first write of
+    the windows until released: the window in which another writer can overtake it."""
 
     def __init__(self) -> None:
         self._client = boto3.client("dynamodb")
@@ -171,24 +168,23 @@ class StallAfterReadingTransitions:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def query(self, **request: Any) -> Any:
-        page = self._client.query(**request)
-        if not self.has_read.is_set() and any("TRANSITION#" in i["sk"]["S"] for i in page["Items"]):
+    def transact_write_items(self, **request: Any) -> Any:
+        if not self.has_read.is_set():
             self.has_read.set()
             assert self.release.wait(10)
-        return page
+        return self._client.transact_write_items(**request)
 
 
-def run_stalled(table: Any, delivery: Transition) -> tuple[threading.Thread, StallAfterReadingTransitions]:
-    """Start recording `delivery` in another writer that stops right after reading the transitions."""
-    stalled = StallAfterReadingTransitions()
+def run_stalled(table: Any, delivery: Transition) -> tuple[threading.Thread, StallBeforeWriting]:
+    """Start recording `delivery` in another writer that stops right before it writes the windows."""
+    stalled = StallBeforeWriting()
     writer = threading.Thread(target=IncidentStore(table.name, stalled).record, args=(delivery,))
     writer.start()
     assert stalled.has_read.wait(10)
     return writer, stalled
 
 
-def finish(writer: threading.Thread, stalled: StallAfterReadingTransitions) -> None:
+def finish(writer: threading.Thread, stalled: StallBeforeWriting) -> None:
     stalled.release.set()
     writer.join(10)
     assert not writer.is_alive()
@@ -229,23 +225,6 @@ def test_a_stale_first_write_cannot_leave_two_open_windows(
     assert spans(store, site) == [(0, None)]
 
 
-def test_a_re_keyed_window_keeps_its_slack_thread(store: IncidentStore, site: str) -> None:
-    store.record(transition("ALARM", 10, site))
-    (announced,) = store.windows(site)
-    assert store.attach_slack_thread(announced, SlackThread("C1", "111.222"))
-    store.record(transition("ALARM", 0, site))  # a late, earlier ALARM of the same incident
-    (window,) = store.windows(site)
-    assert window.started_at == T0
-    assert store.slack_thread(window) == SlackThread("C1", "111.222")
-
-
-def test_a_window_gets_one_slack_thread(store: IncidentStore, site: str) -> None:
-    (window,) = store.record(transition("ALARM", 0, site)).windows
-    assert store.attach_slack_thread(window, SlackThread("C1", "1.1")) is True
-    assert store.attach_slack_thread(window, SlackThread("C1", "2.2")) is False  # a concurrent announcement
-    assert store.slack_thread(window) == SlackThread("C1", "1.1")
-
-
 @pytest.mark.parametrize(
     "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"]
 )
@@ -262,3 +241,108 @@ def test_dynamodb_failures_raise_a_clear_error(incidents_table: Any, site: str, 
     assert incidents_table.name in message
     assert f"recording transition 2026-11-21T02:00:00.000Z#detour-primary-health of site {site}" in message
     assert f"{code}: Rate exceeded" in message
+
+
+def flapping(site: str, incidents: int, start: float = 0) -> list[Transition]:
+    """`incidents` outages of a minute, every three minutes, as CloudWatch sends them."""
+    states: list[tuple[str, float]] = []
+    for n in range(incidents):
+        states += [("ALARM", start + 3 * n), ("OK", start + 3 * n + 1)]
+    return chain(states, site)
+
+
+def test_an_event_reads_the_same_few_items_whatever_the_history(incidents_table: Any, site: str) -> None:
+    """Per-event work is bounded: one more incident costs the same on 10 or 2,400 transitions."""
+    costs = []
+    for history in (5, 1200):
+        here = f"{site}-{history}"
+        seed_history(incidents_table.name, flapping(here, history))
+        counting = CountingClient()
+        store = IncidentStore(incidents_table.name, counting)
+        for t in flapping(here, 1, start=3 * history):
+            store.record(t)
+        costs.append((counting.requests, counting.items_read))
+    assert costs[0] == costs[1], costs
+    assert costs[1][1] <= 12, costs  # two transitions' worth of neighbourhood
+
+
+def test_late_transitions_land_in_a_long_history_exactly(incidents_table: Any, site: str) -> None:
+    """Transitions missing from the middle of a long history (a redrive from a dead-letter queue)
+    still land in the right windows, reading only their neighbourhood."""
+    story = flapping(site, 600)
+    late = [story[401], story[402], story[800], story[1199]]  # an OK, the next ALARM, one inside, the last OK
+    seed_history(incidents_table.name, [t for t in story if t not in late])
+    store = IncidentStore(incidents_table.name, boto3.client("dynamodb"))
+    for t in reversed(late):
+        store.record(t)
+    assert store.windows(site)[::-1] == derive_windows(story)
+
+
+def test_a_transition_recorded_but_not_applied_is_applied_by_its_next_delivery(incidents_table: Any, site: str) -> None:
+    class DiesBeforeApplying(CountingClient):
+        def transact_write_items(self, **request: Any) -> Any:
+            raise RuntimeError("the Lambda runtime was killed")
+
+    alarm, ok = chain([("ALARM", 0), ("OK", 4)], site)
+    with pytest.raises(RuntimeError):
+        IncidentStore(incidents_table.name, DiesBeforeApplying()).record(alarm)
+    store = IncidentStore(incidents_table.name, boto3.client("dynamodb"))
+    store.record(ok)  # the unapplied ALARM is invisible to the OK's neighbourhood
+    assert store.windows(site) == []
+    again = store.record(alarm)  # its retry: already recorded, now applied
+    assert again.recorded is False
+    assert spans(store, site) == [(0, 4)]
+
+
+def test_transaction_conflicts_are_retried_inside_the_store(incidents_table: Any, site: str) -> None:
+    """Real DynamoDB cancels a transaction that touches items another one is writing; moto never does."""
+
+    class Conflicting(CountingClient):
+        conflicts = 3
+
+        def transact_write_items(self, **request: Any) -> Any:
+            if self.conflicts:
+                self.conflicts -= 1
+                reasons = [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}]
+                raise ClientError(
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                        "CancellationReasons": reasons,
+                    },
+                    "TransactWriteItems",
+                )
+            return self._client.transact_write_items(**request)
+
+    client = Conflicting()
+    store = IncidentStore(incidents_table.name, client)
+    for t in chain([("ALARM", 0), ("OK", 4)], site):
+        store.record(t)
+    assert client.conflicts == 0
+    assert spans(store, site) == [(0, 4)]
+
+
+def test_catching_up_after_refused_transactions_needs_no_big_transaction(incidents_table: Any, site: str) -> None:
+    """Transactions refused for a whole flapping spell (the puts still succeeding), then redelivered:
+    each catch-up is one small transaction, never a derivation of everything at once."""
+
+    class Refusing(CountingClient):
+        largest = 0
+        refusing = True
+
+        def transact_write_items(self, **request: Any) -> Any:
+            if self.refusing:
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Transact")
+            self.largest = max(self.largest, len(request["TransactItems"]))
+            return self._client.transact_write_items(**request)
+
+    story = flapping(site, 40)
+    client = Refusing()
+    store = IncidentStore(incidents_table.name, client)
+    for t in story:
+        with pytest.raises(IncidentStoreError, match="ThrottlingException"):
+            store.record(t)
+    client.refusing = False
+    for t in story:  # Lambda's retries, or a redrive
+        store.record(t)
+    assert store.windows(site)[::-1] == derive_windows(story)
+    assert client.largest <= 5

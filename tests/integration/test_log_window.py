@@ -109,13 +109,13 @@ def test_a_failed_attempt_is_not_remembered_as_done(
 ) -> None:
     """Idempotency must not swallow the retry of an attempt that failed half-way."""
     event = transition_event("ALARM", "OK", at(0))
-    real_reconcile = IncidentStore._reconcile
+    real_apply = IncidentStore._apply
 
     def fail_once(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(IncidentStore, "_reconcile", real_reconcile)
+        monkeypatch.setattr(IncidentStore, "_apply", real_apply)
         raise RuntimeError("lost connection half-way")
 
-    monkeypatch.setattr(IncidentStore, "_reconcile", fail_once)
+    monkeypatch.setattr(IncidentStore, "_apply", fail_once)
     with pytest.raises(RuntimeError):
         invoke(log_window, event)
     assert store_for(function_env).windows(SITE_ID) == []  # recorded the transition, not the window

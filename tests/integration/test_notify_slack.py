@@ -15,7 +15,7 @@ import pytest
 
 from detour import slack_transport
 from detour.slack_secret import SlackSecretError
-from detour.slack_thread import SlackThread
+from detour.slack_threads import ThreadStore
 from detour.slack_transport import SlackDeliveryError
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from detour_cli.local.lambda_runtime import LambdaContext
@@ -91,7 +91,9 @@ def test_an_incident_is_one_thread_resolved_in_place(bot: ModuleType, slack: Fak
     (root,) = slack.roots()
     assert root.text == ":rotating_light: www.example.com is failing over to the maintenance page"
     (window,) = store_for(function_env).windows(SITE_ID)
-    assert store_for(function_env).slack_thread(window) == SlackThread(CHANNEL, root.ts)
+    thread = ThreadStore(function_env.name, boto3.client("dynamodb")).thread_of(window)
+    assert thread is not None
+    assert (thread.channel, thread.ts, thread.claim) == (CHANNEL, root.ts, None)
 
     invoke(bot, transition_event("INSUFFICIENT_DATA", "ALARM", at(6)))
     invoke(bot, transition_event("OK", "INSUFFICIENT_DATA", at(17.5)))
@@ -101,9 +103,7 @@ def test_an_incident_is_one_thread_resolved_in_place(bot: ModuleType, slack: Fak
     assert len(root.edits) == 1
     warning, recovered = slack.replies(root)
     assert warning.text.startswith(":warning: Health data for www.example.com is missing")
-    assert recovered.text.startswith(
-        ":white_check_mark: Resolved: www.example.com is back on its primary after 17 min 30 s"
-    )
+    assert recovered.text.startswith(":white_check_mark: Resolved: www.example.com is back on its primary.")
     assert all(path.startswith("/api/chat.") for path, _ in slack.requests)
     assert all(headers["Authorization"] == f"Bearer {TOKEN}" for _, headers in slack.requests)
 
@@ -130,10 +130,37 @@ def test_a_repeated_alarm_in_the_same_incident_replies_in_its_thread(bot: Module
 
 def test_recovery_delivered_before_the_alarm_ends_as_one_resolved_story(bot: ModuleType, slack: FakeSlack) -> None:
     invoke(bot, transition_event("OK", "ALARM", at(9)))
+    assert slack.messages == []  # its ALARM is late: it will tell the whole story
     invoke(bot, transition_event("ALARM", "OK", at(0)))
+    (root,) = slack.messages
+    assert root.text == ":white_check_mark: www.example.com recovered after 9 min 0 s"
+    assert root.edits == []
+
+
+def test_a_missing_ok_holds_the_resolution_until_it_arrives(bot: ModuleType, slack: FakeSlack) -> None:
+    """ALARM at 10 says it came from OK: the OK between 0 and 10 is still on its way, so the window
+    from 0 to 20 is two incidents, and resolving it now would tell a wrong duration."""
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    invoke(bot, transition_event("ALARM", "OK", at(10)))
+    invoke(bot, transition_event("OK", "ALARM", at(20)))
+    (first,) = slack.roots()
+    assert first.edits == []  # not resolved yet
+    assert slack.replies(first) == []  # and nothing about the second outage in the first's thread
+
+    invoke(bot, transition_event("OK", "ALARM", at(5)))
     first, second = slack.roots()
-    assert first.text == ":white_check_mark: www.example.com passes its health check"
-    assert second.text == ":white_check_mark: www.example.com recovered after 9 min 0 s"
+    assert first.text == ":white_check_mark: www.example.com recovered after 5 min 0 s"
+    assert [m.metadata["event_payload"]["kind"] for m in slack.replies(first)] == ["reply"]
+    assert second.text == ":white_check_mark: www.example.com recovered after 10 min 0 s"
+    assert (second.edits, slack.replies(second)) == ([], [])
+
+
+def test_every_message_names_its_incident_in_its_metadata(bot: ModuleType, slack: FakeSlack) -> None:
+    outage(bot)
+    root, *replies = slack.messages
+    assert {m.metadata["event_type"] for m in slack.messages} == {"detour_incident"}
+    assert {m.metadata["event_payload"]["incident"] for m in slack.messages} == {"2026-11-21T02:14:27.123Z"}
+    assert [m.metadata["event_payload"]["kind"] for m in [root, *replies]] == ["root", "note", "reply"]
 
 
 def test_hostile_alarm_text_reaches_slack_escaped(bot: ModuleType, slack: FakeSlack) -> None:
@@ -206,18 +233,51 @@ def test_a_rate_limit_is_waited_out_as_slack_asks(bot: ModuleType, slack: FakeSl
     assert len(slack.roots()) == 1
 
 
-def test_server_errors_are_retried(bot: ModuleType, slack: FakeSlack) -> None:
-    slack.fail_next("server_error", "server_error")
-    invoke(bot, transition_event("ALARM", "OK", at(0)))
+def test_a_post_that_fails_with_a_server_error_is_looked_up_not_blindly_repeated(
+    bot: ModuleType, slack: FakeSlack
+) -> None:
+    """Slack may have posted before its 5xx: the invocation fails, and its retry looks in the channel
+    for the claimed message before posting."""
+    slack.fail_next("server_error")
+    event = transition_event("ALARM", "OK", at(0))
+    with pytest.raises(SlackDeliveryError, match="HTTP 500"):
+        invoke(bot, event)
+    invoke(bot, event)
     assert len(slack.roots()) == 1
-    assert len(slack.requests) == 3
+    assert [path for path, _ in slack.requests] == [
+        "/api/chat.postMessage",
+        "/api/conversations.history",
+        "/api/chat.postMessage",
+    ]
+
+
+def test_a_post_slack_made_but_answered_with_an_error_is_adopted_not_repeated(
+    bot: ModuleType, slack: FakeSlack
+) -> None:
+    slack.fail_next("ghost_post")  # Slack posts it, then answers 500
+    event = transition_event("ALARM", "OK", at(0))
+    with pytest.raises(SlackDeliveryError):
+        invoke(bot, event)
+    invoke(bot, event)
+    invoke(bot, transition_event("OK", "ALARM", at(3)))
+    (root,) = slack.roots()
+    assert root.text == ":white_check_mark: www.example.com recovered after 3 min 0 s"
+    assert len(slack.replies(root)) == 1
+
+
+def test_edits_and_lookups_still_retry_server_errors(bot: ModuleType, slack: FakeSlack) -> None:
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    slack.fail_next("server_error", "server_error")  # on the chat.update that resolves it
+    invoke(bot, transition_event("OK", "ALARM", at(3)))
+    (root,) = slack.roots()
+    assert root.text.startswith(":white_check_mark:")
 
 
 @pytest.mark.parametrize(
     ("faults", "expected"),
     [
         (["ratelimited"] * 3, "failed with 'ratelimited'"),
-        (["server_error"] * 3, "failed with 'HTTP 500'"),
+        (["server_error"], "failed with 'HTTP 500'"),
         (["invalid_auth"], "the bot token is invalid or revoked"),
         (["channel_not_found"], "invite the bot"),
     ],

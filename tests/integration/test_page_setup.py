@@ -79,7 +79,7 @@ def test_create_publishes_the_first_page_before_any_outage(
         event["RequestId"],
         "PublishedPage",
     )
-    assert response["Data"] == {"State": "unavailable"}
+    assert response["Data"] == {"State": "unavailable", "Published": "true"}
     assert response["content_type"] == ""  # what the presigned URL was signed for
     assert response["path"] == "/cfn-response?X-Amz-Signature=abc"
     status = json.loads(get_object(page_bucket, "status.json")["Text"])

@@ -203,3 +203,41 @@ def test_each_event_file_publishes_a_page(name: str, refresh_page: ModuleType, p
     result = invoke(refresh_page, event)
     expected = {"alarm.json": "unavailable", "insufficient_data.json": "unknown", "ok.json": "resolved"}[name]
     assert result["page_state"] == published_status(page_bucket)["state"] == expected
+
+
+def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery(
+    page_bucket: str, distribution: str
+) -> None:
+    """Two refreshes race: the ALARM's reads the bucket, stalls, and the OK's publishes meanwhile.
+    The stalled one's conditional write then fails, it reads again, sees a newer page, and stops."""
+    from detour.page_publisher import PagePublisher  # noqa: PLC0415
+
+    class StallsBeforeWriting:
+        def __init__(self) -> None:
+            self._s3 = boto3.client("s3")
+            self.stalled = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._s3, name)
+
+        def put_object(self, **request: Any) -> Any:
+            if not self.stalled:  # the moment a slower Lambda spends between its read and its write
+                self.stalled = True
+                newer.publish("<p>resolved</p>", b'{"state":"resolved"}', order="000000000002|2026-11-21T02:09:00.000Z")
+            return self._s3.put_object(**request)
+
+    cloudfront = boto3.client("cloudfront")
+    newer = PagePublisher(page_bucket, distribution, boto3.client("s3"), cloudfront)
+    older = PagePublisher(page_bucket, distribution, StallsBeforeWriting(), cloudfront)
+
+    published = older.publish(
+        "<p>unavailable</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:10:00.000Z"
+    )
+
+    assert published is False
+    assert published_status(page_bucket) == {"state": "resolved"}
+    assert get_object(page_bucket, "index.html")["Text"] == "<p>resolved</p>"
+    assert get_object(page_bucket, "status.json")["Metadata"] == {
+        "detour-order": "000000000002|2026-11-21T02:09:00.000Z"
+    }
+    assert object_versions(page_bucket).count("status.json") == 1  # the older one never landed

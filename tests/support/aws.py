@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
 from detour.incident_store import IncidentStore
@@ -14,7 +15,30 @@ from detour_cli.local.fake_slack import free_port
 from tests.support.template import source
 
 
+class _OneRequestAtATime:
+    """moto's server applies a request in steps (a transaction item by item, an S3 If-Match check
+    then the write), so concurrent requests can see or overwrite each other's halves; DynamoDB and
+    S3 never allow that. Serving one request at a time gives the emulator the atomicity the real
+    services have. Requests still interleave freely, which is where Detour's own races are."""
+
+    _lock = threading.Lock()
+    _serve = DomainDispatcherApplication.__call__
+
+    @classmethod
+    def install(cls) -> None:
+        if getattr(DomainDispatcherApplication, "_one_at_a_time", False):
+            return
+
+        def serve(app: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+            with cls._lock:
+                return list(cls._serve(app, environ, start_response))
+
+        DomainDispatcherApplication.__call__ = serve  # type: ignore[method-assign]
+        DomainDispatcherApplication._one_at_a_time = True  # type: ignore[attr-defined]
+
+
 def start_moto() -> tuple[ThreadedMotoServer, str]:
+    _OneRequestAtATime.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -66,3 +90,59 @@ class OneRequestAtATime:
                 return attribute(*args, **kwargs)
 
         return atomic
+
+
+class CountingClient:
+    """A DynamoDB client that counts its requests and the items they read (as DynamoDB bills them:
+    a query's scanned items, a get's one item)."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client or boto3.client("dynamodb")
+        self.requests = 0
+        self.items_read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute) or name.startswith("_") or name in ("get_paginator", "get_waiter"):
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.requests += 1
+            answer = attribute(*args, **kwargs)
+            if name == "query":
+                self.items_read += int(answer.get("ScannedCount", answer.get("Count", 0)))
+            elif name == "get_item":
+                self.items_read += 1 if answer.get("Item") else 0
+            return answer
+
+        return counted
+
+
+def seed_history(table_name: str, transitions: list[Any]) -> None:
+    """Write a long, already applied history in bulk (what years of recording would leave), with its
+    windows and version, without recording each transition one by one."""
+    from detour.incident_store import (  # noqa: PLC0415
+        EDGE,
+        TRANSITION,
+        VERSION,
+        _encode,
+        _key,
+        _transition_item,
+        _window_item,
+    )
+    from detour.windows import derive_windows, ordered  # noqa: PLC0415
+
+    client = boto3.client("dynamodb")
+    items = [_transition_item(t) | {"applied": True} for t in transitions]
+    items += [_transition_item(t) | {"sk": EDGE + t.key} for t in transitions if t.new_state != "INSUFFICIENT_DATA"]
+    items += [_window_item(w) for w in derive_windows(transitions)]
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": _encode(item)}} for item in items[start : start + 25]]
+        while batch:
+            answer = client.batch_write_item(RequestItems={table_name: batch})
+            batch = answer.get("UnprocessedItems", {}).get(table_name, [])
+    site = transitions[0].site_id
+    latest = TRANSITION + ordered(transitions)[-1].key
+    client.put_item(
+        TableName=table_name, Item=_key(site, VERSION) | _encode({"version": len(transitions), "latest": latest})
+    )

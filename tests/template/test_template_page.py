@@ -126,12 +126,23 @@ def test_refresh_page_is_told_its_bucket_distribution_and_wording(cfn: dict[str,
     assert evaluate(SiteName="Example Shop").value(site_name) == "Example Shop"
 
 
+def assert_reads_and_writes_only_its_page(statements: dict[str, Any]) -> None:
+    """It reads the two objects back (a publish never replaces a newer page) and may list only
+    their names (so a page not yet there is a 404, not a 403)."""
+    publish = statements["PublishThePage"]
+    assert (sorted(publish["Action"]), publish["Resource"]) == (["s3:GetObject", "s3:PutObject"], PAGE_OBJECTS)
+    listing = statements["TellAMissingPageFromARefusal"]
+    assert (listing["Action"], listing["Resource"]) == ("s3:ListBucket", {"Fn::GetAtt": ["PageBucket", "Arn"]})
+    assert listing["Condition"] == {"StringEquals": {"s3:prefix": ["index.html", "status.json"]}}
+
+
 def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distribution_and_use_incidents() -> None:
     statements = granted("RefreshPageRole")
     assert set(statements) == {
         "OwnLogs",
         "IncidentsAndIdempotency",
         "PublishThePage",
+        "TellAMissingPageFromARefusal",
         "InvalidateThePage",
         "DeadLetters",
     }
@@ -148,10 +159,7 @@ def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distributi
     assert incidents["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", "IDEMPOTENCY#refresh_page"]}
     }
-    assert (statements["PublishThePage"]["Action"], statements["PublishThePage"]["Resource"]) == (
-        "s3:PutObject",
-        PAGE_OBJECTS,
-    )
+    assert_reads_and_writes_only_its_page(statements)
     assert (statements["InvalidateThePage"]["Action"], statements["InvalidateThePage"]["Resource"]) == (
         "cloudfront:CreateInvalidation",
         DISTRIBUTION_ARN,
@@ -187,11 +195,12 @@ def test_page_setup_may_publish_and_empty_its_bucket_and_nothing_else() -> None:
         "OwnLogs",
         "ReadIncidents",
         "PublishThePage",
+        "TellAMissingPageFromARefusal",
         "InvalidateThePage",
         "EmptyTheBucketOnDelete",
         "DeleteEveryVersionOnDelete",
     }
-    assert statements["PublishThePage"]["Resource"] == PAGE_OBJECTS
+    assert_reads_and_writes_only_its_page(statements)
     assert statements["EmptyTheBucketOnDelete"]["Resource"] == {"Fn::GetAtt": ["PageBucket", "Arn"]}
     assert statements["DeleteEveryVersionOnDelete"]["Resource"] == {"Fn::Sub": "${PageBucket.Arn}/*"}
     assert statements["InvalidateThePage"]["Resource"] == DISTRIBUTION_ARN

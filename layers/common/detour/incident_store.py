@@ -1,21 +1,30 @@
-"""The incidents table: transitions as recorded facts, failover windows derived from them.
+"""The incidents table: transitions as recorded facts, failover windows kept up to date from them.
 
-Single-table layout, everything under the site's partition so one query answers "what happened":
+Single-table layout, everything under the site's partition, sorted by time:
 
     pk = SITE#<health check id>    sk = TRANSITION#<changed_at>#<alarm>   one per alarm transition
+    pk = SITE#<health check id>    sk = EDGE#<changed_at>#<alarm>          an applied ALARM or OK (a copy)
     pk = SITE#<health check id>    sk = WINDOW#<started_at>                one per failover window
-    pk = SITE#<health check id>    sk = WINDOWS                            the windows' version
+    pk = SITE#<health check id>    sk = WINDOWS                            the windows' version, newest
+    pk = SITE#<health check id>    sk = THREAD#<started_at>                an incident's Slack thread
     pk = IDEMPOTENCY#<service>     sk = <hash>                             Powertools, with a TTL
 
-Recording is idempotent (a conditional put per transition key). The windows are then recomputed
-from every transition of the site and written back in one transaction, together with their
-version: the number of transitions they were derived from. The transaction only commits if the
-version is still the one read before deriving, and only a derivation from more transitions ever
-writes, so concurrent or reordered deliveries converge on the windows of the full set.
+Recording is two steps, each safe to repeat. A conditional put stores the transition once, not yet
+applied. Applying it then changes only the windows around it (`detour.window_changes`): it reads
+the window before it, the window after it and the next applied edge (one item each: applied ALARMs
+and OKs are copied under EDGE#, so no read skips unapplied or INSUFFICIENT_DATA transitions), and
+writes the changes, the transition's `applied` flag, its edge and the version (the number of
+applied transitions, and the newest one) in one small transaction, which commits only if the
+version is still the one read and the transition is still unapplied. So each transition is
+applied exactly once, against windows no other writer has moved meanwhile, and the cost of an
+event does not depend on how long the site's history is. Every function applies what it records,
+so a transition whose first recorder died is applied by the next.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,18 +35,21 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from detour.slack_thread import SlackThread
 from detour.transition import AlarmState, Transition, format_time, parse_time
-from detour.windows import FailoverWindow, derive_windows
+from detour.window_changes import Neighbourhood, WindowChanges, changes_for
+from detour.windows import FailoverWindow
 
 TRANSITION = "TRANSITION#"
+EDGE = "EDGE#"
 WINDOW = "WINDOW#"
 VERSION = "WINDOWS"
 CONDITION_FAILED = "ConditionalCheckFailedException"
+CONDITION_FAILED_REASON = "ConditionalCheckFailed"
 TRANSACTION_CANCELLED = "TransactionCanceledException"
-MAX_ATTEMPTS = 8  # concurrent writers per site are the three functions: contention ends quickly
-MAX_CHANGES = 99  # DynamoDB transactions hold 100 actions; one is the version
-THREAD_ATTRIBUTES = ("slack_channel", "slack_ts")
+# Writers per site are the three functions times the deliveries in flight: a few, briefly. Past this
+# many lost races the invocation fails and Lambda retries it later.
+MAX_ATTEMPTS = 10
+BACKOFF_S = 0.02  # first retry after a lost race waits up to this long, doubling each time
 _to_dynamodb = TypeSerializer().serialize
 _from_dynamodb = TypeDeserializer().deserialize
 
@@ -48,12 +60,25 @@ class IncidentStoreError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """The outcome of recording one transition: whether it was new, the site's transitions (this one
-    included) and the windows derived from them."""
+    """The outcome of recording one transition.
+
+    `transition` is the transition as stored (the first recorder's `planned` flag wins); `window` is
+    the window it belongs to once applied.
+    """
 
     recorded: bool
-    transitions: list[Transition]
-    windows: list[FailoverWindow]
+    transition: Transition
+    window: FailoverWindow | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSnapshot:
+    """What the page shows, read as of one version: the newest applied transition and the newest
+    windows (newest first)."""
+
+    version: int
+    latest: Transition | None
+    recent_windows: list[FailoverWindow]
 
 
 class IncidentStore:
@@ -63,199 +88,228 @@ class IncidentStore:
         self.table_name = table_name
         self._client = client
 
+    # -- recording ---------------------------------------------------------------------------------
+
     def record(self, transition: Transition) -> Reconciliation:
-        """Record a transition (a duplicate is harmless) and bring the site's windows up to date.
+        """Record a transition (a duplicate is harmless) and apply it to the site's windows.
 
-        Windows are reconciled even for a duplicate: if an earlier attempt died between the two
-        steps, its retry finishes the job.
+        A duplicate is applied too if it is not yet: an earlier attempt may have died in between.
         """
-        recorded = self._put_transition(transition)
-        for _ in range(MAX_ATTEMPTS):
-            reconciled = self._reconcile(transition.site_id)
-            if reconciled is not None:
-                transitions, windows = reconciled
-                return Reconciliation(recorded=recorded, transitions=transitions, windows=windows)
-        raise IncidentStoreError(
-            f"DynamoDB table {self.table_name}: the windows of site {transition.site_id} kept changing "
-            f"under {MAX_ATTEMPTS} attempts to update them; the event will be retried"
-        )
+        stored, recorded, applied = self._put_transition(transition)
+        attempt = 0
+        while not applied:
+            if attempt == MAX_ATTEMPTS:
+                raise IncidentStoreError(
+                    f"DynamoDB table {self.table_name}: the windows of site {transition.site_id} kept changing "
+                    f"under {MAX_ATTEMPTS} attempts to apply transition {transition.key}; the event will be retried"
+                )
+            if self._apply(stored):
+                break
+            # Another writer moved the windows first: read them again, after a jittered pause.
+            time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))  # noqa: S311 - jitter, not crypto
+            attempt += 1
+        return Reconciliation(recorded=recorded, transition=stored, window=self.window_of(stored))
 
-    def transitions(self, site_id: str) -> list[Transition]:
-        return [_transition_from_item(item) for item in self._query(site_id, TRANSITION)]
+    # -- reading -------------------------------------------------------------------------------------
 
-    def windows(self, site_id: str, *, limit: int | None = None) -> list[FailoverWindow]:
-        """The site's windows, newest first."""
-        items = self._query(site_id, WINDOW, newest_first=True, limit=limit)
-        return [_window_from_item(item) for item in items]
+    def window_of(self, transition: Transition) -> FailoverWindow | None:
+        """The window a transition belongs to: the one an OK closed, or the one holding an ALARM or
+        an INSUFFICIENT_DATA."""
+        window = self.window_before(transition.site_id, transition.changed_at)
+        if window is None:
+            return None
+        if transition.new_state is AlarmState.OK:
+            return window if window.ended_at == transition.changed_at else None
+        return window if window.holds(transition.changed_at) else None
+
+    def window_before(self, site_id: str, moment: datetime) -> FailoverWindow | None:
+        """The last window that started at or before `moment`."""
+        items = self._query(site_id, WINDOW, below=WINDOW + format_time(moment), newest_first=True, limit=1)
+        return next((_window_from_item(item) for item in items), None)
+
+    def window_after(self, site_id: str, moment: datetime) -> FailoverWindow | None:
+        """The first window that started after `moment`."""
+        items = self._query(site_id, WINDOW, above=WINDOW + format_time(moment), limit=1)
+        return next((_window_from_item(item) for item in items), None)
+
+    def windows(
+        self, site_id: str, *, limit: int | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[FailoverWindow]:
+        """The site's windows, newest first: all, the newest `limit`, or those overlapping
+        [since, until] (reading only those, and the one open across `since`)."""
+        below = WINDOW + format_time(until) if until else None
+        above = WINDOW + format_time(since) if since else None
+        found = [
+            _window_from_item(item)
+            for item in self._query(site_id, WINDOW, above=above, below=below, newest_first=True, limit=limit)
+        ]
+        if since is not None and (limit is None or len(found) < limit):
+            earlier = self.window_before(site_id, since)
+            if earlier is not None and (earlier.ended_at is None or earlier.ended_at >= since):
+                found.append(earlier)
+        return found
 
     def open_window(self, site_id: str) -> FailoverWindow | None:
         latest = self.windows(site_id, limit=1)
         return latest[0] if latest and latest[0].is_open else None
 
-    def slack_thread(self, window: FailoverWindow) -> SlackThread | None:
-        """The Slack message announcing this window, if one was posted."""
-        with self._errors(f"reading the Slack thread of window {_window_sk(window)}"):
-            item = self._client.get_item(
-                TableName=self.table_name,
-                Key=_key(window.site_id, _window_sk(window)),
-                ProjectionExpression="slack_channel, slack_ts",
-                ConsistentRead=True,
-            ).get("Item")
-        found = _decode(item or {})
-        return SlackThread(found["slack_channel"], found["slack_ts"]) if "slack_ts" in found else None
+    def transitions(self, site_id: str, *, limit: int | None = None, newest_first: bool = False) -> list[Transition]:
+        """Recorded transitions, applied or not."""
+        items = self._query(site_id, TRANSITION, newest_first=newest_first, limit=limit)
+        return [_transition_from_item(item) for item in items]
 
-    def attach_slack_thread(self, window: FailoverWindow, thread: SlackThread) -> bool:
-        """Remember where the window was announced, so recovery edits and replies to it. False when
-        the window already has a thread (a concurrent announcement won) or no longer exists (a late
-        transition re-keyed it); the message stays posted either way."""
-        with self._errors(f"attaching a Slack thread to window {_window_sk(window)}"):
-            try:
-                self._client.update_item(
-                    TableName=self.table_name,
-                    Key=_key(window.site_id, _window_sk(window)),
-                    UpdateExpression="SET slack_channel = :channel, slack_ts = :ts",
-                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(slack_ts)",
-                    ExpressionAttributeValues=_encode({":channel": thread.channel, ":ts": thread.ts}),
-                )
-            except ClientError as error:
-                if _code(error) == CONDITION_FAILED:
-                    return False
-                raise
-        return True
+    def version(self, site_id: str) -> int:
+        """How many of the site's transitions the windows hold; only ever grows."""
+        return self._head(site_id)[0]
 
-    # -- mechanics ------------------------------------------------------------------------------
-
-    def _put_transition(self, transition: Transition) -> bool:
-        item = {
-            "pk": _pk(transition.site_id),
-            "sk": TRANSITION + transition.key,
-            "kind": "transition",
-            "site_id": transition.site_id,
-            "alarm_name": transition.alarm_name,
-            "alarm_arn": transition.alarm_arn,
-            "alarm_description": transition.alarm_description,
-            "account_id": transition.account_id,
-            "region": transition.region,
-            "new_state": transition.new_state.value,
-            "old_state": transition.old_state.value,
-            "reason": transition.reason,
-            "changed_at": format_time(transition.changed_at),
-            "recorded_at": format_time(datetime.now(UTC)),
-            "planned": transition.planned,
-        }
-        with self._errors(f"recording transition {transition.key} of site {transition.site_id}"):
-            try:
-                self._client.put_item(
-                    TableName=self.table_name, Item=_encode(item), ConditionExpression="attribute_not_exists(sk)"
-                )
-            except ClientError as error:
-                if _code(error) == CONDITION_FAILED:
-                    return False
-                raise
-        return True
-
-    def _reconcile(self, site_id: str) -> tuple[list[Transition], list[FailoverWindow]] | None:
-        """One optimistic attempt. Returns the transitions and windows, or None if another writer
-        moved the version between this attempt's reads and its write (try again)."""
-        transitions = self.transitions(site_id)  # read after our own put: includes our transition
-        derived = derive_windows(transitions)
-        version = len(transitions)
-        stored_version = self._version(site_id)
-        if stored_version >= version:
-            # Transitions only accumulate, so a derivation from as many or more saw a superset of
-            # ours, our transition included: what it wrote stands.
-            return transitions, derived
-        stored = {item["sk"]: item for item in self._query(site_id, WINDOW)}
-        wanted = {_window_sk(w): w for w in derived}
-        actions = [self._version_update(site_id, version, stored_version)]
-        for sk, window in wanted.items():
-            carried = _threads_absorbed_by(window, stored, wanted)
-            if sk in stored and _window_from_item(stored[sk]) == window and not carried:
-                continue
-            actions.append(self._window_update(sk, window, carried))
-        actions += [
-            {"Delete": {"TableName": self.table_name, "Key": _key(site_id, sk)}} for sk in stored.keys() - wanted.keys()
-        ]
-        if len(actions) > MAX_CHANGES + 1:
-            raise IncidentStoreError(
-                f"DynamoDB table {self.table_name}: {len(actions) - 1} window changes for site {site_id} "
-                f"exceed one transaction ({MAX_CHANGES})"
-            )
-        with self._errors(f"writing the windows of site {site_id} (version {version})"):
-            try:
-                self._client.transact_write_items(TransactItems=actions)
-            except ClientError as error:
-                if _code(error) == TRANSACTION_CANCELLED and _cancelled_by_condition(error):
-                    return None
-                raise
-        return transitions, derived
-
-    def _version(self, site_id: str) -> int:
+    def _head(self, site_id: str) -> tuple[int, str | None]:
+        """The version, and the sort key of the newest applied transition."""
         with self._errors(f"reading the windows' version of site {site_id}"):
             item = self._client.get_item(
                 TableName=self.table_name, Key=_key(site_id, VERSION), ConsistentRead=True
             ).get("Item")
-        return int(_decode(item)["version"]) if item else 0
+        found = _decode(item) if item else {}
+        return int(found.get("version", 0)), found.get("latest")
 
-    def _version_update(self, site_id: str, version: int, expected: int) -> dict[str, Any]:
-        """Moves the version from what this attempt read to what it derived, or fails the transaction."""
+    def snapshot(self, site_id: str, windows: int) -> SiteSnapshot:
+        """The newest applied transition and the newest `windows` windows, all as of one version:
+        read between two reads of the version, again if it moved (a writer applied meanwhile)."""
+        for _ in range(MAX_ATTEMPTS):
+            version, latest_sk = self._head(site_id)
+            latest = _transition_from_item(_decode(self._get(site_id, latest_sk))) if latest_sk else None
+            recent = self.windows(site_id, limit=windows)
+            if self.version(site_id) == version:
+                return SiteSnapshot(version=version, latest=latest, recent_windows=recent)
+        raise IncidentStoreError(
+            f"DynamoDB table {self.table_name}: the windows of site {site_id} kept changing while being read; "
+            "the event will be retried"
+        )
+
+    # -- mechanics -----------------------------------------------------------------------------------
+
+    def _put_transition(self, transition: Transition) -> tuple[Transition, bool, bool]:
+        """Store the transition unless it is already stored. Returns the stored transition, whether
+        this call stored it, and whether it is applied."""
+        item = _transition_item(transition) | {"applied": False, "recorded_at": format_time(datetime.now(UTC))}
+        with self._errors(f"recording transition {transition.key} of site {transition.site_id}"):
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_encode(item),
+                    ConditionExpression="attribute_not_exists(sk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                if _code(error) != CONDITION_FAILED:
+                    raise
+                existing = error.response.get("Item") or self._get(transition.site_id, TRANSITION + transition.key)
+                stored = _decode(existing)
+                return _transition_from_item(stored), False, _is_applied(stored)
+        return transition, True, False
+
+    def _apply(self, transition: Transition) -> bool:
+        """One optimistic attempt to apply a stored transition. True when applied (by this call or,
+        as it turns out, another), False if another writer moved the windows first."""
+        site_id = transition.site_id
+        version, latest = self._head(site_id)
+        around = Neighbourhood(
+            before=self.window_before(site_id, transition.changed_at),
+            after=self.window_after(site_id, transition.changed_at),
+            next_edge=self._next_edge(transition),
+        )
+        changes = changes_for(transition, around)
+        sk = TRANSITION + transition.key
+        actions = [
+            self._mark_applied(transition),
+            self._version_update(site_id, version, newest=sk if latest is None or sk > latest else latest),
+            *self._window_actions(changes),
+        ]
+        if transition.new_state is not AlarmState.INSUFFICIENT_DATA:
+            edge = _transition_item(transition) | {"sk": EDGE + transition.key, "kind": "edge"}
+            actions.append({"Put": {"TableName": self.table_name, "Item": _encode(edge)}})
+        with self._errors(f"applying transition {transition.key} to the windows of site {site_id}"):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+            except ClientError as error:
+                if _code(error) != TRANSACTION_CANCELLED:
+                    raise
+                if _cancellation_reasons(error)[:1] == [CONDITION_FAILED_REASON]:
+                    return True  # someone else applied it
+                # The version moved, or a concurrent transaction touched the same items (real DynamoDB's
+                # TransactionConflict): applied meanwhile by someone else, or to be tried again.
+                return _is_applied(_decode(self._get(site_id, TRANSITION + transition.key)))
+        return True
+
+    def _next_edge(self, transition: Transition) -> Transition | None:
+        """The first applied ALARM or OK after the transition."""
+        items = self._query(transition.site_id, EDGE, above=EDGE + transition.key, limit=1)
+        return next((_transition_from_item(item) for item in items), None)
+
+    def _mark_applied(self, transition: Transition) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(transition.site_id, TRANSITION + transition.key),
+                "UpdateExpression": "SET applied = :yes",
+                "ConditionExpression": "applied = :no",
+                "ExpressionAttributeValues": _encode({":yes": True, ":no": False}),
+            }
+        }
+
+    def _version_update(self, site_id: str, expected: int, newest: str) -> dict[str, Any]:
+        """Moves the version from what this attempt read to the next, or fails the transaction."""
         condition = "attribute_not_exists(pk)" if expected == 0 else "version = :expected"
-        values: dict[str, Any] = {":version": version, ":now": format_time(datetime.now(UTC))}
+        values: dict[str, Any] = {":version": expected + 1, ":latest": newest, ":now": format_time(datetime.now(UTC))}
         if expected:
             values[":expected"] = expected
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": _key(site_id, VERSION),
-                "UpdateExpression": "SET version = :version, updated_at = :now",
+                "UpdateExpression": "SET version = :version, latest = :latest, updated_at = :now",
                 "ConditionExpression": condition,
                 "ExpressionAttributeValues": _encode(values),
             }
         }
 
-    def _window_update(self, sk: str, window: FailoverWindow, carried: dict[str, str]) -> dict[str, Any]:
-        """SET/REMOVE only the derived attributes, so attributes other functions add (a Slack
-        thread) survive; a thread of a window this one absorbed is carried over."""
-        values: dict[str, Any] = {
-            ":site": window.site_id,
-            ":kind": "window",
-            ":started": format_time(window.started_at),
-            ":status": "open" if window.is_open else "closed",
-            ":reason": window.reason,
-            ":planned": window.planned,
-            ":now": format_time(datetime.now(UTC)),
-        }
-        assignments = [
-            "site_id = :site, kind = :kind, started_at = :started, #status = :status",
-            "reason = :reason, planned = :planned, updated_at = :now",
+    def _window_actions(self, changes: WindowChanges) -> list[dict[str, Any]]:
+        now = format_time(datetime.now(UTC))
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table_name, "Item": _encode(_window_item(window) | {"updated_at": now})}}
+            for window in changes.put
         ]
-        for name, value in carried.items():
-            values[f":{name}"] = value
-            assignments.append(f"{name} = if_not_exists({name}, :{name})")
-        removals = ""
-        if window.ended_at is None:
-            removals = " REMOVE ended_at, duration_s"
-        else:
-            values[":ended"] = format_time(window.ended_at)
-            values[":duration"] = Decimal(str(window.duration_s))
-            assignments.append("ended_at = :ended, duration_s = :duration")
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": _key(window.site_id, sk),
-                "UpdateExpression": "SET " + ", ".join(assignments) + removals,
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": _encode(values),
-            }
-        }
+        actions += [
+            {"Delete": {"TableName": self.table_name, "Key": _key(window.site_id, _window_sk(window))}}
+            for window in changes.delete
+        ]
+        return actions
+
+    def _get(self, site_id: str, sk: str) -> dict[str, Any]:
+        with self._errors(f"reading {sk} of site {site_id}"):
+            item = self._client.get_item(TableName=self.table_name, Key=_key(site_id, sk), ConsistentRead=True).get(
+                "Item"
+            )
+        if not item:
+            raise IncidentStoreError(f"DynamoDB table {self.table_name}: {sk} of site {site_id} vanished")
+        return dict(item)
 
     def _query(
-        self, site_id: str, prefix: str, *, newest_first: bool = False, limit: int | None = None
+        self,
+        site_id: str,
+        prefix: str,
+        *,
+        above: str | None = None,
+        below: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
+        """Items of one kind, in sort-key order, between `above` (exclusive) and `below` (inclusive)."""
+        low = above + "\x00" if above else prefix  # just past `above`: exclusive
+        high = below if below else prefix + "\uffff"
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": _encode({":pk": _pk(site_id), ":prefix": prefix}),
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": _encode({":pk": _pk(site_id), ":low": low, ":high": high}),
             "ConsistentRead": True,
             "ScanIndexForward": not newest_first,
         }
@@ -276,34 +330,26 @@ class IncidentStore:
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
-        try:
+        with store_errors(self.table_name, doing):
             yield
-        except ClientError as error:
-            message = error.response.get("Error", {}).get("Message", "")
-            raise IncidentStoreError(
-                f"DynamoDB table {self.table_name}: {doing} failed: {_code(error)}: {message}"
-            ) from error
 
 
-def _threads_absorbed_by(
-    window: FailoverWindow, stored: dict[str, dict[str, Any]], wanted: dict[str, FailoverWindow]
-) -> dict[str, str]:
-    """A Slack thread on a stored window that is going away (a late, earlier ALARM re-keyed it) moves
-    to the window that now covers its start, so the recovery still resolves that thread."""
-    for sk, item in stored.items():
-        if sk in wanted or "slack_ts" not in item:
-            continue
-        started = parse_time(item["started_at"])
-        if window.started_at <= started and (window.ended_at is None or started <= window.ended_at):
-            return {name: item[name] for name in THREAD_ATTRIBUTES}
-    return {}
+@contextmanager
+def store_errors(table_name: str, doing: str) -> Iterator[None]:
+    """DynamoDB's refusals, as one error that names the table and the step."""
+    try:
+        yield
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", "")
+        raise IncidentStoreError(f"DynamoDB table {table_name}: {doing} failed: {_code(error)}: {message}") from error
 
 
-def _cancelled_by_condition(error: ClientError) -> bool:
-    reasons = error.response.get("CancellationReasons") or []
-    if not reasons:  # some endpoints only say so in the message
-        return "ConditionalCheckFailed" in error.response.get("Error", {}).get("Message", "")
-    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+def _cancellation_reasons(error: ClientError) -> list[str]:
+    return [str(reason.get("Code", "")) for reason in error.response.get("CancellationReasons") or []]
+
+
+def _is_applied(item: dict[str, Any]) -> bool:
+    return bool(item.get("applied", False))
 
 
 def _encode(item: dict[str, Any]) -> dict[str, Any]:
@@ -330,6 +376,25 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _transition_item(transition: Transition) -> dict[str, Any]:
+    return {
+        "pk": _pk(transition.site_id),
+        "sk": TRANSITION + transition.key,
+        "kind": "transition",
+        "site_id": transition.site_id,
+        "alarm_name": transition.alarm_name,
+        "alarm_arn": transition.alarm_arn,
+        "alarm_description": transition.alarm_description,
+        "account_id": transition.account_id,
+        "region": transition.region,
+        "new_state": transition.new_state.value,
+        "old_state": transition.old_state.value,
+        "reason": transition.reason,
+        "changed_at": format_time(transition.changed_at),
+        "planned": transition.planned,
+    }
+
+
 def _transition_from_item(item: dict[str, Any]) -> Transition:
     return Transition(
         site_id=item["site_id"],
@@ -346,6 +411,25 @@ def _transition_from_item(item: dict[str, Any]) -> Transition:
     )
 
 
+def _window_item(window: FailoverWindow) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": _pk(window.site_id),
+        "sk": _window_sk(window),
+        "kind": "window",
+        "site_id": window.site_id,
+        "started_at": format_time(window.started_at),
+        "status": "open" if window.is_open else "closed",
+        "reason": window.reason,
+        "planned": window.planned,
+        "opened_from": window.opened_from.value,
+        "gaps": [format_time(gap) for gap in window.gaps],
+    }
+    if window.ended_at is not None:
+        item["ended_at"] = format_time(window.ended_at)
+        item["duration_s"] = Decimal(str(window.duration_s))
+    return item
+
+
 def _window_from_item(item: dict[str, Any]) -> FailoverWindow:
     ended_at = item.get("ended_at")
     return FailoverWindow(
@@ -354,4 +438,6 @@ def _window_from_item(item: dict[str, Any]) -> FailoverWindow:
         ended_at=parse_time(ended_at) if ended_at else None,
         reason=item.get("reason", ""),
         planned=bool(item.get("planned", False)),
+        opened_from=AlarmState(item.get("opened_from", AlarmState.OK.value)),
+        gaps=tuple(parse_time(gap) for gap in item.get("gaps", [])),
     )

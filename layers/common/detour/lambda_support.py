@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -17,6 +17,7 @@ from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.aws import dynamodb_client
 from detour.transition import Transition
 
+R = TypeVar("R")
 # How long a processed transition is remembered. SNS and Lambda retry for at most six hours.
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -31,9 +32,7 @@ def idempotency_config() -> IdempotencyConfig:
     )
 
 
-def once_per_transition(
-    table_name: str, config: IdempotencyConfig
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def once_per_transition(table_name: str, config: IdempotencyConfig) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Decorator: run the wrapped function at most once per transition (passed as `transition=`).
 
     Records live in the incidents table under `IDEMPOTENCY#<service>` (the function's
@@ -44,9 +43,9 @@ def once_per_transition(
 
     service = os.environ.get("POWERTOOLS_SERVICE_NAME", "local")  # fixed at import, like the handler
 
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(function: Callable[..., R]) -> Callable[..., R]:
         @functools.cache
-        def idempotent() -> Callable[..., Any]:
+        def idempotent() -> Callable[..., R]:
             persistence = DynamoDBPersistenceLayer(
                 table_name=table_name,
                 key_attr="pk",
@@ -54,12 +53,13 @@ def once_per_transition(
                 static_pk_value=f"IDEMPOTENCY#{service}",
                 boto3_client=dynamodb_client(),
             )
-            return idempotent_function(
+            wrapped = idempotent_function(
                 data_keyword_argument="transition", persistence_store=persistence, config=config
             )(function)
+            return cast("Callable[..., R]", wrapped)
 
         @functools.wraps(function)
-        def run_once(**kwargs: Any) -> Any:
+        def run_once(**kwargs: Any) -> R:
             return idempotent()(**kwargs)
 
         return run_once

@@ -51,13 +51,15 @@ class PageSettings:
 
 
 def render_page(status: PageStatus, history: Sequence[FailoverWindow], settings: PageSettings) -> str:
-    return _template().render(
-        site=settings,
-        status=status,
-        status_json=status.to_json(),
-        history=history,
-        poll_seconds=POLL_SECONDS,
-        rendered_at=status.updated_at,
+    return str(
+        _template().render(
+            site=settings,
+            status=status,
+            status_json=status.to_json(),
+            history=history,
+            poll_seconds=POLL_SECONDS,
+            rendered_at=status.updated_at,
+        )
     )
 
 

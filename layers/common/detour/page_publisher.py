@@ -2,6 +2,11 @@
 
 Order matters: index.html first, then status.json. The page embeds its own status, so it is whole
 by itself; a status.json that is newer than the page only ever updates a page that already exists.
+
+A page never goes backwards. Each render carries its order (the site's version when it was read,
+then the time it was rendered) in the objects' metadata, and replaces an object only if it is
+newer, with an S3 conditional write (If-Match on the ETag just read, If-None-Match for a first
+page): of two refreshes racing, the older one can neither overwrite the newer nor slip in between.
 Every S3 or CloudFront failure (after boto3's retries) raises `PagePublishError` naming the bucket or
 distribution and the step, so the invocation fails and is retried, then dead-lettered.
 """
@@ -22,6 +27,9 @@ STATUS_KEY = "status.json"
 PAGE_HEADERS = {"ContentType": "text/html; charset=utf-8", "CacheControl": "public, max-age=0, s-maxage=300"}
 STATUS_HEADERS = {"ContentType": "application/json; charset=utf-8", "CacheControl": "no-store"}
 DELETE_BATCH = 1000  # S3 DeleteObjects' limit
+ORDER = "detour-order"  # object metadata: "<version, 12 digits>|<rendered at>", compared as text
+LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+MAX_ATTEMPTS = 8
 
 
 class PagePublishError(RuntimeError):
@@ -35,11 +43,16 @@ class PagePublisher:
         self._s3 = s3
         self._cloudfront = cloudfront
 
-    def publish(self, page: str, status: bytes) -> str:
-        """Upload the page, then its status, then invalidate both. Returns the invalidation id."""
-        self._put(PAGE_KEY, page.encode(), PAGE_HEADERS)
-        self._put(STATUS_KEY, status, STATUS_HEADERS)
-        return self.invalidate()
+    def publish(self, page: str, status: bytes, order: str) -> bool:
+        """Upload the page, then its status, each unless a newer one is there; invalidate what
+        changed. False when both were already newer (nothing published)."""
+        published = [
+            self._put_if_newer(PAGE_KEY, page.encode(), PAGE_HEADERS, order),
+            self._put_if_newer(STATUS_KEY, status, STATUS_HEADERS, order),
+        ]
+        if any(published):
+            self.invalidate()
+        return any(published)
 
     def invalidate(self) -> str:
         paths = [f"/{PAGE_KEY}", f"/{STATUS_KEY}"]  # every page path is rewritten to /index.html at the edge
@@ -87,9 +100,32 @@ class PagePublisher:
         if batch:
             yield batch
 
-    def _put(self, key: str, body: bytes, headers: dict[str, str]) -> None:
-        with _errors(f"S3 bucket {self.bucket}: uploading {key}"):
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, **headers)
+    def _put_if_newer(self, key: str, body: bytes, headers: dict[str, str], order: str) -> bool:
+        for _ in range(MAX_ATTEMPTS):
+            current = self._current(key)
+            if current is not None and current[1] >= order:
+                return False
+            condition = {"IfMatch": current[0]} if current else {"IfNoneMatch": "*"}
+            try:
+                with _errors(f"S3 bucket {self.bucket}: uploading {key}", passthrough=LOST_RACE):
+                    self._s3.put_object(
+                        Bucket=self.bucket, Key=key, Body=body, Metadata={ORDER: order}, **headers, **condition
+                    )
+            except ClientError as error:
+                if _code(error) in LOST_RACE:
+                    continue  # another refresh wrote it first: compare again
+                raise
+            return True
+        raise PagePublishError(f"S3 bucket {self.bucket}: {key} kept changing under {MAX_ATTEMPTS} attempts")
+
+    def _current(self, key: str) -> tuple[str, str] | None:
+        """The object's ETag and order, or None if there is none yet."""
+        try:
+            with _errors(f"S3 bucket {self.bucket}: reading {key}", passthrough=("404", "NoSuchKey", "NotFound")):
+                head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return None
+        return str(head["ETag"]), str(head.get("Metadata", {}).get(ORDER, ""))
 
 
 @contextmanager

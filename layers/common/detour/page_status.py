@@ -17,7 +17,7 @@ from typing import Any
 
 from detour.site_notice import SiteNotice
 from detour.transition import AlarmState, Transition, format_time
-from detour.windows import FailoverWindow, derive_windows
+from detour.windows import FailoverWindow, derive_windows, ordered
 
 MAX_DETAIL_CHARS = 400  # "technical details": the alarm's description and reason
 
@@ -52,23 +52,20 @@ class PageStatus:
 
 @dataclass(frozen=True, slots=True)
 class SiteHistory:
-    """Everything the page is rendered from: the site's transitions, oldest first, and its windows."""
+    """What the page is rendered from: the newest transition and the newest windows (newest first)."""
 
-    transitions: Sequence[Transition]
-    windows: Sequence[FailoverWindow]
+    latest: Transition | None
+    recent: Sequence[FailoverWindow]
 
     @classmethod
     def of(cls, transitions: Iterable[Transition]) -> SiteHistory:
-        ordered = sorted(set(transitions), key=lambda t: (t.changed_at, t.new_state.value))
-        return cls(transitions=ordered, windows=derive_windows(ordered))
-
-    @property
-    def latest(self) -> Transition | None:
-        return self.transitions[-1] if self.transitions else None
+        """From a whole set of transitions (what the store keeps up to date one by one)."""
+        in_order = ordered(transitions)
+        return cls(latest=in_order[-1] if in_order else None, recent=derive_windows(in_order)[::-1])
 
     def recent_windows(self, limit: int) -> list[FailoverWindow]:
         """Newest first."""
-        return list(reversed(self.windows))[:limit]
+        return list(self.recent[:limit])
 
 
 def page_status(history: SiteHistory, notice: SiteNotice | None, default_message: str, now: datetime) -> PageStatus:
@@ -78,7 +75,7 @@ def page_status(history: SiteHistory, notice: SiteNotice | None, default_message
     if latest is None:  # deployed, no alarm yet: the DNS moved before the alarm could tell us why
         return PageStatus(PageState.UNAVAILABLE, updated_at=now, message=message, planned=planned)
 
-    last_window = history.windows[-1] if history.windows else None
+    last_window = history.recent[0] if history.recent else None
     detail = " ".join(part for part in (latest.alarm_description, latest.reason) if part)
     if len(detail) > MAX_DETAIL_CHARS:  # alarm text is the operator's, but the page has a size budget
         detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
@@ -94,6 +91,7 @@ def page_status(history: SiteHistory, notice: SiteNotice | None, default_message
             detail=detail,
         )
     open_window = last_window if last_window is not None and last_window.is_open else None
+    started_at: datetime | None
     if latest.new_state is AlarmState.ALARM:
         started_at = open_window.started_at if open_window else latest.changed_at
         return PageStatus(PageState.UNAVAILABLE, now, message, planned, started_at=started_at, detail=detail)

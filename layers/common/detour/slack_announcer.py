@@ -1,80 +1,249 @@
-"""What to say in Slack for a transition, and where: the incident's story as one thread (bot mode)
-or as one message per transition (webhook mode)."""
+"""What Slack should show for the site's incidents, brought about whatever order events arrive in.
+
+Bot mode keeps one thread per incident, reconciled against the stored windows the way the windows
+are reconciled against the transitions: for each window an event touches, compare what its thread
+shows with what the window says, and do the one missing step (announce it, resolve it, correct
+the resolution), claiming the thread first and releasing it with the result. Whoever releases a
+claim reads the window again, so an event that finds a step in flight can leave the rest to it.
+
+- An open window is announced as failing over (or planned maintenance); a closed one that nobody
+  announced yet is announced once, already resolved (an OK that overtook its ALARM).
+- A window is resolved only when it is settled: an ALARM that CloudWatch says came straight from
+  OK, inside a window, means an OK between is still on its way, and resolving now would tell the
+  wrong duration. The missing OK splits the window, and each part is told right.
+- An OK with no window posts nothing: its ALARM is late, and will tell the whole story.
+- If a post fails in a way that Slack may have acted on (a timeout, a 5xx), the thread remembers
+  the claim as uncertain; the next attempt looks the message up by its claim (message metadata)
+  before posting again. A crash between a post and its record is the same case, after the claim's
+  lease. So a thread never gets a second root, and an incident is never left unannounced.
+
+Webhook mode cannot edit or thread: one self-contained message per transition.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 from detour import slack_message as say
+from detour.incident_store import IncidentStore
 from detour.slack_thread import SlackThread
-from detour.slack_transport import Slack
-from detour.transition import AlarmState, Transition
-from detour.windows import FailoverWindow, window_for
+from detour.slack_threads import Claim, ThreadRecord, ThreadStore, new_claim
+from detour.slack_transport import Slack, SlackDeliveryError
+from detour.transition import AlarmState, Transition, format_time
+from detour.windows import FailoverWindow
 
-
-class Threads(Protocol):
-    """Where incidents' Slack threads are remembered (the incident store)."""
-
-    def slack_thread(self, window: FailoverWindow) -> SlackThread | None: ...
-
-    def attach_slack_thread(self, window: FailoverWindow, thread: SlackThread) -> bool: ...
+EVENT_TYPE = "detour_incident"
+MAX_STEPS = 8  # announce, resolve, a correction or two, and lost races: then leave it to the next event
 
 
 def announce(
-    transition: Transition, windows: list[FailoverWindow], slack: Slack, threads: Threads, site: say.Site
+    transition: Transition,
+    *,
+    slack: Slack,
+    store: IncidentStore,
+    threads: ThreadStore,
+    site: say.Site,
+    request_id: str,
 ) -> str:
-    """Post what this transition means; return a short description of what was done (for logs)."""
-    window = window_for(transition, windows)
+    """Bring Slack up to date for this transition; return what was done (for the logs)."""
+    window = store.window_of(transition)
     if not slack.threads:
         slack.post(say.message_for_state(site, transition, window))
         return "posted a message"
-    if transition.new_state is AlarmState.ALARM:
-        return _alarm(transition, window, slack, threads, site)
-    if transition.new_state is AlarmState.OK:
-        return _ok(transition, window, slack, threads, site)
-    return _missing_data(transition, window, slack, threads, site)
+    incidents = Incidents(
+        slack=slack, store=store, threads=threads, site=site, transition=transition, request_id=request_id
+    )
+    done = [incidents.reconcile(w) for w in _windows_touched_by(transition, window, store)]
+    note = incidents.note(window)
+    return "; ".join(step for step in [*done, note] if step) or "nothing to do"
 
 
-def _alarm(
-    transition: Transition, window: FailoverWindow | None, slack: Slack, threads: Threads, site: say.Site
-) -> str:
-    if window is None:  # an ALARM always has a window once recorded; refuse to guess
-        raise LookupError(f"no failover window holds the ALARM of {transition.key}")
-    thread = threads.slack_thread(window)
-    if thread is not None:
-        if transition.changed_at == window.started_at:
-            return "already announced"
-        slack.post(say.still_failing(site, transition), thread)
-        return "replied: still failing"
-    # A late ALARM whose OK was recorded first is announced as the finished incident it is.
-    if window.is_open:
-        message = say.failing_over(site, transition, planned=window.planned)
-    else:
-        message = say.resolved(site, window, transition)
-    posted = slack.post(message)
-    if posted is not None:
-        threads.attach_slack_thread(window, posted)
-    return "opened the incident thread"
+def _windows_touched_by(
+    transition: Transition, window: FailoverWindow | None, store: IncidentStore
+) -> list[FailoverWindow]:
+    """The transition's own window and the one after it (an OK may have split it off, an ALARM
+    merged it in): every window a transition can change."""
+    following = store.window_after(transition.site_id, transition.changed_at)
+    return [w for w in (window, following) if w is not None]
 
 
-def _ok(transition: Transition, window: FailoverWindow | None, slack: Slack, threads: Threads, site: say.Site) -> str:
-    if window is None:
-        slack.post(say.healthy_without_known_outage(site, transition))
-        return "posted: healthy, no known outage"
-    thread = threads.slack_thread(window)
-    if thread is None:  # the ALARM's announcement has not happened (yet): tell the whole story at once
-        posted = slack.post(say.resolved(site, window, transition))
-        if posted is not None:
-            threads.attach_slack_thread(window, posted)
-        return "posted the resolved incident"
-    slack.update(thread, say.resolved(site, window, transition))
-    slack.post(say.recovered_reply(site, window), thread)
-    return "resolved the incident thread"
+class Incidents:
+    """Reconciles incident threads for one event."""
+
+    def __init__(
+        self,
+        *,
+        slack: Slack,
+        store: IncidentStore,
+        threads: ThreadStore,
+        site: say.Site,
+        transition: Transition,
+        request_id: str,
+    ) -> None:
+        self.slack, self.store, self.threads, self.site = slack, store, threads, site
+        self.transition, self.request_id = transition, request_id
+
+    def reconcile(self, window: FailoverWindow) -> str:
+        done: list[str] = []
+        for _ in range(MAX_STEPS):
+            record = self.threads.thread_of(window)
+            step = self._step(window, record)
+            if step is None:
+                break
+            outcome, record = step
+            if outcome:
+                done.append(outcome)
+            # Whatever happened, look again: the window may have moved on meanwhile.
+            current = self.store.window_before(window.site_id, record.origin if record else window.started_at)
+            if current is None or not current.holds(record.origin if record else window.started_at):
+                break
+            window = current
+        return ", ".join(done)
+
+    def note(self, window: FailoverWindow | None) -> str:
+        """The transition's own line in its incident's thread, if it adds anything."""
+        t = self.transition
+        if window is None:
+            if t.new_state is AlarmState.INSUFFICIENT_DATA:
+                self._post(say.health_data_missing(self.site, t, during_incident=False), None, "note", t.changed_at)
+                return "warned: health data missing"
+            return ""
+        record = self.threads.thread_of(window)
+        if record is None or record.ts is None or record.channel is None:
+            return ""  # the root is not posted yet: it will tell the incident as it is then
+        thread = SlackThread(record.channel, record.ts)
+        if t.new_state is AlarmState.INSUFFICIENT_DATA and window.is_open:
+            self._post(say.health_data_missing(self.site, t, during_incident=True), thread, "note", record.origin)
+            return "warned in the incident thread"
+        again = t.new_state is AlarmState.ALARM and t.old_state is AlarmState.INSUFFICIENT_DATA
+        if again and window.is_open and t.changed_at != window.started_at:
+            self._post(say.still_failing(self.site, t), thread, "note", record.origin)
+            return "replied: still failing"
+        return ""
+
+    # -- one step ------------------------------------------------------------------------------------
+
+    def _step(self, window: FailoverWindow, record: ThreadRecord | None) -> tuple[str, ThreadRecord | None] | None:
+        """Do the next missing step for this window; None when Slack already shows it (or the
+        step is in another invocation's hands)."""
+        now = datetime.now(UTC)
+        if record is None:
+            if window.ended_at is not None and not window.settled:
+                return None  # wait for the missing OK: then each part is told right
+            claim = self._claim("announce")
+            opened = self.threads.open_thread(window, claim)
+            return ("", None) if opened is None else (self._claimed(window, opened, claim), opened)
+        if not record.claimable_by(self.request_id, now):
+            return None  # in flight elsewhere: its releaser reads the window again
+        wanted = _resolution(window)
+        if record.ts is not None and (wanted is None or wanted == record.resolved):
+            return None
+        claim = self._claim("announce" if record.ts is None else "resolve")
+        taken = self.threads.claim(record, claim)
+        if taken is None:
+            return "", record  # lost the race for the claim: look again
+        if record.claim is not None:  # taken over from an attempt that died: it may have posted
+            taken = replace(taken, abandoned=record.claim.token)
+        return self._claimed(window, taken, claim), taken
+
+    def _claimed(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
+        """Do the claimed step; if Slack fails, give the claim up, marked uncertain when Slack may
+        have acted, so the next attempt looks before it posts."""
+        try:
+            if record.ts is None:
+                return self._announce(window, record, claim)
+            return self._resolve(window, record, claim, _resolution(window) or "")
+        except SlackDeliveryError as error:
+            self.threads.release(record, claim.token, uncertain=claim.token if error.maybe_delivered else "")
+            raise
+
+    def _announce(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
+        resolution = _resolution(window)
+        message = (
+            say.resolved(self.site, window, self._closing(window))
+            if resolution is not None
+            else say.failing_over(self.site, self._opening(window), planned=window.planned)
+        )
+        root = self._adopt(record, None) or self._posted(message, None, "root", record, claim)
+        self.threads.release(
+            record,
+            claim.token,
+            channel=root.channel,
+            ts=root.ts,
+            announced=resolution or "open",
+            resolved=resolution or "",
+            replied=resolution is not None,  # told resolved at once: no recovery reply to add
+            uncertain="",
+        )
+        return "posted the resolved incident" if resolution else "opened the incident thread"
+
+    def _resolve(self, window: FailoverWindow, record: ThreadRecord, claim: Claim, resolution: str) -> str:
+        root = SlackThread(str(record.channel), str(record.ts))  # _step resolves announced threads only
+        self.slack.update(root, say.resolved(self.site, window, self._closing(window)))
+        if not record.replied and self._adopt(record, root) is None:
+            self._posted(say.recovered_reply(self.site, window), root, "reply", record, claim)
+        self.threads.release(record, claim.token, resolved=resolution, replied=True, uncertain="")
+        return "corrected the resolved incident" if record.resolved else "resolved the incident thread"
+
+    # -- posting -------------------------------------------------------------------------------------
+
+    def _adopt(self, record: ThreadRecord, thread: SlackThread | None) -> SlackThread | None:
+        """The message an earlier attempt may have posted (it failed or died without knowing)."""
+        claims = {token for token in (record.uncertain, record.abandoned) if token}
+        return self.slack.find(claims, thread, record.origin) if claims else None
+
+    def _posted(
+        self, message: say.SlackMessage, thread: SlackThread | None, kind: str, record: ThreadRecord, claim: Claim
+    ) -> SlackThread:
+        posted = self._post(message, thread, kind, record.origin, claim.token)
+        if posted is None:
+            raise SlackDeliveryError("Slack accepted the post but returned no message")
+        return posted
+
+    def _post(
+        self,
+        message: say.SlackMessage,
+        thread: SlackThread | None,
+        kind: str,
+        incident: datetime,
+        claim: str = "",
+    ) -> SlackThread | None:
+        return self.slack.post(message, thread, metadata=self._metadata(kind, incident, claim))
+
+    def _metadata(self, kind: str, incident: datetime, claim: str) -> dict[str, Any]:
+        payload = {"site_id": self.transition.site_id, "incident": format_time(incident), "kind": kind}
+        return {"event_type": EVENT_TYPE, "event_payload": payload | ({"claim": claim} if claim else {})}
+
+    def _claim(self, step: str) -> Claim:
+        return new_claim(self.request_id, step, uuid.uuid4().hex)
+
+    def _opening(self, window: FailoverWindow) -> Transition:
+        """The ALARM that opened the window, as far as the message needs it."""
+        t = self.transition
+        if t.new_state is AlarmState.ALARM and t.changed_at == window.started_at:
+            return t
+        return replace(
+            t,
+            new_state=AlarmState.ALARM,
+            old_state=window.opened_from,
+            reason=window.reason,
+            changed_at=window.started_at,
+            planned=window.planned,
+        )
+
+    def _closing(self, window: FailoverWindow) -> Transition:
+        t = self.transition
+        if t.new_state is AlarmState.OK and t.changed_at == window.ended_at:
+            return t
+        assert window.ended_at is not None  # noqa: S101 - only closed windows are resolved
+        return replace(t, new_state=AlarmState.OK, old_state=AlarmState.ALARM, reason="", changed_at=window.ended_at)
 
 
-def _missing_data(
-    transition: Transition, window: FailoverWindow | None, slack: Slack, threads: Threads, site: say.Site
-) -> str:
-    thread = threads.slack_thread(window) if window is not None else None
-    slack.post(say.health_data_missing(site, transition, during_incident=window is not None), thread)
-    return "warned in the incident thread" if thread else "warned: health data missing"
+def _resolution(window: FailoverWindow) -> str | None:
+    """What a resolved root message tells, once the window is over and nothing is missing in it."""
+    if window.ended_at is None or not window.settled:
+        return None
+    return f"{format_time(window.started_at)}|{format_time(window.ended_at)}"

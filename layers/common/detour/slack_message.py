@@ -79,16 +79,17 @@ def resolved(site: Site, window: FailoverWindow, transition: Transition) -> Slac
                 ("Recovered", slack_date(window.ended_at)),
                 ("Duration", took),
             ),
-            _reason(transition),
+            *([_reason(transition)] if transition.reason else []),
             _links(site, transition),
         ],
     )
 
 
 def recovered_reply(site: Site, window: FailoverWindow) -> SlackMessage:
-    took = human_duration(window.duration_s or 0)
+    """The thread's recovery line. The root message above it carries the times: a late transition
+    can still correct those, and a reply cannot be corrected quietly."""
     text = (
-        f":white_check_mark: Resolved: {escape(site.domain)} is back on its primary after {took}. "
+        f":white_check_mark: Resolved: {escape(site.domain)} is back on its primary. "
         "Resolvers may take up to a minute (the record's TTL) to follow."
     )
     return SlackMessage(text=text, blocks=[_section(text)])

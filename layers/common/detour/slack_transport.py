@@ -8,6 +8,7 @@ on the first Slack call, not when the handler module loads.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from detour.slack_message import SlackMessage
@@ -17,6 +18,8 @@ from detour.slack_thread import SlackThread
 TIMEOUT_S = 5
 RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
+HISTORY_PAGES = 5  # how far back a lost post is looked for: 5 pages of 200 messages
+CLOCK_SKEW = timedelta(minutes=2)
 # slack_sdk logs request details, and its errors can quote a request's URL or headers: a webhook URL
 # and a bot token are credentials. Our own errors say what failed instead.
 logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
@@ -30,7 +33,8 @@ FIXES = {
     "id (C…) and invite the bot",
     "not_in_channel": "the bot is not in the channel: /invite it there",
     "is_archived": "the channel is archived: unarchive it or put another channel id into the secret",
-    "missing_scope": "the bot lacks the chat:write scope: add it and reinstall the app",
+    "missing_scope": "the bot lacks a scope: chat:write, and channels:history (groups:history for a private "
+    "channel) to check whether a post that may have been lost reached Slack; add them and reinstall the app",
     "ratelimited": "Slack kept rate-limiting after the retries; the event will be retried",
     "invalid_token": "the webhook URL is invalid or revoked: create a new incoming webhook and update the secret",
     "no_service": "the webhook URL no longer exists: create a new incoming webhook and update the secret",
@@ -39,15 +43,30 @@ FIXES = {
 
 
 class SlackDeliveryError(RuntimeError):
-    """Slack refused or could not be reached after the retries."""
+    """Slack refused or could not be reached after the retries.
+
+    `maybe_delivered` is True when Slack may have acted all the same (a timeout, a dropped
+    connection or a 5xx after the request was sent): the message must be looked up, not re-sent.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class Slack(Protocol):
     threads: bool
 
-    def post(self, message: SlackMessage, thread: SlackThread | None = None) -> SlackThread | None: ...
+    def post(
+        self, message: SlackMessage, thread: SlackThread | None = None, metadata: dict[str, Any] | None = None
+    ) -> SlackThread | None: ...
 
     def update(self, thread: SlackThread, message: SlackMessage) -> None: ...
+
+    def find(self, claims: set[str], thread: SlackThread | None, oldest: datetime) -> SlackThread | None:
+        """The message posted under one of these claims (in its `metadata`), at the top of the
+        channel or in a thread, if it reached Slack."""
+        ...
 
 
 def slack_for(credentials: SlackCredentials, secret_id: str) -> Slack:
@@ -64,20 +83,23 @@ class SlackBot:
 
         self._channel = credentials.channel
         self._secret_id = secret_id
-        self._client = WebClient(
-            token=credentials.token,
-            base_url=credentials.api_url,
-            timeout=int(timeout or TIMEOUT_S),
-            retry_handlers=_retry_handlers(),
-        )
+        options = {"token": credentials.token, "base_url": credentials.api_url, "timeout": int(timeout or TIMEOUT_S)}
+        self._client = WebClient(**options, retry_handlers=_retry_handlers())  # type: ignore[arg-type]
+        # A post retried after a 5xx or a dropped connection may post twice: posts only retry what
+        # Slack refused outright (429); anything else is looked up by its claim before posting again.
+        self._poster = WebClient(**options, retry_handlers=_retry_handlers(posting=True))  # type: ignore[arg-type]
 
-    def post(self, message: SlackMessage, thread: SlackThread | None = None) -> SlackThread:
+    def post(
+        self, message: SlackMessage, thread: SlackThread | None = None, metadata: dict[str, Any] | None = None
+    ) -> SlackThread:
         response = self._call(
             "chat.postMessage",
+            client=self._poster,
             channel=thread.channel if thread else self._channel,
             thread_ts=thread.ts if thread else None,
             text=message.text,
             blocks=message.blocks,
+            metadata=metadata,
             unfurl_links=False,
         )
         return SlackThread(channel=response["channel"], ts=response["ts"])
@@ -85,21 +107,42 @@ class SlackBot:
     def update(self, thread: SlackThread, message: SlackMessage) -> None:
         self._call("chat.update", channel=thread.channel, ts=thread.ts, text=message.text, blocks=message.blocks)
 
-    def _call(self, method: str, **arguments: Any) -> Any:
+    def find(self, claims: set[str], thread: SlackThread | None, oldest: datetime) -> SlackThread | None:
+        method, arguments = "conversations.history", dict[str, Any](channel=self._channel)
+        if thread is not None:
+            method, arguments = "conversations.replies", {"channel": thread.channel, "ts": thread.ts}
+        arguments |= {"oldest": f"{(oldest - CLOCK_SKEW).timestamp():.6f}", "include_all_metadata": True, "limit": 200}
+        for _ in range(HISTORY_PAGES):
+            response = self._call(method, **arguments)
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("claim") in claims:
+                    return SlackThread(channel=str(arguments["channel"]), ts=str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+            arguments["cursor"] = cursor
+        return None
+
+    def _call(self, method: str, client: Any = None, **arguments: Any) -> Any:
         from slack_sdk.errors import SlackApiError  # noqa: PLC0415
 
         try:
-            return self._client.api_call(method, json={k: v for k, v in arguments.items() if v is not None})
+            return (client or self._client).api_call(method, json={k: v for k, v in arguments.items() if v is not None})
         except SlackApiError as error:
-            raise SlackDeliveryError(_explain(method, _error_code(error.response), self._secret_id)) from None
+            code = _error_code(error.response)
+            raise SlackDeliveryError(
+                _explain(method, code, self._secret_id), maybe_delivered=code.startswith("HTTP 5")
+            ) from None
         except Exception as error:  # the text may quote the token: say only what kind
             if _timed_out(error):
                 raise SlackDeliveryError(
-                    f"Slack {method} timed out after the retries; the event will be retried"
+                    f"Slack {method} timed out after the retries; the event will be retried", maybe_delivered=True
                 ) from None
             raise SlackDeliveryError(
                 f"Slack {method} failed: {type(error).__name__} (details withheld: they may contain the "
-                f"credentials in secret {self._secret_id}); the event will be retried"
+                f"credentials in secret {self._secret_id}); the event will be retried",
+                maybe_delivered=True,
             ) from None
 
 
@@ -114,7 +157,9 @@ class SlackWebhook:
             credentials.url, timeout=int(timeout or TIMEOUT_S), retry_handlers=_retry_handlers()
         )
 
-    def post(self, message: SlackMessage, thread: SlackThread | None = None) -> None:
+    def post(
+        self, message: SlackMessage, thread: SlackThread | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         try:
             response = self._client.send(text=message.text, blocks=message.blocks, unfurl_links=False)
         except Exception as error:  # the URL is a credential: say only what kind
@@ -129,24 +174,26 @@ class SlackWebhook:
     def update(self, thread: SlackThread, message: SlackMessage) -> None:
         raise NotImplementedError("incoming webhooks cannot edit messages")
 
+    def find(self, claims: set[str], thread: SlackThread | None, oldest: datetime) -> SlackThread | None:
+        raise NotImplementedError("incoming webhooks cannot read the channel")
+
 
 def _timed_out(error: Exception) -> bool:
     """urllib reports a timeout itself, or wrapped in a URLError."""
     return isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
 
 
-def _retry_handlers() -> list[Any]:
+def _retry_handlers(posting: bool = False) -> list[Any]:
     from slack_sdk.http_retry.builtin_handlers import (  # noqa: PLC0415
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
         ServerErrorRetryHandler,
     )
 
-    return [
-        ConnectionErrorRetryHandler(),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
-    ]
+    rate_limits = RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
+    if posting:
+        return [rate_limits]
+    return [ConnectionErrorRetryHandler(), rate_limits, ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES)]
 
 
 def _error_code(response: Any) -> str:
