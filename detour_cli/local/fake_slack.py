@@ -9,7 +9,7 @@
 - Incoming webhook: `POST /services/...` answers `ok`, or Slack's plain-text errors
   (`invalid_payload` 400, `invalid_token` 403, `no_service` 404).
 - Faults on demand, one per coming request: `ratelimited` (429 with Retry-After: `retry_after_s`),
-  `server_error` (500), `invalid_auth`, `channel_not_found`, `slow` (answers after `slow_s`), and
+  `server_error` (500), `invalid_auth`, `channel_not_found`, `internal_error`, `slow` (answers after `slow_s`), and
   `ghost_post` (the next chat.postMessage is carried out but answered 500: Slack acted, the client
   cannot know). Or by rate: `fail_fraction(fault, p, seed=...)` fails that fraction of the coming Web
   API requests (in bursts of `burst` requests if asked), deterministically for a given seed and
@@ -35,7 +35,8 @@ from urllib.parse import parse_qs
 TOKEN = "xoxb-1111-2222-detourTESTtoken"  # noqa: S105 - the fake's own, accepted nowhere else
 CHANNEL = "C0DETOUR01"
 WEBHOOK_PATH = "/services/T0DETOUR/B0DETOUR/detourWebhookSecret"
-FAULTS = ("ratelimited", "server_error", "invalid_auth", "channel_not_found", "slow", "ghost_post")
+REFUSALS = ("invalid_auth", "channel_not_found", "internal_error")  # HTTP 200, {"ok": false, "error": ...}
+FAULTS = ("ratelimited", "server_error", *REFUSALS, "slow", "ghost_post")
 HISTORY_LIMIT_MAX = 999
 REPLIES_LIMIT_MAX = 1000
 
@@ -194,7 +195,7 @@ class FakeSlack:
                     self._reply(429, {"ok": False, "error": "ratelimited"}, retry_after)
                 elif fault == "server_error":
                     self._reply(500, "<html><body>Internal Server Error</body></html>")
-                elif fault in ("invalid_auth", "channel_not_found"):
+                elif fault in REFUSALS:
                     self._reply(200, {"ok": False, "error": fault})
                 elif path == WEBHOOK_PATH:
                     self._reply(*slack._webhook(self.headers, body))

@@ -13,16 +13,19 @@ from typing import Any
 import boto3
 import pytest
 
-from detour import slack_transport
-from detour.slack_secret import SlackSecretError
-from detour.slack_threads import ThreadStore
-from detour.slack_transport import SlackDeliveryError
+from detour import slack_announcer, slack_transport
+from detour.slack_announcer import Incidents, announce
+from detour.slack_message import Site
+from detour.slack_secret import BotToken, SlackSecretError
+from detour.slack_threads import ThreadStore, new_claim
+from detour.slack_transport import SlackBot, SlackDeliveryError
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics
 from tests.support.aws import store_for
 from tests.support.events import SITE_ID, transition_event
 from tests.support.functions import load_function
+from tests.support.transitions import chain
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
 PAGE_URL = "https://d111111abcdef8.cloudfront.net/"
@@ -430,3 +433,102 @@ def test_planned_maintenance_pings_no_one(
     module = load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}), mention="channel")
     invoke(module, transition_event("ALARM", "OK", at(0)))
     assert "<!channel>" not in json.dumps([slack.messages[0].text, slack.messages[0].blocks])
+
+
+def test_a_warning_slack_posted_but_answered_with_an_error_is_not_repeated(bot: ModuleType, slack: FakeSlack) -> None:
+    invoke(bot, transition_event("ALARM", "OK", at(0)))
+    warning = transition_event("INSUFFICIENT_DATA", "ALARM", at(6))
+    slack.fail_next("ghost_post")
+    with pytest.raises(SlackDeliveryError):
+        invoke(bot, warning)
+    invoke(bot, warning)  # Lambda's retry: looks the line up in the thread before posting
+    (root,) = slack.roots()
+    (reply,) = slack.replies(root)
+    assert reply.text.startswith(":warning: Health data for www.example.com is missing")
+
+
+def test_slacks_own_maybe_errors_are_looked_up_before_posting_again(bot: ModuleType, slack: FakeSlack) -> None:
+    """internal_error comes as HTTP 200 with ok=false, and Slack says some of the operation may have
+    happened: the retry looks in the channel first."""
+    slack.fail_next("internal_error")
+    event = transition_event("ALARM", "OK", at(0))
+    with pytest.raises(SlackDeliveryError, match="internal_error"):
+        invoke(bot, event)
+    invoke(bot, event)
+    assert [path for path, _ in slack.requests][-2:] == ["/api/conversations.history", "/api/chat.postMessage"]
+    assert len(slack.roots()) == 1
+
+
+@pytest.mark.parametrize("lookup_fault", ["ratelimited", "server_error"])
+def test_a_failed_lookup_never_forgets_a_post_that_may_have_landed(
+    bot: ModuleType, slack: FakeSlack, lookup_fault: str
+) -> None:
+    """Attempt 1's root lands but Slack answers 500; attempt 2's lookup fails too; attempt 3 must
+    still look for attempt 1's post (not only for attempt 2's, which posted nothing)."""
+    slack.retry_after_s = 0
+    event = transition_event("ALARM", "OK", at(0))
+    slack.fail_next("ghost_post")
+    with pytest.raises(SlackDeliveryError):
+        invoke(bot, event)
+    slack.fail_next(lookup_fault, lookup_fault, lookup_fault)  # the lookup and its retries
+    with pytest.raises(SlackDeliveryError):
+        invoke(bot, event)
+    invoke(bot, event)
+    assert len(slack.roots()) == 1
+
+
+def test_lines_of_an_incident_not_yet_told_apart_stay_out_of_the_earlier_thread(
+    bot: ModuleType, slack: FakeSlack
+) -> None:
+    """ALARM 0, OK 3, ALARM 5, INSUFFICIENT_DATA 6, ALARM 7, with the OK at 3 last: until it comes,
+    the lines at 6 and 7 cannot be placed, and are not put into the thread of the incident at 0."""
+    for state, old, minute in [("ALARM", "OK", 0), ("ALARM", "OK", 5), ("INSUFFICIENT_DATA", "ALARM", 6)]:
+        invoke(bot, transition_event(state, old, at(minute)))
+    invoke(bot, transition_event("ALARM", "INSUFFICIENT_DATA", at(7)))
+    invoke(bot, transition_event("OK", "ALARM", at(3)))
+    first = next(r for r in slack.roots() if r.metadata["event_payload"]["incident"] == "2026-11-21T02:14:27.123Z")
+    assert [m.metadata["event_payload"]["kind"] for m in slack.replies(first)] == ["reply"]
+
+
+def test_a_window_merged_under_a_reconciler_still_gets_one_thread(function_env: Any, slack: FakeSlack) -> None:
+    """ALARM 0, INSUFFICIENT_DATA 3, ALARM 5 (from INSUFFICIENT_DATA), OK 9, the ALARM at 0 late.
+    X reads the window [5, 9]; Y records ALARM 0 (the window becomes [0, 9]) and announces it; X's
+    stale window must not open a second thread."""
+    store = store_for(function_env)
+    threads = ThreadStore(function_env.name, boto3.client("dynamodb"))
+    slack_bot = SlackBot(BotToken(token=TOKEN, channel=CHANNEL, api_url=slack.api_url), "secret")
+    site = Site(domain="www.example.com", page_url=PAGE_URL)
+    a0, i3, a5, o9 = chain([("ALARM", 0), ("INSUFFICIENT_DATA", 3), ("ALARM", 5), ("OK", 9)], SITE_ID)
+    for t in (i3, a5, o9):
+        store.record(t)
+    stale = store.window_of(a5)  # X's read
+    assert stale is not None
+
+    store.record(a0)  # Y
+    announce(a0, slack=slack_bot, store=store, threads=threads, site=site, request_id="Y")
+    Incidents(slack=slack_bot, store=store, threads=threads, site=site, transition=a5, request_id="X").reconcile(stale)
+
+    (root,) = slack.roots()
+    assert root.text.endswith("recovered after 9 min 0 s")
+
+
+def test_a_step_in_another_invocations_hands_is_waited_for_then_confirmed(
+    function_env: Any, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OK's delivery finds the announcement claimed by an invocation that never finishes: it
+    does not report success on the strength of someone else's claim, but fails to be retried."""
+    monkeypatch.setattr(slack_announcer, "BUSY_WAITS_S", (0.01, 0.01))
+    store = store_for(function_env)
+    threads = ThreadStore(function_env.name, boto3.client("dynamodb"))
+    slack_bot = SlackBot(BotToken(token=TOKEN, channel=CHANNEL, api_url=slack.api_url), "secret")
+    site = Site(domain="www.example.com", page_url=PAGE_URL)
+    alarm, ok = chain([("ALARM", 0), ("OK", 4)], SITE_ID)
+    store.record(alarm)
+    window = store.window_of(alarm)
+    assert window is not None
+    assert threads.open_thread(window, new_claim("stuck-invocation", "announce", "1")) is not None
+
+    store.record(ok)
+    with pytest.raises(slack_announcer.ThreadBusy, match="stayed claimed"):
+        announce(ok, slack=slack_bot, store=store, threads=threads, site=site, request_id="ok-delivery")
+    assert slack.messages == []

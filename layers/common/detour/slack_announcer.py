@@ -12,16 +12,20 @@ claim reads the window again, so an event that finds a step in flight can leave 
   OK, inside a window, means an OK between is still on its way, and resolving now would tell the
   wrong duration. The missing OK splits the window, and each part is told right.
 - An OK with no window posts nothing: its ALARM is late, and will tell the whole story.
-- If a post fails in a way that Slack may have acted on (a timeout, a 5xx), the thread remembers
-  the claim as uncertain; the next attempt looks the message up by its claim (message metadata)
-  before posting again. A crash between a post and its record is the same case, after the claim's
-  lease. So a thread never gets a second root, and an incident is never left unannounced.
+- If a post fails in a way that Slack may have acted on (a timeout, a 5xx, `internal_error`), the
+  thread keeps the claim as uncertain until a later attempt succeeds; every later attempt looks the
+  messages up by their claims (message metadata) before posting again. A crash between a post and
+  its record is the same case, after the claim's lease (or at once for Lambda's retry of the same
+  invocation). So a thread never gets a second root, and an incident is never left unannounced.
+- A step another invocation is doing is waited for, then checked: an event succeeds only once its
+  incidents' threads are right, so the dead-letter queue keeps any event whose effect is missing.
 
 Webhook mode cannot edit or thread: one self-contained message per transition.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -36,7 +40,13 @@ from detour.transition import AlarmState, Transition, format_time
 from detour.windows import FailoverWindow
 
 EVENT_TYPE = "detour_incident"
-MAX_STEPS = 8  # announce, resolve, a correction or two, and lost races: then leave it to the next event
+MAX_STEPS = 8  # announce, resolve, a correction or two, and lost races
+BUSY_WAITS_S = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # waiting out another invocation's step, then retried
+BUSY = object()
+
+
+class ThreadBusy(RuntimeError):
+    """Another invocation kept the incident's thread claimed: retried, so the effect is confirmed."""
 
 
 def announce(
@@ -85,59 +95,90 @@ class Incidents:
     ) -> None:
         self.slack, self.store, self.threads, self.site = slack, store, threads, site
         self.transition, self.request_id = transition, request_id
+        self._posting = ""  # the claim under which a post is being sent, once it is
 
     def reconcile(self, window: FailoverWindow) -> str:
+        """Steps until the window's thread shows what the window says. A step in another
+        invocation's hands is waited for (it usually takes a second), not assumed done: success
+        means the thread is right, and a holder that fails leaves the step to this event."""
         done: list[str] = []
-        for _ in range(MAX_STEPS):
+        waits = iter(BUSY_WAITS_S)
+        for _ in range(MAX_STEPS + len(BUSY_WAITS_S)):
             record = self.threads.thread_of(window)
             step = self._step(window, record)
             if step is None:
-                break
-            outcome, record = step
-            if outcome:
+                return ", ".join(filter(None, done))
+            if step is BUSY:
+                pause = next(waits, None)
+                if pause is None:
+                    raise ThreadBusy(
+                        f"the Slack thread of the incident from {format_time(window.started_at)} stayed claimed "
+                        f"by another invocation for {sum(BUSY_WAITS_S):g} s; the event will be retried"
+                    )
+                time.sleep(pause)
+            elif isinstance(step, tuple):
+                outcome, record = step
                 done.append(outcome)
             # Whatever happened, look again: the window may have moved on meanwhile.
-            current = self.store.window_before(window.site_id, record.origin if record else window.started_at)
-            if current is None or not current.holds(record.origin if record else window.started_at):
-                break
+            origin = record.origin if record else window.started_at
+            current = self.store.window_before(window.site_id, origin)
+            if current is None or not current.holds(origin):
+                return ", ".join(filter(None, done))
             window = current
-        return ", ".join(done)
+        raise ThreadBusy(f"the incident from {format_time(window.started_at)} kept changing; the event will be retried")
 
     def note(self, window: FailoverWindow | None) -> str:
-        """The transition's own line in its incident's thread, if it adds anything."""
+        """The transition's own line in its incident's thread, if it adds anything: once."""
         t = self.transition
         if window is None:
-            if t.new_state is AlarmState.INSUFFICIENT_DATA:
-                self._post(say.health_data_missing(self.site, t, during_incident=False), None, "note", t.changed_at)
-                return "warned: health data missing"
-            return ""
+            if t.new_state is not AlarmState.INSUFFICIENT_DATA:
+                return ""
+            posted = self._post_note(say.health_data_missing(self.site, t, during_incident=False), None, t.changed_at)
+            return "warned: health data missing" if posted else ""
+        if any(gap <= t.changed_at for gap in window.gaps):
+            return ""  # an OK before it is missing: which incident it belongs to is not known yet
         record = self.threads.thread_of(window)
         if record is None or record.ts is None or record.channel is None:
             return ""  # the root is not posted yet: it will tell the incident as it is then
         thread = SlackThread(record.channel, record.ts)
-        if t.new_state is AlarmState.INSUFFICIENT_DATA and window.is_open:
-            self._post(say.health_data_missing(self.site, t, during_incident=True), thread, "note", record.origin)
-            return "warned in the incident thread"
         again = t.new_state is AlarmState.ALARM and t.old_state is AlarmState.INSUFFICIENT_DATA
-        if again and window.is_open and t.changed_at != window.started_at:
-            self._post(say.still_failing(self.site, t), thread, "note", record.origin)
-            return "replied: still failing"
-        return ""
+        if t.new_state is AlarmState.INSUFFICIENT_DATA and window.is_open:
+            message = say.health_data_missing(self.site, t, during_incident=True)
+        elif again and window.is_open and t.changed_at != window.started_at:
+            message = say.still_failing(self.site, t)
+        else:
+            return ""
+        posted = self._post_note(message, thread, record.origin)
+        return "replied in the incident thread" if posted else ""
+
+    def _post_note(self, message: say.SlackMessage, thread: SlackThread | None, incident: datetime) -> bool:
+        note = self.threads.claim_note(self.transition.site_id, self.transition.key, self._claim("note"))
+        if note is None:
+            return False  # posted already, or being posted
+        self._posting = ""
+        try:
+            found = self.slack.find(note.unsure, thread, incident) if note.unsure else None
+            posted = found or self._post(message, thread, "note", incident, note.claim.token)
+        except SlackDeliveryError as error:
+            self.threads.give_up_note(note, self._unsure(note.abandoned, note.claim, error))
+            raise
+        self.threads.finish_note(note, ts=posted.ts if posted else "")
+        return True
 
     # -- one step ------------------------------------------------------------------------------------
 
-    def _step(self, window: FailoverWindow, record: ThreadRecord | None) -> tuple[str, ThreadRecord | None] | None:
-        """Do the next missing step for this window; None when Slack already shows it (or the
-        step is in another invocation's hands)."""
-        now = datetime.now(UTC)
+    def _step(self, window: FailoverWindow, record: ThreadRecord | None) -> tuple[str, ThreadRecord | None] | object:
+        """Do the next missing step for this window. None when Slack already shows the window (or
+        must wait for a missing transition), BUSY when another invocation holds the thread."""
+        telling_resolved = window.ended_at is not None
+        if telling_resolved and not window.settled and (record is None or record.ts is None):
+            return None  # wait for the missing OK: then each part is told right
         if record is None:
-            if window.ended_at is not None and not window.settled:
-                return None  # wait for the missing OK: then each part is told right
             claim = self._claim("announce")
             opened = self.threads.open_thread(window, claim)
             return ("", None) if opened is None else (self._claimed(window, opened, claim), opened)
-        if not record.claimable_by(self.request_id, now):
-            return None  # in flight elsewhere: its releaser reads the window again
+        if not record.claimable_by(self.request_id, datetime.now(UTC)):
+            return BUSY
         wanted = _resolution(window)
         if record.ts is not None and (wanted is None or wanted == record.resolved):
             return None
@@ -150,15 +191,21 @@ class Incidents:
         return self._claimed(window, taken, claim), taken
 
     def _claimed(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
-        """Do the claimed step; if Slack fails, give the claim up, marked uncertain when Slack may
-        have acted, so the next attempt looks before it posts."""
+        """Do the claimed step; if Slack fails, give the claim up, keeping every claim whose post
+        may have landed, so the next attempt looks before it posts."""
+        self._posting = ""
         try:
             if record.ts is None:
                 return self._announce(window, record, claim)
             return self._resolve(window, record, claim, _resolution(window) or "")
         except SlackDeliveryError as error:
-            self.threads.release(record, claim.token, uncertain=claim.token if error.maybe_delivered else "")
+            self.threads.give_up(record, claim.token, self._unsure(record.abandoned, claim, error))
             raise
+
+    def _unsure(self, abandoned: str, claim: Claim, error: SlackDeliveryError) -> set[str]:
+        """A lookup or an edit that failed posted nothing; a post that failed may have."""
+        mine = {claim.token} if error.maybe_delivered and self._posting == claim.token else set()
+        return ({abandoned} | mine) - {""}
 
     def _announce(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
         resolution = _resolution(window)
@@ -168,7 +215,7 @@ class Incidents:
             else say.failing_over(self.site, self._opening(window), planned=window.planned)
         )
         root = self._adopt(record, None) or self._posted(message, None, "root", record, claim)
-        self.threads.release(
+        self.threads.finish(
             record,
             claim.token,
             channel=root.channel,
@@ -176,7 +223,6 @@ class Incidents:
             announced=resolution or "open",
             resolved=resolution or "",
             replied=resolution is not None,  # told resolved at once: no recovery reply to add
-            uncertain="",
         )
         return "posted the resolved incident" if resolution else "opened the incident thread"
 
@@ -185,15 +231,14 @@ class Incidents:
         self.slack.update(root, say.resolved(self.site, window, self._closing(window)))
         if not record.replied and self._adopt(record, root) is None:
             self._posted(say.recovered_reply(self.site, window), root, "reply", record, claim)
-        self.threads.release(record, claim.token, resolved=resolution, replied=True, uncertain="")
+        self.threads.finish(record, claim.token, resolved=resolution, replied=True)
         return "corrected the resolved incident" if record.resolved else "resolved the incident thread"
 
     # -- posting -------------------------------------------------------------------------------------
 
     def _adopt(self, record: ThreadRecord, thread: SlackThread | None) -> SlackThread | None:
         """The message an earlier attempt may have posted (it failed or died without knowing)."""
-        claims = {token for token in (record.uncertain, record.abandoned) if token}
-        return self.slack.find(claims, thread, record.origin) if claims else None
+        return self.slack.find(record.unsure, thread, record.origin) if record.unsure else None
 
     def _posted(
         self, message: say.SlackMessage, thread: SlackThread | None, kind: str, record: ThreadRecord, claim: Claim
@@ -211,6 +256,7 @@ class Incidents:
         incident: datetime,
         claim: str = "",
     ) -> SlackThread | None:
+        self._posting = claim  # from here on, a failure may hide a post that landed
         return self.slack.post(message, thread, metadata=self._metadata(kind, incident, claim))
 
     def _metadata(self, kind: str, incident: datetime, claim: str) -> dict[str, Any]:

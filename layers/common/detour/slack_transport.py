@@ -18,6 +18,8 @@ from detour.slack_thread import SlackThread
 TIMEOUT_S = 5
 RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
+# Slack's own words for these: "it's possible some aspect of the operation succeeded".
+MAYBE_DONE = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
 HISTORY_PAGES = 5  # how far back a lost post is looked for: 5 pages of 200 messages
 CLOCK_SKEW = timedelta(minutes=2)
 # slack_sdk logs request details, and its errors can quote a request's URL or headers: a webhook URL
@@ -132,7 +134,7 @@ class SlackBot:
         except SlackApiError as error:
             code = _error_code(error.response)
             raise SlackDeliveryError(
-                _explain(method, code, self._secret_id), maybe_delivered=code.startswith("HTTP 5")
+                _explain(method, code, self._secret_id), maybe_delivered=code.startswith("HTTP 5") or code in MAYBE_DONE
             ) from None
         except Exception as error:  # the text may quote the token: say only what kind
             if _timed_out(error):
