@@ -35,7 +35,7 @@ pytest: $(VENV)/.installed chromium ## The test suite (moto, headless Chromium; 
 build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Python 3.12 needed)
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
 
-bench: $(VENV)/.installed ## Cold-start import benchmark: handler import vs bare boto3; page size
+bench: $(VENV)/.installed ## Benchmarks: cold-start imports, page size, cost per event vs history, the storm
 	$(BIN)/python scripts/bench_imports.py
 	$(BIN)/python scripts/bench_cost.py
 	$(BIN)/python scripts/bench_storm.py

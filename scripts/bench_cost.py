@@ -43,19 +43,9 @@ for _path in (str(ROOT / "layers" / "common"), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-# tests/conftest.py's OFFLINE_AWS: set before boto3 is imported, so nothing can reach real AWS.
-OFFLINE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-os.environ.update(OFFLINE_AWS)
-for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-    os.environ.pop(_name, None)
+from tests.support.offline import go_offline  # noqa: E402 - after the path setup above
+
+go_offline()  # before boto3 is imported, so nothing can reach real AWS
 
 import boto3  # noqa: E402 - after the offline environment
 
@@ -65,6 +55,7 @@ from tests.support.aws import create_incidents_table, seed_history, start_moto  
 from tests.support.events import ALARM_NAME, transition_event  # noqa: E402
 from tests.support.functions import load_handler_module  # noqa: E402
 from tests.support.page_aws import create_distribution, create_page_bucket  # noqa: E402
+from tests.support.storm import function_environments  # noqa: E402
 from tests.support.transitions import T0, chain  # noqa: E402
 
 FUNCTIONS = ("log_window", "notify_slack", "refresh_page")
@@ -73,7 +64,6 @@ FUNCTION_NAMES = {
     "notify_slack": "detour-NotifySlackFunction-BENCH",
     "refresh_page": "detour-RefreshPageFunction-BENCH",
 }
-PAGE_URL = "https://d111111abcdef8.cloudfront.net/"
 TARGET_RATIO = 2.0
 SLOW_S = 3.0  # a delivery slower than this is not repeated (keeps a run on linear-cost code bounded)
 METERED = ("dynamodb", "s3", "cloudfront")
@@ -189,22 +179,7 @@ def function_variables(table: str, bucket: str, distribution: str, secret_arn: s
         "POWERTOOLS_METRICS_NAMESPACE": "Detour",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    own = {
-        "log_window": {},
-        "notify_slack": {
-            "SLACK_SECRET_ARN": secret_arn,
-            "SITE_DOMAIN": "www.example.com",
-            "PAGE_URL": PAGE_URL,
-            "SLACK_MENTION": "",
-        },
-        "refresh_page": {
-            "SITE_NAME": "Example Shop",
-            "DEFAULT_MESSAGE": "We are working to restore the service.",
-            "CONTACT_URL": "https://example.com/help",
-            "PAGE_BUCKET": bucket,
-            "DISTRIBUTION_ID": distribution,
-        },
-    }
+    own = function_environments(secret_arn, bucket, distribution)
     return {
         name: common
         | {

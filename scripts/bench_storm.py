@@ -20,8 +20,8 @@ for _path in (str(ROOT / "layers" / "common"), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)  # the spawned workers inherit this sys.path
 
-from tests.support.storm import (  # noqa: E402 - after the path setup above
-    OFFLINE_AWS,
+from tests.support.offline import go_offline  # noqa: E402 - after the path setup above
+from tests.support.storm import (  # noqa: E402
     Pool,
     World,
     alarm_messages,
@@ -40,9 +40,7 @@ def main() -> int:
     parser.add_argument("--logs", type=Path, help="where the workers' function logs go (default: a temp dir)")
     args = parser.parse_args()
 
-    os.environ.update(OFFLINE_AWS)
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
+    go_offline()
     from tests.support.aws import start_moto  # noqa: PLC0415 - after the offline environment
 
     server, url = start_moto()

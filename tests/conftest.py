@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from types import ModuleType
@@ -12,20 +11,10 @@ import pytest
 from tests.support.aws import create_incidents_table, start_moto
 from tests.support.events import ALARM_NAME
 from tests.support.functions import load_function
+from tests.support.offline import go_offline
 
-OFFLINE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
 # Set at import, before any fixture of any scope: whatever the shell has, no test reaches real AWS.
-os.environ.update(OFFLINE_AWS)
-for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-    os.environ.pop(_name, None)
+go_offline()
 
 
 @pytest.fixture(scope="session")

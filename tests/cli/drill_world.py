@@ -168,4 +168,4 @@ class AlarmFollower:
         claim = new_claim("drill-world", "announce", "1")
         record = threads.open_thread(window, claim)
         assert record is not None
-        threads.release(record, claim.token, channel="C0DRILL", ts=self.slack_ts, announced="open")
+        threads.finish(record, claim.token, channel="C0DRILL", ts=self.slack_ts, announced="open")

@@ -42,6 +42,7 @@ from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, Message
 from tests.support.aws import create_incidents_table
 from tests.support.events import ALARM_NAME, SITE_ID, alarm_message, sns_event
 from tests.support.fault_proxy import FaultProxy
+from tests.support.offline import OFFLINE_AWS
 from tests.support.page import T0
 from tests.support.page_aws import create_distribution, create_page_bucket
 
@@ -54,15 +55,6 @@ FUNCTION_NAMES = {
 PAGE_URL = "https://d111111abcdef8.cloudfront.net/"
 METADATA_EVENT = "detour_incident"
 ORDER_KEY = "detour-order"
-OFFLINE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
 MAX_ATTEMPTS = 3  # Lambda's async invocations: the first attempt and two retries
 
 
@@ -212,22 +204,7 @@ class World:
 
     def function_env(self) -> dict[str, dict[str, str]]:
         """Each function's own variables, as its integration tests set them."""
-        return {
-            "log_window": {},
-            "notify_slack": {
-                "SLACK_SECRET_ARN": self.secret_arn,
-                "SITE_DOMAIN": "www.example.com",
-                "PAGE_URL": PAGE_URL,
-                "SLACK_MENTION": "",
-            },
-            "refresh_page": {
-                "SITE_NAME": "Example Shop",
-                "DEFAULT_MESSAGE": "We are working to restore the service.",
-                "CONTACT_URL": "https://example.com/help",
-                "PAGE_BUCKET": self.bucket,
-                "DISTRIBUTION_ID": self.distribution,
-            },
-        }
+        return function_environments(self.secret_arn, self.bucket, self.distribution)
 
     def faults_off(self) -> None:
         self.slack.stop_failing()
@@ -714,3 +691,23 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["faults"]["slack"] or summary["faults"]["aws"]:
         lines.append(f"- faults injected: Slack {summary['faults']['slack']}, AWS {summary['faults']['aws']}")
     return "\n".join(lines)
+
+
+def function_environments(secret_arn: str, bucket: str, distribution: str) -> dict[str, dict[str, str]]:
+    """Each function's own variables (beside the common ones), as its integration tests set them."""
+    return {
+        "log_window": {},
+        "notify_slack": {
+            "SLACK_SECRET_ARN": secret_arn,
+            "SITE_DOMAIN": "www.example.com",
+            "PAGE_URL": PAGE_URL,
+            "SLACK_MENTION": "",
+        },
+        "refresh_page": {
+            "SITE_NAME": "Example Shop",
+            "DEFAULT_MESSAGE": "We are working to restore the service.",
+            "CONTACT_URL": "https://example.com/help",
+            "PAGE_BUCKET": bucket,
+            "DISTRIBUTION_ID": distribution,
+        },
+    }

@@ -361,13 +361,16 @@ def test_each_function_role_grants_only_its_own_resources(name: str, grants: set
     if "IncidentsAndIdempotency" in grants:
         (statement,) = [s for s in statements_of(role) if s["Sid"] == "IncidentsAndIdempotency"]
         assert statement["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-        # what the store (transactions are Update/Delete) and Powertools idempotency call, no more
+        # what the store (transactions are Put/Update/Delete) and Powertools idempotency call, no
+        # more; notify_slack opens a thread only if its window is unchanged (a ConditionCheck)
+        checks = {"dynamodb:ConditionCheckItem"} if name == "NotifySlack" else set()
         assert set(statement["Action"]) == {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
             "dynamodb:Query",
+            *checks,
         }
         service = {"LogWindow": "log_window", "NotifySlack": "notify_slack"}[name]
         assert statement["Condition"] == {
