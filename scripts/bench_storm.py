@@ -10,6 +10,7 @@ Exits 1 if any effect is not exactly right.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def main() -> int:
     args = parser.parse_args()
 
     go_offline()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
     from tests.support.aws import start_moto  # noqa: PLC0415 - after the offline environment
 
     server, url = start_moto()

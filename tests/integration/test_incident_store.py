@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from detour.incident_store import IncidentStore, IncidentStoreError
 from detour.transition import Transition
 from detour.windows import derive_windows
 from tests.support.aws import CountingClient, OneRequestAtATime, seed_history, store_for
+from tests.support.events import REASONS
 from tests.support.transitions import T0, chain
 from tests.support.transitions import transition as make
 
@@ -244,11 +246,12 @@ def test_dynamodb_failures_raise_a_clear_error(incidents_table: Any, site: str, 
 
 
 def flapping(site: str, incidents: int, start: float = 0) -> list[Transition]:
-    """`incidents` outages of a minute, every three minutes, as CloudWatch sends them."""
+    """`incidents` outages of a minute, every three minutes, as CloudWatch sends them (with its
+    reasons' real length: 600 incidents make a partition of over 1 MB, more than one query reads)."""
     states: list[tuple[str, float]] = []
     for n in range(incidents):
         states += [("ALARM", start + 3 * n), ("OK", start + 3 * n + 1)]
-    return chain(states, site)
+    return [replace(t, reason=REASONS[t.new_state]) for t in chain(states, site)]
 
 
 def test_an_event_reads_the_same_few_items_whatever_the_history(incidents_table: Any, site: str) -> None:
