@@ -349,3 +349,29 @@ def test_catching_up_after_refused_transactions_needs_no_big_transaction(inciden
         store.record(t)
     assert store.windows(site)[::-1] == derive_windows(story)
     assert client.largest <= 5
+
+
+def test_a_writer_that_applies_between_the_reads_is_a_lost_race_not_an_inconsistency(
+    incidents_table: Any, site: str
+) -> None:
+    """The neighbourhood is read in separate requests. If another writer merges windows between
+    them (here: ALARM 7 absorbs the window from 10 after ALARM 5 read it), the reads contradict
+    each other: that is a race to retry, not stored windows to complain about."""
+    other = IncidentStore(incidents_table.name, boto3.client("dynamodb"))
+
+    class ApplyingBetweenReads(CountingClient):
+        done = False
+
+        def query(self, **request: Any) -> Any:
+            low = request["ExpressionAttributeValues"][":low"]["S"]
+            if low.startswith("EDGE#") and not self.done:
+                self.done = True
+                other.record(transition("ALARM", 7, site))
+            return self._client.query(**request)
+
+    for t in (transition("OK", 0, site), transition("ALARM", 10, site)):
+        other.record(t)
+    client = ApplyingBetweenReads()
+    IncidentStore(incidents_table.name, client).record(transition("ALARM", 5, site))
+    assert client.done
+    assert spans(other, site) == [(5, None)]

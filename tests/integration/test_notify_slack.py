@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from detour import slack_announcer, slack_transport
+from detour.alarm_message import parse_sns_event
 from detour.slack_announcer import Incidents, announce
 from detour.slack_message import Site
 from detour.slack_secret import BotToken, SlackSecretError
@@ -532,3 +533,28 @@ def test_a_step_in_another_invocations_hands_is_waited_for_then_confirmed(
     with pytest.raises(slack_announcer.ThreadBusy, match="stayed claimed"):
         announce(ok, slack=slack_bot, store=store, threads=threads, site=site, request_id="ok-delivery")
     assert slack.messages == []
+
+
+def test_a_root_posted_unknowingly_is_brought_up_to_date_when_it_is_found(
+    bot: ModuleType, slack: FakeSlack, function_env: Any
+) -> None:
+    """The ALARM's root lands but Slack answers 500; the OK is recorded meanwhile (by log_window);
+    the ALARM's retry finds the "failing over" root and resolves it as any incident is resolved."""
+    alarm = transition_event("ALARM", "OK", at(0))
+    slack.fail_next("ghost_post")
+    with pytest.raises(SlackDeliveryError):
+        invoke(bot, alarm)
+    store_for(function_env).record(parse_sns_event(transition_event("OK", "ALARM", at(3))))
+    invoke(bot, alarm)
+    (root,) = slack.roots()
+    assert root.text == ":white_check_mark: www.example.com recovered after 3 min 0 s"
+    assert [m.metadata["event_payload"]["kind"] for m in slack.replies(root)] == ["reply"]
+
+
+def test_missing_data_right_after_an_alarm_not_yet_recorded_waits_for_it(bot: ModuleType, slack: FakeSlack) -> None:
+    """INSUFFICIENT_DATA from ALARM with no window: its ALARM is late, and its incident's thread is
+    where the warning belongs, not the channel."""
+    invoke(bot, transition_event("INSUFFICIENT_DATA", "ALARM", at(2)))
+    assert slack.messages == []
+    invoke(bot, transition_event("INSUFFICIENT_DATA", "OK", at(30)))  # while healthy: the channel
+    assert [m.metadata["event_payload"]["kind"] for m in slack.roots()] == ["note"]

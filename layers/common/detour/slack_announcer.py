@@ -131,8 +131,8 @@ class Incidents:
         """The transition's own line in its incident's thread, if it adds anything: once."""
         t = self.transition
         if window is None:
-            if t.new_state is not AlarmState.INSUFFICIENT_DATA:
-                return ""
+            if t.new_state is not AlarmState.INSUFFICIENT_DATA or t.old_state is AlarmState.ALARM:
+                return ""  # (missing data straight after an ALARM not recorded yet: that ALARM is late)
             posted = self._post_note(say.health_data_missing(self.site, t, during_incident=False), None, t.changed_at)
             return "warned: health data missing" if posted else ""
         if any(gap <= t.changed_at for gap in window.gaps):
@@ -214,17 +214,26 @@ class Incidents:
             if resolution is not None
             else say.failing_over(self.site, self._opening(window), planned=window.planned)
         )
-        root = self._adopt(record, None) or self._posted(message, None, "root", record, claim)
+        told = resolution  # what the root says: resolved at once, or None for "failing over"
+        adopted = self._adopt(record, None)
+        root = adopted or self._posted(message, None, "root", record, claim)
+        if adopted is not None:  # posted by an attempt that never learned it had: the story as it was then
+            told = None
+            if resolution is None:
+                self.slack.update(root, message)
+            # else: the resolve step, next, edits it and replies, as for any resolution
         self.threads.finish(
             record,
             claim.token,
             channel=root.channel,
             ts=root.ts,
-            announced=resolution or "open",
-            resolved=resolution or "",
-            replied=resolution is not None,  # told resolved at once: no recovery reply to add
+            announced=told or "open",
+            resolved=told or "",
+            replied=told is not None,  # told resolved at once: no recovery reply to add
         )
-        return "posted the resolved incident" if resolution else "opened the incident thread"
+        if adopted is not None:
+            return "adopted the incident thread"
+        return "posted the resolved incident" if told else "opened the incident thread"
 
     def _resolve(self, window: FailoverWindow, record: ThreadRecord, claim: Claim, resolution: str) -> str:
         root = SlackThread(str(record.channel), str(record.ts))  # _step resolves announced threads only
