@@ -121,15 +121,8 @@ class CountingClient:
 def seed_history(table_name: str, transitions: list[Any]) -> None:
     """Write a long, already applied history in bulk (what years of recording would leave), with its
     windows and version, without recording each transition one by one."""
-    from detour.incident_store import (  # noqa: PLC0415
-        EDGE,
-        TRANSITION,
-        VERSION,
-        _encode,
-        _key,
-        _transition_item,
-        _window_item,
-    )
+    from detour.dynamodb_items import encode, site_key  # noqa: PLC0415
+    from detour.incident_store import EDGE, TRANSITION, VERSION, _transition_item, _window_item  # noqa: PLC0415
     from detour.windows import derive_windows, ordered  # noqa: PLC0415
 
     client = boto3.client("dynamodb")
@@ -137,12 +130,12 @@ def seed_history(table_name: str, transitions: list[Any]) -> None:
     items += [_transition_item(t) | {"sk": EDGE + t.key} for t in transitions if t.new_state != "INSUFFICIENT_DATA"]
     items += [_window_item(w) for w in derive_windows(transitions)]
     for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": _encode(item)}} for item in items[start : start + 25]]
+        batch = [{"PutRequest": {"Item": encode(item)}} for item in items[start : start + 25]]
         while batch:
             answer = client.batch_write_item(RequestItems={table_name: batch})
             batch = answer.get("UnprocessedItems", {}).get(table_name, [])
     site = transitions[0].site_id
     latest = TRANSITION + ordered(transitions)[-1].key
     client.put_item(
-        TableName=table_name, Item=_key(site, VERSION) | _encode({"version": len(transitions), "latest": latest})
+        TableName=table_name, Item=site_key(site, VERSION) | encode({"version": len(transitions), "latest": latest})
     )

@@ -26,15 +26,25 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from detour.dynamodb_items import (
+    CONDITION_FAILED,
+    TRANSACTION_CANCELLED,
+    IncidentStoreError,
+    decode,
+    encode,
+    error_code,
+    site_key,
+    site_pk,
+    store_errors,
+)
 from detour.transition import AlarmState, Transition, format_time, parse_time
 from detour.window_changes import InconsistentWindows, Neighbourhood, WindowChanges, changes_for
 from detour.windows import FailoverWindow
@@ -43,19 +53,11 @@ TRANSITION = "TRANSITION#"
 EDGE = "EDGE#"
 WINDOW = "WINDOW#"
 VERSION = "WINDOWS"
-CONDITION_FAILED = "ConditionalCheckFailedException"
 CONDITION_FAILED_REASON = "ConditionalCheckFailed"
-TRANSACTION_CANCELLED = "TransactionCanceledException"
 # Writers per site are the three functions times the deliveries in flight: a few, briefly. Past this
 # many lost races the invocation fails and Lambda retries it later.
 MAX_ATTEMPTS = 10
 BACKOFF_S = 0.02  # first retry after a lost race waits up to this long, doubling each time
-_to_dynamodb = TypeSerializer().serialize
-_from_dynamodb = TypeDeserializer().deserialize
-
-
-class IncidentStoreError(RuntimeError):
-    """DynamoDB refused or failed a request (after boto3's own retries): the event must be retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +168,9 @@ class IncidentStore:
         """The version, and the sort key of the newest applied transition."""
         with self._errors(f"reading the windows' version of site {site_id}"):
             item = self._client.get_item(
-                TableName=self.table_name, Key=_key(site_id, VERSION), ConsistentRead=True
+                TableName=self.table_name, Key=site_key(site_id, VERSION), ConsistentRead=True
             ).get("Item")
-        found = _decode(item) if item else {}
+        found = decode(item) if item else {}
         return int(found.get("version", 0)), found.get("latest")
 
     def snapshot(self, site_id: str, windows: int) -> SiteSnapshot:
@@ -176,7 +178,7 @@ class IncidentStore:
         read between two reads of the version, again if it moved (a writer applied meanwhile)."""
         for _ in range(MAX_ATTEMPTS):
             version, latest_sk = self._head(site_id)
-            latest = _transition_from_item(_decode(self._get(site_id, latest_sk))) if latest_sk else None
+            latest = _transition_from_item(decode(self._get(site_id, latest_sk))) if latest_sk else None
             recent = self.windows(site_id, limit=windows)
             if self.version(site_id) == version:
                 return SiteSnapshot(version=version, latest=latest, recent_windows=recent)
@@ -195,15 +197,15 @@ class IncidentStore:
             try:
                 self._client.put_item(
                     TableName=self.table_name,
-                    Item=_encode(item),
+                    Item=encode(item),
                     ConditionExpression="attribute_not_exists(sk)",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as error:
-                if _code(error) != CONDITION_FAILED:
+                if error_code(error) != CONDITION_FAILED:
                     raise
                 existing = error.response.get("Item") or self._get(transition.site_id, TRANSITION + transition.key)
-                stored = _decode(existing)
+                stored = decode(existing)
                 return _transition_from_item(stored), False, _is_applied(stored)
         return transition, True, False
 
@@ -233,18 +235,18 @@ class IncidentStore:
         ]
         if transition.new_state is not AlarmState.INSUFFICIENT_DATA:
             edge = _transition_item(transition) | {"sk": EDGE + transition.key, "kind": "edge"}
-            actions.append({"Put": {"TableName": self.table_name, "Item": _encode(edge)}})
+            actions.append({"Put": {"TableName": self.table_name, "Item": encode(edge)}})
         with self._errors(f"applying transition {transition.key} to the windows of site {site_id}"):
             try:
                 self._client.transact_write_items(TransactItems=actions)
             except ClientError as error:
-                if _code(error) != TRANSACTION_CANCELLED:
+                if error_code(error) != TRANSACTION_CANCELLED:
                     raise
                 if _cancellation_reasons(error)[:1] == [CONDITION_FAILED_REASON]:
                     return True  # someone else applied it
                 # The version moved, or a concurrent transaction touched the same items (real DynamoDB's
                 # TransactionConflict): applied meanwhile by someone else, or to be tried again.
-                return _is_applied(_decode(self._get(site_id, TRANSITION + transition.key)))
+                return _is_applied(decode(self._get(site_id, TRANSITION + transition.key)))
         return True
 
     def _next_edge(self, transition: Transition) -> Transition | None:
@@ -256,10 +258,10 @@ class IncidentStore:
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _key(transition.site_id, TRANSITION + transition.key),
+                "Key": site_key(transition.site_id, TRANSITION + transition.key),
                 "UpdateExpression": "SET applied = :yes",
                 "ConditionExpression": "applied = :no",
-                "ExpressionAttributeValues": _encode({":yes": True, ":no": False}),
+                "ExpressionAttributeValues": encode({":yes": True, ":no": False}),
             }
         }
 
@@ -272,28 +274,28 @@ class IncidentStore:
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _key(site_id, VERSION),
+                "Key": site_key(site_id, VERSION),
                 "UpdateExpression": "SET version = :version, latest = :latest, updated_at = :now",
                 "ConditionExpression": condition,
-                "ExpressionAttributeValues": _encode(values),
+                "ExpressionAttributeValues": encode(values),
             }
         }
 
     def _window_actions(self, changes: WindowChanges) -> list[dict[str, Any]]:
         now = format_time(datetime.now(UTC))
         actions: list[dict[str, Any]] = [
-            {"Put": {"TableName": self.table_name, "Item": _encode(_window_item(window) | {"updated_at": now})}}
+            {"Put": {"TableName": self.table_name, "Item": encode(_window_item(window) | {"updated_at": now})}}
             for window in changes.put
         ]
         actions += [
-            {"Delete": {"TableName": self.table_name, "Key": _key(window.site_id, _window_sk(window))}}
+            {"Delete": {"TableName": self.table_name, "Key": site_key(window.site_id, _window_sk(window))}}
             for window in changes.delete
         ]
         return actions
 
     def _get(self, site_id: str, sk: str) -> dict[str, Any]:
         with self._errors(f"reading {sk} of site {site_id}"):
-            item = self._client.get_item(TableName=self.table_name, Key=_key(site_id, sk), ConsistentRead=True).get(
+            item = self._client.get_item(TableName=self.table_name, Key=site_key(site_id, sk), ConsistentRead=True).get(
                 "Item"
             )
         if not item:
@@ -316,7 +318,7 @@ class IncidentStore:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": _encode({":pk": _pk(site_id), ":low": low, ":high": high}),
+            "ExpressionAttributeValues": encode({":pk": site_pk(site_id), ":low": low, ":high": high}),
             "ConsistentRead": True,
             "ScanIndexForward": not newest_first,
         }
@@ -327,7 +329,7 @@ class IncidentStore:
             while True:
                 page = self._client.query(**request)
                 for item in page.get("Items", []):
-                    yield _decode(item)
+                    yield decode(item)
                     returned += 1
                     if limit and returned >= limit:
                         return
@@ -335,20 +337,8 @@ class IncidentStore:
                     return
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        with store_errors(self.table_name, doing):
-            yield
-
-
-@contextmanager
-def store_errors(table_name: str, doing: str) -> Iterator[None]:
-    """DynamoDB's refusals, as one error that names the table and the step."""
-    try:
-        yield
-    except ClientError as error:
-        message = error.response.get("Error", {}).get("Message", "")
-        raise IncidentStoreError(f"DynamoDB table {table_name}: {doing} failed: {_code(error)}: {message}") from error
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
+        return store_errors(self.table_name, doing)
 
 
 def _cancellation_reasons(error: ClientError) -> list[str]:
@@ -359,33 +349,13 @@ def _is_applied(item: dict[str, Any]) -> bool:
     return bool(item.get("applied", False))
 
 
-def _encode(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _to_dynamodb(value) for key, value in item.items()}
-
-
-def _decode(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _from_dynamodb(value) for key, value in item.items()}
-
-
-def _key(site_id: str, sk: str) -> dict[str, Any]:
-    return _encode({"pk": _pk(site_id), "sk": sk})
-
-
-def _pk(site_id: str) -> str:
-    return f"SITE#{site_id}"
-
-
 def _window_sk(window: FailoverWindow) -> str:
     return WINDOW + format_time(window.started_at)
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _transition_item(transition: Transition) -> dict[str, Any]:
     return {
-        "pk": _pk(transition.site_id),
+        "pk": site_pk(transition.site_id),
         "sk": TRANSITION + transition.key,
         "kind": "transition",
         "site_id": transition.site_id,
@@ -420,7 +390,7 @@ def _transition_from_item(item: dict[str, Any]) -> Transition:
 
 def _window_item(window: FailoverWindow) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "pk": _pk(window.site_id),
+        "pk": site_pk(window.site_id),
         "sk": _window_sk(window),
         "kind": "window",
         "site_id": window.site_id,

@@ -3,20 +3,25 @@
 Bot mode keeps one thread per incident, reconciled against the stored windows the way the windows
 are reconciled against the transitions: for each window an event touches, compare what its thread
 shows with what the window says, and do the one missing step (announce it, resolve it, correct
-the resolution), claiming the thread first and releasing it with the result. Whoever releases a
-claim reads the window again, so an event that finds a step in flight can leave the rest to it.
+the resolution), claiming the thread first and releasing it with the result, then read the
+window again: it may have moved on meanwhile.
 
 - An open window is announced as failing over (or planned maintenance); a closed one that nobody
   announced yet is announced once, already resolved (an OK that overtook its ALARM).
 - A window is resolved only when it is settled: an ALARM that CloudWatch says came straight from
   OK, inside a window, means an OK between is still on its way, and resolving now would tell the
   wrong duration. The missing OK splits the window, and each part is told right.
-- An OK with no window posts nothing: its ALARM is late, and will tell the whole story.
+- An OK with no window posts nothing: its ALARM is late, and will tell the whole story. So does
+  missing data straight after an ALARM that has no window yet.
+- A transition's own line (missing data, still failing) goes into its incident's thread once, and
+  is left out while its incident cannot be told apart from an earlier one (a gap before it).
 - If a post fails in a way that Slack may have acted on (a timeout, a 5xx, `internal_error`), the
   thread keeps the claim as uncertain until a later attempt succeeds; every later attempt looks the
   messages up by their claims (message metadata) before posting again. A crash between a post and
   its record is the same case, after the claim's lease (or at once for Lambda's retry of the same
-  invocation). So a thread never gets a second root, and an incident is never left unannounced.
+  invocation). A root found that way tells the story as it was when posted: it is brought up to
+  date like any other. So a thread never gets a second root, and an incident is never left
+  unannounced.
 - A step another invocation is doing is waited for, then checked: an event succeeds only once its
   incidents' threads are right, so the dead-letter queue keeps any event whose effect is missing.
 

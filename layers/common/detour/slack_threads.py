@@ -26,7 +26,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.incident_store import WINDOW, _code, _decode, _encode, _key, _pk, store_errors
+from detour.dynamodb_items import (
+    CONDITION_FAILED,
+    TRANSACTION_CANCELLED,
+    decode,
+    encode,
+    error_code,
+    site_key,
+    site_pk,
+    store_errors,
+)
+from detour.incident_store import WINDOW
 from detour.transition import format_time, parse_time
 from detour.windows import FailoverWindow
 
@@ -90,20 +100,20 @@ class ThreadStore:
             items = self._client.query(
                 TableName=self.table_name,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-                ExpressionAttributeValues=_encode(
-                    {":pk": _pk(window.site_id), ":low": THREAD + format_time(window.started_at), ":high": high}
+                ExpressionAttributeValues=encode(
+                    {":pk": site_pk(window.site_id), ":low": THREAD + format_time(window.started_at), ":high": high}
                 ),
                 ConsistentRead=True,
                 Limit=1,
             ).get("Items", [])
-        return _record(_decode(items[0])) if items else None
+        return _record(decode(items[0])) if items else None
 
     def open_thread(self, window: FailoverWindow, claim: Claim) -> ThreadRecord | None:
         """Create the incident's thread item, claimed for announcing it, if the window is still as
         read (a late ALARM may have merged it into an earlier one, which would get a thread of its
         own); None if the thread exists or the window changed: read again."""
         record = ThreadRecord(window.site_id, window.started_at, claim=claim)
-        item: dict[str, Any] = {"pk": _pk(record.site_id), "sk": record.sk, "kind": "thread"}
+        item: dict[str, Any] = {"pk": site_pk(record.site_id), "sk": record.sk, "kind": "thread"}
         item |= {"origin": format_time(record.origin), "claim": _claim_item(claim)}
         same_end = "ended_at = :end" if window.ended_at else "attribute_not_exists(ended_at)"
         values: dict[str, Any] = {":gaps": len(window.gaps)}
@@ -111,16 +121,16 @@ class ThreadStore:
             values[":end"] = format_time(window.ended_at)
         unchanged = {
             "TableName": self.table_name,
-            "Key": _key(window.site_id, WINDOW + format_time(window.started_at)),
+            "Key": site_key(window.site_id, WINDOW + format_time(window.started_at)),
             "ConditionExpression": f"attribute_exists(sk) AND {same_end} AND size(gaps) = :gaps",
-            "ExpressionAttributeValues": _encode(values),
+            "ExpressionAttributeValues": encode(values),
         }
-        new = {"TableName": self.table_name, "Item": _encode(item), "ConditionExpression": "attribute_not_exists(sk)"}
+        new = {"TableName": self.table_name, "Item": encode(item), "ConditionExpression": "attribute_not_exists(sk)"}
         with store_errors(self.table_name, f"claiming the Slack thread {record.sk}"):
             try:
                 self._client.transact_write_items(TransactItems=[{"Put": new}, {"ConditionCheck": unchanged}])
             except ClientError as error:
-                if _code(error) == "TransactionCanceledException":
+                if error_code(error) == TRANSACTION_CANCELLED:
                     return None
                 raise
         return record
@@ -196,19 +206,19 @@ class ThreadStore:
         used = {name: attr for name, attr in names.items() if name in condition or name in expression}
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _key(site_id, sk),
+            "Key": site_key(site_id, sk),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": _encode(values),
+            "ExpressionAttributeValues": encode(values),
             "ReturnValues": returns,
         }
         if used:
             request["ExpressionAttributeNames"] = used
         with store_errors(self.table_name, f"updating {sk} of site {site_id}"):
             try:
-                return _decode(self._client.update_item(**request).get("Attributes", {}))
+                return decode(self._client.update_item(**request).get("Attributes", {}))
             except ClientError as error:
-                if _code(error) == "ConditionalCheckFailedException":
+                if error_code(error) == CONDITION_FAILED:
                     return None
                 raise
 

@@ -7,6 +7,11 @@ one transition therefore changes at most the window around it and the one right 
 first window starting after it, and the first applied edge after it. Between two windows every
 edge is an OK; inside one, every edge but the last is an ALARM; that is what makes these enough.
 Applied one at a time, in any order, the changes end in exactly `derive_windows` of the whole set.
+
+Times are compared alone: a site has one alarm (the template's), so no two of its transitions
+share a millisecond. Several alarms per site would need the alarm name in the comparisons and in
+the windows' keys (an ALARM, an OK and an ALARM of three alarms in one millisecond make two windows
+that start at the same time).
 """
 
 from __future__ import annotations
