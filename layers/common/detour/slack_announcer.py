@@ -30,8 +30,8 @@ Webhook mode cannot edit or thread: one self-contained message per transition.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -278,7 +278,7 @@ class Incidents:
         return {"event_type": EVENT_TYPE, "event_payload": payload | ({"claim": claim} if claim else {})}
 
     def _claim(self, step: str) -> Claim:
-        return new_claim(self.request_id, step, uuid.uuid4().hex)
+        return new_claim(self.request_id, step, os.urandom(12).hex())  # uuid and secrets cost imports
 
     def _opening(self, window: FailoverWindow) -> Transition:
         """The ALARM that opened the window, as far as the message needs it."""
