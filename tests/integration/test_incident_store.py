@@ -375,3 +375,14 @@ def test_a_writer_that_applies_between_the_reads_is_a_lost_race_not_an_inconsist
     IncidentStore(incidents_table.name, client).record(transition("ALARM", 5, site))
     assert client.done
     assert spans(other, site) == [(5, None)]
+
+
+def test_a_period_reads_its_windows_and_the_one_running_into_it_only(incidents_table: Any, site: str) -> None:
+    """`detour report` over a period reads the windows that overlap it, not the site's history."""
+    seed_history(incidents_table.name, flapping(site, 300))  # outages at minutes 0-1, 3-4, 6-7, ...
+    counting = CountingClient()
+    store = IncidentStore(incidents_table.name, counting)
+    since, until = T0 + timedelta(minutes=300.5), T0 + timedelta(minutes=310)
+    found = store.windows(site, since=since, until=until)
+    assert [(w.started_at - T0).total_seconds() / 60 for w in found] == [309, 306, 303, 300]
+    assert counting.items_read <= 6
