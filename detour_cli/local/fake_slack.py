@@ -28,9 +28,11 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from detour_cli.local.loopback import LoopbackServer
 
 TOKEN = "xoxb-1111-2222-detourTESTtoken"  # noqa: S105 - the fake's own, accepted nowhere else
 CHANNEL = "C0DETOUR01"
@@ -68,7 +70,7 @@ class _Rate:
     pending: int = 0
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     def __init__(
         self,
         token: str = TOKEN,
@@ -88,22 +90,7 @@ class FakeSlack:
         self._rates: dict[str, _Rate] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._handler_class())
 
     @property
     def api_url(self) -> str:

@@ -41,10 +41,13 @@ def notify(*, transition: Transition, request_id: str) -> dict[str, Any]:
     # incident's window exists before it is announced.
     store = IncidentStore(settings.table_name, dynamodb_client())
     notices = NoticeBoard(settings.table_name, dynamodb_client())
-    recorded = store.record(during_maintenance(transition, notices)).transition
+    outcome = store.record(during_maintenance(transition, notices))
+    recorded = outcome.transition
 
     threads = ThreadStore(settings.table_name, dynamodb_client())
-    action = announce(recorded, slack=slack, store=store, threads=threads, site=site, request_id=request_id)
+    action = announce(
+        recorded, outcome.window, slack=slack, store=store, threads=threads, site=site, request_id=request_id
+    )
 
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
     return {"site_id": recorded.site_id, "state": recorded.new_state.value, "action": action}

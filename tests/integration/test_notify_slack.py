@@ -506,7 +506,7 @@ def test_a_window_merged_under_a_reconciler_still_gets_one_thread(function_env: 
     assert stale is not None
 
     store.record(a0)  # Y
-    announce(a0, slack=slack_bot, store=store, threads=threads, site=site, request_id="Y")
+    announce(a0, store.window_of(a0), slack=slack_bot, store=store, threads=threads, site=site, request_id="Y")
     Incidents(slack=slack_bot, store=store, threads=threads, site=site, transition=a5, request_id="X").reconcile(stale)
 
     (root,) = slack.roots()
@@ -531,7 +531,9 @@ def test_a_step_in_another_invocations_hands_is_waited_for_then_confirmed(
 
     store.record(ok)
     with pytest.raises(slack_announcer.ThreadBusy, match="stayed claimed"):
-        announce(ok, slack=slack_bot, store=store, threads=threads, site=site, request_id="ok-delivery")
+        announce(
+            ok, store.window_of(ok), slack=slack_bot, store=store, threads=threads, site=site, request_id="ok-delivery"
+        )
     assert slack.messages == []
 
 

@@ -27,9 +27,11 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from detour_cli.local.loopback import LoopbackServer
 
 HOP_BY_HOP = {
     "connection",
@@ -72,7 +74,7 @@ class FaultPlan:
     seed: int = 0
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     def __init__(self, upstream: str, plan: FaultPlan | None = None) -> None:
         parts = urlsplit(upstream)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -84,23 +86,7 @@ class FaultProxy:
         self._doomed: set[str] = set()
         self._burst_until = 0.0
         self.set_plan(plan or FaultPlan())
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------------
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(self._handler_class())
 
     def set_plan(self, plan: FaultPlan) -> None:
         with self._lock:

@@ -56,6 +56,7 @@ class ThreadBusy(RuntimeError):
 
 def announce(
     transition: Transition,
+    window: FailoverWindow | None,
     *,
     slack: Slack,
     store: IncidentStore,
@@ -63,8 +64,8 @@ def announce(
     site: say.Site,
     request_id: str,
 ) -> str:
-    """Bring Slack up to date for this transition; return what was done (for the logs)."""
-    window = store.window_of(transition)
+    """Bring Slack up to date for this transition, recorded and applied, in `window` (the one it
+    belongs to, as recording it found); return what was done (for the logs)."""
     if not slack.threads:
         slack.post(say.message_for_state(site, transition, window))
         return "posted a message"
