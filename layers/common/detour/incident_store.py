@@ -7,6 +7,8 @@ Single-table layout, everything under the site's partition, sorted by time:
     pk = SITE#<health check id>    sk = WINDOW#<started_at>                one per failover window
     pk = SITE#<health check id>    sk = WINDOWS                            the windows' version, newest
     pk = SITE#<health check id>    sk = THREAD#<started_at>                an incident's Slack thread
+    pk = SITE#<health check id>    sk = UPDATE#<posted_at>#<id>            the incident timeline
+                                                                           (`detour.incident_updates`)
     pk = IDEMPOTENCY#<service>     sk = <hash>                             Powertools, with a TTL
 
 Recording is two steps, each safe to repeat. A conditional put stores the transition once, not yet
@@ -45,6 +47,7 @@ from detour.dynamodb_items import (
     site_pk,
     store_errors,
 )
+from detour.incident_updates import alarm_entry, update_item
 from detour.transition import AlarmState, Transition, format_time, parse_time
 from detour.window_changes import InconsistentWindows, Neighbourhood, WindowChanges, changes_for
 from detour.windows import FailoverWindow
@@ -236,6 +239,8 @@ class IncidentStore:
         if transition.new_state is not AlarmState.INSUFFICIENT_DATA:
             edge = _transition_item(transition) | {"sk": EDGE + transition.key, "kind": "edge"}
             actions.append({"Put": {"TableName": self.table_name, "Item": encode(edge)}})
+        # The incident timeline's automatic entry, written once: with the applied flag.
+        actions.append({"Put": {"TableName": self.table_name, "Item": encode(update_item(alarm_entry(transition)))}})
         with self._errors(f"applying transition {transition.key} to the windows of site {site_id}"):
             try:
                 self._client.transact_write_items(TransactItems=actions)

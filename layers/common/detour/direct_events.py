@@ -1,0 +1,49 @@
+"""Events Detour's own parts send each other with `lambda:InvokeFunction` (asynchronously).
+
+    {"detour": "refresh", "site_id": ..., "reason": ...}          -> refresh_page: republish the page
+    {"detour": "update-posted", "site_id": ..., "update": <key>}  -> notify_slack: reply the update
+    {"detour": "slack-command", "command": {...}}                 -> slack_commands: do what was asked
+
+They carry keys, never content: a function reads the update itself from the incidents table, so an
+invoker can at most make a function redo what the table already says. Asynchronous invocation
+retries twice and then keeps the event in the function's dead-letter queue, like SNS deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+KIND = "detour"
+REFRESH = "refresh"
+UPDATE_POSTED = "update-posted"
+SLACK_COMMAND = "slack-command"
+
+
+class InvalidDirectEvent(ValueError):
+    """A direct invocation whose event is not one Detour sends."""
+
+
+def kind_of(event: Any) -> str | None:
+    """The direct event's kind, or None for any other event (SNS, a schedule, a Function URL)."""
+    return str(event[KIND]) if isinstance(event, dict) and KIND in event else None
+
+
+def refresh(site_id: str, reason: str) -> dict[str, Any]:
+    return {KIND: REFRESH, "site_id": site_id, "reason": reason}
+
+
+def update_posted(site_id: str, update_key: str) -> dict[str, Any]:
+    return {KIND: UPDATE_POSTED, "site_id": site_id, "update": update_key}
+
+
+def field(event: dict[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value or len(value) > 300:
+        raise InvalidDirectEvent(f"a {event.get(KIND)!r} event needs a {name!r} string, got {value!r:.80}")
+    return value
+
+
+def invoke_async(lambda_client: Any, function_name: str, event: dict[str, Any]) -> None:
+    """Queue the event for the function (InvocationType Event): returns once Lambda has it."""
+    lambda_client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode())
