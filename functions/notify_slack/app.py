@@ -1,8 +1,9 @@
 """notify_slack: tell the team in Slack, one thread per incident, updated until it is resolved.
 
 SNS (health-check alarm) -> parse the transition -> once per transition: read the Slack secret,
-record the transition, bring the incident threads it touches up to date -> metrics. Failures
-raise: retried, then DLQ.
+record the transition, bring the incident threads it touches up to date -> metrics.
+An operator's update (invoked directly with its key) -> read it -> reply it once in its incident's
+thread. Failures raise: retried, then DLQ.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from detour import direct_events
 from detour.aws import dynamodb_client, secrets_provider
 from detour.incident_store import IncidentStore
+from detour.incident_updates import UpdateLog
 from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
 from detour.settings import Settings, required
 from detour.site_notice import NoticeBoard, during_maintenance
@@ -24,10 +27,12 @@ from detour.slack_message import Site
 from detour.slack_secret import load_slack_credentials
 from detour.slack_threads import ThreadStore
 from detour.slack_transport import slack_for
+from detour.slack_update_replies import reply_update
 from detour.transition import Transition
 
 settings = Settings.from_env()
 secret_id = required("SLACK_SECRET_ARN")
+own_site = required("SITE_ID")
 site = Site(domain=required("SITE_DOMAIN"), page_url=required("PAGE_URL"), mention=os.environ.get("SLACK_MENTION", ""))
 logger = Logger()
 metrics = Metrics()
@@ -53,9 +58,29 @@ def notify(*, transition: Transition, request_id: str) -> dict[str, Any]:
     return {"site_id": recorded.site_id, "state": recorded.new_state.value, "action": action}
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+def reply(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    site_id, key = direct_events.field(event, "site_id"), direct_events.field(event, "update")
+    if site_id != own_site:
+        raise direct_events.InvalidDirectEvent(f"update {key} is for site {site_id}; this stack serves {own_site}")
+    logger.append_keys(site_id=site_id, update=key)
+    store = IncidentStore(settings.table_name, dynamodb_client())
+    update = UpdateLog(settings.table_name, dynamodb_client()).get(site_id, key)
+    if update is None:
+        raise direct_events.InvalidDirectEvent(f"update {key} of site {site_id} is not in the incidents table")
+    slack = slack_for(load_slack_credentials(secret_id, secrets_provider()), secret_id)
+    threads = ThreadStore(settings.table_name, dynamodb_client())
+    action = reply_update(update, slack=slack, store=store, threads=threads, site=site, request_id=request_id)
+    metrics.add_metric(name="UpdatesReplied", unit=MetricUnit.Count, value=1)
+    return {"site_id": site_id, "update": key, "action": action}
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId", clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if direct_events.kind_of(event) == direct_events.UPDATE_POSTED:
+        result = reply(event, context.aws_request_id)
+        logger.info("Update replied in Slack", **result)
+        return result
     idempotency.register_lambda_context(context)
     transition = transition_from(event, settings.alarm_names, logger)
 

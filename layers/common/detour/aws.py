@@ -39,6 +39,11 @@ def lambda_client() -> Any:
 
 
 @functools.cache
+def route53_client() -> Any:
+    return boto3.client("route53", config=CLIENT_CONFIG)
+
+
+@functools.cache
 def secrets_provider() -> Any:
     """Powertools' SecretsProvider (it caches values) on a client made here, on first use."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415 - ~25 ms
@@ -49,5 +54,5 @@ def secrets_provider() -> Any:
 def forget_clients() -> None:
     """Drop the clients made so far: the next use makes new ones for the current endpoint and
     credentials (a new local emulator, a new test). Lambda never needs this."""
-    for factory in (dynamodb_client, s3_client, cloudfront_client, lambda_client, secrets_provider):
+    for factory in (dynamodb_client, s3_client, cloudfront_client, lambda_client, route53_client, secrets_provider):
         factory.cache_clear()

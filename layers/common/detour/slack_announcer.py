@@ -86,7 +86,72 @@ def _windows_touched_by(
     return [w for w in (window, following) if w is not None]
 
 
-class Incidents:
+class ThreadPoster:
+    """Posting into an incident's threads at most once per claim: what an event's reconciliation
+    and an operator's update reply share."""
+
+    def __init__(
+        self, *, slack: Slack, store: IncidentStore, threads: ThreadStore, site: say.Site, site_id: str, request_id: str
+    ) -> None:
+        self.slack, self.store, self.threads, self.site = slack, store, threads, site
+        self.site_id, self.request_id = site_id, request_id
+        self._posting = ""  # the claim under which a post is being sent, once it is
+
+    def post_note(self, key: str, message: say.SlackMessage, thread: SlackThread | None, incident: datetime) -> bool:
+        """Post `message` once for `key` (a transition's, an update's): claimed first, and looked up
+        instead of posted again if an earlier attempt may have posted it. False if it already was."""
+        note = self.threads.claim_note(self.site_id, key, self._claim("note"))
+        if note is None:
+            return False  # posted already, or being posted
+        self._posting = ""
+        try:
+            found = self.slack.find(note.unsure, thread, incident) if note.unsure else None
+            posted = found or self._post(message, thread, "note", incident, note.claim.token)
+        except SlackDeliveryError as error:
+            self.threads.give_up_note(note, self._unsure(note.abandoned, note.claim, error))
+            raise
+        self.threads.finish_note(note, ts=posted.ts if posted else "")
+        return True
+
+    def _unsure(self, abandoned: str, claim: Claim, error: SlackDeliveryError) -> set[str]:
+        """A lookup or an edit that failed posted nothing; a post that failed may have."""
+        mine = {claim.token} if error.maybe_delivered and self._posting == claim.token else set()
+        return ({abandoned} | mine) - {""}
+
+    # -- posting -------------------------------------------------------------------------------------
+
+    def _adopt(self, record: ThreadRecord, thread: SlackThread | None) -> SlackThread | None:
+        """The message an earlier attempt may have posted (it failed or died without knowing)."""
+        return self.slack.find(record.unsure, thread, record.origin) if record.unsure else None
+
+    def _posted(
+        self, message: say.SlackMessage, thread: SlackThread | None, kind: str, record: ThreadRecord, claim: Claim
+    ) -> SlackThread:
+        posted = self._post(message, thread, kind, record.origin, claim.token)
+        if posted is None:
+            raise SlackDeliveryError("Slack accepted the post but returned no message")
+        return posted
+
+    def _post(
+        self,
+        message: say.SlackMessage,
+        thread: SlackThread | None,
+        kind: str,
+        incident: datetime,
+        claim: str = "",
+    ) -> SlackThread | None:
+        self._posting = claim  # from here on, a failure may hide a post that landed
+        return self.slack.post(message, thread, metadata=self._metadata(kind, incident, claim))
+
+    def _metadata(self, kind: str, incident: datetime, claim: str) -> dict[str, Any]:
+        payload = {"site_id": self.site_id, "incident": format_time(incident), "kind": kind}
+        return {"event_type": EVENT_TYPE, "event_payload": payload | ({"claim": claim} if claim else {})}
+
+    def _claim(self, step: str) -> Claim:
+        return new_claim(self.request_id, step, os.urandom(12).hex())  # uuid and secrets cost imports
+
+
+class Incidents(ThreadPoster):
     """Reconciles incident threads for one event."""
 
     def __init__(
@@ -99,9 +164,10 @@ class Incidents:
         transition: Transition,
         request_id: str,
     ) -> None:
-        self.slack, self.store, self.threads, self.site = slack, store, threads, site
-        self.transition, self.request_id = transition, request_id
-        self._posting = ""  # the claim under which a post is being sent, once it is
+        super().__init__(
+            slack=slack, store=store, threads=threads, site=site, site_id=transition.site_id, request_id=request_id
+        )
+        self.transition = transition
 
     def reconcile(self, window: FailoverWindow) -> str:
         """Steps until the window's thread shows what the window says. A step in another
@@ -139,7 +205,8 @@ class Incidents:
         if window is None:
             if t.new_state is not AlarmState.INSUFFICIENT_DATA or t.old_state is AlarmState.ALARM:
                 return ""  # (missing data straight after an ALARM not recorded yet: that ALARM is late)
-            posted = self._post_note(say.health_data_missing(self.site, t, during_incident=False), None, t.changed_at)
+            missing = say.health_data_missing(self.site, t, during_incident=False)
+            posted = self.post_note(t.key, missing, None, t.changed_at)
             return "warned: health data missing" if posted else ""
         if any(gap <= t.changed_at for gap in window.gaps):
             return ""  # an OK before it is missing: which incident it belongs to is not known yet
@@ -154,22 +221,8 @@ class Incidents:
             message = say.still_failing(self.site, t)
         else:
             return ""
-        posted = self._post_note(message, thread, record.origin)
+        posted = self.post_note(t.key, message, thread, record.origin)
         return "replied in the incident thread" if posted else ""
-
-    def _post_note(self, message: say.SlackMessage, thread: SlackThread | None, incident: datetime) -> bool:
-        note = self.threads.claim_note(self.transition.site_id, self.transition.key, self._claim("note"))
-        if note is None:
-            return False  # posted already, or being posted
-        self._posting = ""
-        try:
-            found = self.slack.find(note.unsure, thread, incident) if note.unsure else None
-            posted = found or self._post(message, thread, "note", incident, note.claim.token)
-        except SlackDeliveryError as error:
-            self.threads.give_up_note(note, self._unsure(note.abandoned, note.claim, error))
-            raise
-        self.threads.finish_note(note, ts=posted.ts if posted else "")
-        return True
 
     # -- one step ------------------------------------------------------------------------------------
 
@@ -208,11 +261,6 @@ class Incidents:
             self.threads.give_up(record, claim.token, self._unsure(record.abandoned, claim, error))
             raise
 
-    def _unsure(self, abandoned: str, claim: Claim, error: SlackDeliveryError) -> set[str]:
-        """A lookup or an edit that failed posted nothing; a post that failed may have."""
-        mine = {claim.token} if error.maybe_delivered and self._posting == claim.token else set()
-        return ({abandoned} | mine) - {""}
-
     def _announce(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
         resolution = _resolution(window)
         message = (
@@ -248,38 +296,6 @@ class Incidents:
             self._posted(say.recovered_reply(self.site, window), root, "reply", record, claim)
         self.threads.finish(record, claim.token, resolved=resolution, replied=True)
         return "corrected the resolved incident" if record.resolved else "resolved the incident thread"
-
-    # -- posting -------------------------------------------------------------------------------------
-
-    def _adopt(self, record: ThreadRecord, thread: SlackThread | None) -> SlackThread | None:
-        """The message an earlier attempt may have posted (it failed or died without knowing)."""
-        return self.slack.find(record.unsure, thread, record.origin) if record.unsure else None
-
-    def _posted(
-        self, message: say.SlackMessage, thread: SlackThread | None, kind: str, record: ThreadRecord, claim: Claim
-    ) -> SlackThread:
-        posted = self._post(message, thread, kind, record.origin, claim.token)
-        if posted is None:
-            raise SlackDeliveryError("Slack accepted the post but returned no message")
-        return posted
-
-    def _post(
-        self,
-        message: say.SlackMessage,
-        thread: SlackThread | None,
-        kind: str,
-        incident: datetime,
-        claim: str = "",
-    ) -> SlackThread | None:
-        self._posting = claim  # from here on, a failure may hide a post that landed
-        return self.slack.post(message, thread, metadata=self._metadata(kind, incident, claim))
-
-    def _metadata(self, kind: str, incident: datetime, claim: str) -> dict[str, Any]:
-        payload = {"site_id": self.transition.site_id, "incident": format_time(incident), "kind": kind}
-        return {"event_type": EVENT_TYPE, "event_payload": payload | ({"claim": claim} if claim else {})}
-
-    def _claim(self, step: str) -> Claim:
-        return new_claim(self.request_id, step, os.urandom(12).hex())  # uuid and secrets cost imports
 
     def _opening(self, window: FailoverWindow) -> Transition:
         """The ALARM that opened the window, as far as the message needs it."""

@@ -5,10 +5,12 @@ truncated within Block Kit's limits, so alarm text can neither mention, link nor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from detour.incident_updates import Source, Update
 from detour.transition import AlarmState, Transition
 from detour.windows import FailoverWindow
 
@@ -16,6 +18,7 @@ HEADER_MAX = 150  # Block Kit: header text
 FIELD_MAX = 2000  # section field
 TEXT_MAX = 3000  # section / context text
 REASON_MAX = 1500  # keeps a reason readable, far inside the limits
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 MENTIONS = {"here": "<!here>", "channel": "<!channel>"}
 
 
@@ -131,6 +134,20 @@ def healthy_without_known_outage(site: Site, transition: Transition) -> SlackMes
             _links(site, transition),
         ],
     )
+
+
+def update_posted(site: Site, update: Update) -> SlackMessage:
+    """An operator's update, in its incident's thread: who posted it to the page, and its words,
+    escaped (a message can neither mention, link nor break the thread)."""
+    if update.source is Source.SLACK and SLACK_USER.match(update.author):
+        who = f"<@{update.author}>"
+    else:
+        who = f"`{escape(truncate(update.author, 200))}` (detour update)"
+    text = (
+        f":memo: Posted to the {escape(site.domain)} maintenance page by {who} ({update.stage.label}): "
+        f"{escape(truncate(update.message, REASON_MAX))}"
+    )
+    return SlackMessage(text=text, blocks=[_section(text)])
 
 
 def message_for_state(site: Site, transition: Transition, window: FailoverWindow | None) -> SlackMessage:

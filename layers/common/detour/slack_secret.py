@@ -23,6 +23,9 @@ BOT_TOKEN = re.compile(
 )  # an operator's fix to the secret is picked up within five minutes
 
 
+SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,128}$")
+
+
 class SlackSecretError(RuntimeError):
     """The Slack secret is missing, unreadable or not in either accepted shape."""
 
@@ -58,6 +61,27 @@ def load_slack_credentials(secret_id: str, secrets: Any) -> SlackCredentials:
             "function's role may call secretsmanager:GetSecretValue on it"
         ) from None
     return parse_slack_secret(secret_id, raw)
+
+
+def load_signing_secret(secret_id: str, secrets: Any) -> str:
+    """The Slack app's signing secret (`signing_secret` in the same secret): the only gate of the
+    slash-command Function URL. Never logged; errors name the field, not the value."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
+
+    try:
+        raw = secrets.get(secret_id, max_age=SECRET_CACHE_S)
+        value = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except GetParameterError as error:
+        raise SlackSecretError(f"cannot read the Slack secret {secret_id}: {error}") from None
+    except json.JSONDecodeError:
+        raise SlackSecretError(f"the Slack secret {secret_id} is not JSON") from None
+    signing = value.get("signing_secret") if isinstance(value, dict) else None
+    if not isinstance(signing, str) or not SIGNING_SECRET.match(signing):
+        raise SlackSecretError(
+            f"the Slack secret {secret_id} has no usable signing_secret: copy the app's Signing Secret (Basic "
+            "Information, App Credentials) into it as \"signing_secret\" (README, 'The Slack app')"
+        )
+    return signing
 
 
 def parse_slack_secret(secret_id: str, raw: Any) -> SlackCredentials:

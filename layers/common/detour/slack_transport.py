@@ -36,7 +36,8 @@ FIXES = {
     "not_in_channel": "the bot is not in the channel: /invite it there",
     "is_archived": "the channel is archived: unarchive it or put another channel id into the secret",
     "missing_scope": "the bot lacks a scope: chat:write, and channels:history (groups:history for a private "
-    "channel) to check whether a post that may have been lost reached Slack; add them and reinstall the app",
+    "channel) to check whether a post that may have been lost reached Slack, and usergroups:read when a user "
+    "group may post updates; add them and reinstall the app (docs/slack-app-manifest.yaml)",
     "ratelimited": "Slack kept rate-limiting after the retries; the event will be retried",
     "invalid_token": "the webhook URL is invalid or revoked: create a new incoming webhook and update the secret",
     "no_service": "the webhook URL no longer exists: create a new incoming webhook and update the secret",
@@ -125,6 +126,11 @@ class SlackBot:
                 return None
             arguments["cursor"] = cursor
         return None
+
+    def usergroup_members(self, group: str) -> frozenset[str]:
+        """The user ids in a Slack user group (S…): who may post updates when a group is allowed."""
+        response = self._call("usergroups.users.list", usergroup=group)
+        return frozenset(str(user) for user in response.get("users", []))
 
     def _call(self, method: str, client: Any = None, **arguments: Any) -> Any:
         from slack_sdk.errors import SlackApiError  # noqa: PLC0415

@@ -1,0 +1,124 @@
+"""slack_commands: `/detour` and the "Post to the maintenance page" message shortcut, from Slack.
+
+Function URL (Slack's request) -> verify Slack's signature, refuse a replay -> parse, authorize ->
+queue the work on this same function -> acknowledge, within Slack's three seconds.
+The queued work (this function, invoked asynchronously) -> authorize against user groups -> do it
+(post the update, show the status, planned maintenance on or off) -> answer through response_url.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from detour import direct_events
+from detour.aws import dynamodb_client, lambda_client, secrets_provider
+from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
+from detour.lambda_support import traced
+from detour.settings import Settings, required
+from detour.slack_replays import ReplayGuard
+from detour.slack_request import RequestRefused, SignedRequest, SlackAsk, parse_ask
+from detour.slack_responses import (
+    acknowledgement,
+    answer_to,
+    group_members,
+    http_answer,
+    incident_desk,
+    slack_permissions,
+)
+from detour.slack_secret import load_signing_secret
+from detour.update_posting import UpdateTargets
+
+settings = Settings.from_env()
+secret_id = required("SLACK_SECRET_ARN")
+site_id, domain = required("SITE_ID"), required("SITE_DOMAIN")
+updaters, channels = os.environ.get("SLACK_UPDATERS", ""), os.environ.get("SLACK_COMMAND_CHANNELS", "")
+targets = UpdateTargets(refresh_page=required("REFRESH_PAGE_FUNCTION"), notify_slack=required("NOTIFY_SLACK_FUNCTION"))
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if direct_events.kind_of(event) == direct_events.SLACK_COMMAND:
+        return work(SlackAsk.from_json(event.get("ask") or {}))
+    return acknowledge(event, context.function_name)
+
+
+def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
+    try:
+        request = SignedRequest.from_function_url(event)
+        request.verify(load_signing_secret(secret_id, secrets_provider()), time.time())
+        if not ReplayGuard(settings.table_name, dynamodb_client()).first_time(request.signature, time.time()):
+            if request.retry_num:  # Slack sent it again: the first is being handled
+                return http_answer(200, "")
+            raise RequestRefused("replayed: a request with this signature was already received")
+        ask = parse_ask(request.body)
+    except RequestRefused as refused:
+        logger.warning("Refused a request to the Slack command URL", reason=str(refused), status=refused.status)
+        metrics.add_metric(name="SlackRequestsRefused", unit=MetricUnit.Count, value=1)
+        return http_answer(refused.status, "")  # the reason stays in the log: no help for a forger
+
+    logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
+    try:
+        command = parse_command(ask)
+    except CommandError as error:
+        return http_answer(200, acknowledgement(str(error)))
+    verdict, refusal = _permissions().verdict(ask, command)
+    if verdict is Verdict.REFUSED:
+        return _refuse(ask, command, refusal, http=True)
+    if command.verb is Verb.HELP:
+        return http_answer(200, acknowledgement(USAGE))
+
+    direct_events.invoke_async(
+        lambda_client(), own_name, {direct_events.KIND: direct_events.SLACK_COMMAND, "ask": ask.to_json()}
+    )
+    logger.info("Slack command acknowledged", verb=command.verb.value)
+    return http_answer(200, acknowledgement(_working_on(command)))
+
+
+def work(ask: SlackAsk) -> dict[str, Any]:
+    logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
+    command = parse_command(ask)  # parsed once already: a CommandError here is a bug, and raises
+    verdict, refusal = _permissions().verdict_with_groups(ask, command, group_members(secret_id))
+    if verdict is Verdict.REFUSED:
+        return _refuse(ask, command, refusal, http=False)
+
+    desk = incident_desk(settings.table_name, site_id, domain, targets)
+    answer = desk.answer(ask, command, datetime.now(UTC))
+    answer_to(ask, answer)
+    metrics.add_metric(name="SlackCommandsDone", unit=MetricUnit.Count, value=1)
+    logger.info("Slack command done", verb=command.verb.value)
+    return {"verb": command.verb.value, "answered": True}
+
+
+def _refuse(ask: SlackAsk, command: Command, refusal: str, *, http: bool) -> dict[str, Any]:
+    logger.warning("Refused a Slack command", user_id=ask.user_id, channel_id=ask.channel_id, verb=command.verb.value)
+    metrics.add_metric(name="SlackCommandsRefused", unit=MetricUnit.Count, value=1)
+    if http:
+        return http_answer(200, acknowledgement(refusal))
+    answer_to(ask, refusal)
+    return {"verb": command.verb.value, "answered": True, "refused": True}
+
+
+def _permissions() -> Permissions:
+    return slack_permissions(updaters, channels, secret_id)
+
+
+def _working_on(command: Command) -> str:
+    return {
+        "status": "Looking it up…",
+        "update": "Posting your update to the maintenance page and the incident thread…",
+        "maintenance on": "Turning planned maintenance on…",
+        "maintenance off": "Turning planned maintenance off…",
+    }.get(command.verb.value, "On it…")
+
+
+lambda_handler = traced(handler, enabled=settings.tracing)

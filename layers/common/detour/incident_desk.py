@@ -1,0 +1,141 @@
+"""The work behind a `/detour` request, once acknowledged: do what was asked, say what changed.
+
+Every answer names exactly what changed, or that nothing did and why. Operator text is escaped
+before it is echoed back, so a message can neither mention nor link anyone in Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from detour import planned_maintenance
+from detour.incident_commands import USAGE, Command, Verb
+from detour.incident_store import IncidentStore
+from detour.incident_updates import Source, Update, UpdateLog
+from detour.operator_updates import IncidentContext, compose, joins, read_context
+from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
+from detour.slack_message import escape, human_duration, truncate
+from detour.slack_request import SlackAsk
+from detour.transition import format_time
+from detour.update_posting import PostedUpdate, UpdateTargets, post_update
+
+RELATIVE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """One site's incident desk: its store, timeline and notice, the functions that follow an
+    update, and how to change planned maintenance."""
+
+    site_id: str
+    domain: str
+    store: IncidentStore
+    log: UpdateLog
+    notices: NoticeBoard
+    lambda_client: object
+    targets: UpdateTargets
+    maintenance: planned_maintenance.Maintenance
+
+    def answer(self, ask: SlackAsk, command: Command, now: datetime) -> str:
+        """Do it; return the answer for the person who asked (Slack mrkdwn)."""
+        if command.verb is Verb.STATUS:
+            return self._status(now)
+        if command.verb is Verb.UPDATE:
+            return self._update(ask, command, now)
+        if command.verb is Verb.MAINTENANCE_ON:
+            return self._maintenance_on(ask, command, now)
+        if command.verb is Verb.MAINTENANCE_OFF:
+            return self._maintenance_off(ask, now)
+        return USAGE
+
+    def _context(self, now: datetime) -> IncidentContext:
+        return read_context(self.site_id, store=self.store, log=self.log, notices=self.notices, now=now, limit=1)
+
+    def _status(self, now: datetime) -> str:
+        context = self._context(now)
+        site = f"*{escape(self.domain)}*"
+        window = context.window
+        if window is not None and window.ended_at is None:
+            kind = "planned maintenance" if window.planned else "an outage"
+            head = (
+                f"{site} is on the maintenance page ({kind}) since {_utc(window.started_at)}, "
+                f"{human_duration((now - window.started_at).total_seconds())} so far."
+            )
+        elif window is not None and window.ended_at is not None:
+            head = f"{site} is back on its primary since {_utc(window.ended_at)}."
+        else:
+            head = f"{site} is served by its primary: no incident is open."
+        latest = context.timeline.updates[0] if context.timeline.updates else None
+        if latest is None:
+            return head
+        return (
+            f"{head} Stage: *{latest.stage.label}*. Latest ({_utc(latest.posted_at)}): "
+            f"“{escape(truncate(latest.message, 300))}”"
+        )
+
+    def _update(self, ask: SlackAsk, command: Command, now: datetime) -> str:
+        context = self._context(now)
+        stage = command.stage or context.default_stage
+        update = compose(
+            self.site_id, stage=stage, message=command.message, author=ask.user_id, source=Source.SLACK, now=now
+        )
+        # Slack's trigger_id is the same in its own retries of this request: the same update.
+        posted = self._post(replace(update, update_id=f"slack:{ask.trigger_id}"))
+        return self._posted_answer(posted, context)
+
+    def _post(self, update: Update) -> PostedUpdate:
+        return post_update(update, log=self.log, lambda_client=self.lambda_client, targets=self.targets)
+
+    def _posted_answer(self, posted: PostedUpdate, context: IncidentContext) -> str:
+        update = posted.update
+        quoted = f"“{escape(truncate(update.message, 300))}”"
+        if not posted.new:
+            return f"Already posted at {_utc(update.posted_at)} ({update.stage.label}): {quoted}. Nothing changed."
+        return (
+            f"Posted to the {escape(self.domain)} maintenance page as *{update.stage.label}*: {quoted}. It belongs to "
+            f"{joins(context.window)}. The page shows it within seconds, and the incident thread gets it too."
+        )
+
+    def _maintenance_on(self, ask: SlackAsk, command: Command, now: datetime) -> str:
+        try:
+            until = _until(command.until, now)
+            notice = SiteNotice(command.message, planned=True, until=until, since=now)
+        except (NoticeError, ValueError) as error:
+            return f"Nothing changed: {escape(str(error))}."
+        posted = planned_maintenance.start(self.maintenance, notice, author=ask.user_id, source=Source.SLACK, now=now)
+        back = f", expected back {_utc(until)}" if until else ""
+        return (
+            f"Planned maintenance of {escape(self.domain)} is on{back}: the health check is inverted, so Route 53 "
+            f"sends visitors to the maintenance page within a minute or two, where they read "
+            f"“{escape(truncate(posted.update.message, 300))}”. Slack stays quiet (planned). "
+            "`/detour maintenance off` ends it."
+        )
+
+    def _maintenance_off(self, ask: SlackAsk, now: datetime) -> str:
+        ended = planned_maintenance.end(self.maintenance, author=ask.user_id, source=Source.SLACK, now=now)
+        if not ended.was_on:
+            return f"No planned maintenance of {escape(self.domain)} was on. Nothing changed."
+        return (
+            f"Planned maintenance of {escape(self.domain)} is off: the health check is no longer inverted, and "
+            "Route 53 sends visitors back once the primary passes its checks (`/detour status` shows when)."
+        )
+
+
+def _until(text: str, now: datetime) -> datetime | None:
+    """`2h`, `30m`, `1d`, or an ISO 8601 time with an offset."""
+    if not text:
+        return None
+    amount, unit = text[:-1], text[-1:].lower()
+    if unit in RELATIVE_UNITS and amount.replace(".", "", 1).isdigit():
+        return now + timedelta(**{RELATIVE_UNITS[unit]: float(amount)})
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"until {text!r} needs a UTC offset, e.g. 2026-11-21T04:30+00:00, or say 2h")
+    if moment <= now:
+        raise ValueError(f"until {text!r} is in the past")
+    return moment.astimezone(UTC)
+
+
+def _utc(moment: datetime) -> str:
+    return format_time(moment)[:16].replace("T", " ") + " UTC"

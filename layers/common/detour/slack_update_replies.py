@@ -1,0 +1,48 @@
+"""An operator's update, replied once in its incident's Slack thread.
+
+The incident is the one the update belongs to by time (`incident_updates.incident_window`). Its
+thread gets one line per update, claimed like the alarm's own notes, so a retried or duplicated
+event never posts it twice. An update with no incident yet (posted before the alarm) goes to the
+channel as a message of its own: the thread does not exist yet. An update whose incident is not
+announced yet fails, and is retried once the thread is there.
+"""
+
+from __future__ import annotations
+
+from detour import slack_message as say
+from detour.incident_store import IncidentStore
+from detour.incident_updates import Update, incident_window
+from detour.slack_announcer import ThreadPoster
+from detour.slack_thread import SlackThread
+from detour.slack_threads import ThreadStore
+from detour.slack_transport import Slack
+
+
+class ThreadNotReady(RuntimeError):
+    """The update's incident has no thread yet: the event is retried until the alarm's announcement
+    has made one."""
+
+
+def reply_update(
+    update: Update, *, slack: Slack, store: IncidentStore, threads: ThreadStore, site: say.Site, request_id: str
+) -> str:
+    """Reply the update in its incident's thread (or the channel); return what was done."""
+    message = say.update_posted(site, update)
+    if not slack.threads:
+        slack.post(message)
+        return "posted the update"
+    poster = ThreadPoster(
+        slack=slack, store=store, threads=threads, site=site, site_id=update.site_id, request_id=request_id
+    )
+    window = incident_window(update.posted_at, store.window_before(update.site_id, update.posted_at))
+    if window is None:
+        posted = poster.post_note(update.key, message, None, update.posted_at)
+        return "posted the update in the channel (no incident yet)" if posted else "already posted"
+    record = threads.thread_of(window)
+    if record is None or record.ts is None or record.channel is None:
+        raise ThreadNotReady(
+            f"the incident of {window.started_at:%Y-%m-%d %H:%M} UTC has no Slack thread yet; the update is "
+            "replied there once the alarm's announcement has made it (this event is retried)"
+        )
+    posted = poster.post_note(update.key, message, SlackThread(record.channel, record.ts), record.origin)
+    return "replied the update in the incident thread" if posted else "already replied"
