@@ -46,6 +46,18 @@ _RUNNING = threading.RLock()
 
 
 @contextlib.contextmanager
+def exclusive(timeout_s: float) -> Iterator[bool]:
+    """Hold the runtime (no other function runs meanwhile) if it frees up within `timeout_s`;
+    yields whether it was had. For callers that must not wait forever on a running function."""
+    acquired = _RUNNING.acquire(timeout=timeout_s)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            _RUNNING.release()
+
+
+@contextlib.contextmanager
 def environment(variables: dict[str, str]) -> Iterator[None]:
     """Set these variables, and afterwards put back exactly what they replaced.
 
@@ -89,10 +101,14 @@ class InProcessFunction:
         self._path = root / "functions" / directory / "app.py"
         self._module: ModuleType | None = None
 
-    def invoke(self, event: dict[str, Any]) -> Any:
+    def invoke(self, event: dict[str, Any], *, request_id: str | None = None) -> Any:
+        """Run the handler on `event` (one function at a time in this process). `request_id`:
+        the context's aws_request_id, as Lambda keeps it for the retries of an asynchronous event."""
         with self._runtime():
             module = self._module or self._cold_start()
             context = LambdaContext(function_name=self.function_name)
+            if request_id is not None:
+                context.aws_request_id = request_id
             return getattr(module, self._handler_name)(event, context)
 
     def _cold_start(self) -> ModuleType:
