@@ -11,6 +11,7 @@ COMMANDS = {
     "drill": ("detour_cli.drill", "rehearse failover on the real deployment, measure it, always restore the flag"),
     "report": ("detour_cli.report", "failover windows in a period: downtime, MTTR, availability; --chart"),
     "maintenance": ("detour_cli.maintenance", "planned maintenance on|off: a message on the page, failover forced"),
+    "update": ("detour_cli.update", "post an update to the incident's timeline (page and Slack), or --list it"),
 }
 
 

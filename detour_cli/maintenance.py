@@ -1,23 +1,32 @@
 """`detour maintenance on|off`: planned maintenance through the same path as an outage.
 
-`on` posts the operator's notice for the site (marked planned, with the message the page shows)
-and then inverts the health check, so Route 53 fails over to the maintenance page. The alarm that
-follows reaches the functions as usual: Slack announces planned maintenance (pinging no one), the
-page shows the message, and the failover window is recorded as planned, which `detour report`
-leaves out of availability. `off` un-inverts the check, then removes the notice.
-"""
+`on` posts the operator's notice for the site (marked planned, with the message the page shows),
+inverts the health check, so Route 53 fails over to the maintenance page, and posts the message to
+the incident timeline as `in_progress`. The alarm that follows reaches the functions as usual:
+Slack announces planned maintenance (pinging no one), the page shows the message, and the failover
+window is recorded as planned, which `detour report` leaves out of availability. `off` un-inverts
+the check, removes the notice and posts `completed`. The steps are the layer's
+(detour.planned_maintenance), shared with `/detour maintenance` in Slack; the plan, the
+confirmation and the warnings are this verb's."""
 
 from __future__ import annotations
 
 import argparse
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
+from detour import planned_maintenance
+from detour.dynamodb_items import IncidentStoreError
+from detour.incident_updates import InvalidUpdate, Source
+from detour.site_notice import NoticeError, SiteNotice
+from detour.update_posting import UpdateTargets
 from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_errors, utc_text
 from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
+from detour_cli.update import caller_arn
 
 RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
 ALARM_DELAY = timedelta(minutes=5)  # the one-minute metric, the alarm's period and SNS, with margin
@@ -62,6 +71,9 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     session = session_for(args)
     stack = read_stack(session.client("cloudformation"), args.stack)
     check_id, table = stack.output("HealthCheckId"), stack.output("IncidentsTableName")
+    targets = UpdateTargets(  # read before anything changes: an older stack lacks NotifySlackFunctionName
+        refresh_page=stack.output("RefreshPageFunctionName"), notify_slack=stack.output("NotifySlackFunctionName")
+    )
     domain = stack.parameters.get("DomainName", "the site")
     plan = _plan(stack, domain, check_id, notice)
     print(plan)
@@ -69,31 +81,47 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
         print("nothing changed", file=sys.stderr)
         return EXIT_ERROR
     route53 = session.client("route53")
-    board = NoticeBoard(table, session.client("dynamodb"))
-    if notice is not None:
-        _minimum_until(stack, notice)
-        board.post(check_id, notice)  # first: the alarm that follows must find it
-        try:
-            route53.update_health_check(HealthCheckId=check_id, Inverted=True)
-        except Exception:
-            board.clear(check_id)  # a planned notice left behind would mark the next real outage planned
-            raise
-        print(f"maintenance on: notice posted, health check {check_id} inverted.")
-        print("Run `detour status` to follow the failover; `detour maintenance off` ends it.")
+    maintenance = planned_maintenance.Maintenance(
+        site_id=check_id,
+        table_name=table,
+        targets=targets,
+        dynamodb=session.client("dynamodb"),
+        route53=route53,
+        lambda_client=session.client("lambda"),
+    )
+    with _layer_errors():
+        author = caller_arn(session)
+        if notice is not None:
+            _minimum_until(stack, notice)
+            posted = planned_maintenance.start(
+                maintenance, notice, author=author, source=Source.CLI, now=notice.since or datetime.now(UTC)
+            )
+            print(
+                f"maintenance on: notice posted, health check {check_id} inverted, timeline update posted "
+                f"({posted.update.stage.value}); the page and the Slack thread follow within seconds."
+            )
+            print("Run `detour status` to follow the failover; `detour maintenance off` ends it.")
+            return EXIT_OK
+        ended = planned_maintenance.end(maintenance, author=author, source=Source.CLI, now=datetime.now(UTC))
+    if not ended.was_on:
+        print(f"maintenance off: nothing was on (health check {check_id} not inverted, no planned notice).")
         return EXIT_OK
-    route53.update_health_check(HealthCheckId=check_id, Inverted=False)
-    try:
-        board.clear(check_id)
-    except Exception as error:
-        raise DetourError(
-            f"the health check is no longer inverted, but the planned notice could not be removed ({error}): "
-            f"remove it now or the next real outage is logged as planned: aws dynamodb delete-item --table-name "
-            f'{table} --key \'{{"pk": {{"S": "SITE#{check_id}"}}, "sk": {{"S": "NOTICE"}}}}\''
-        ) from error
-    print(f"maintenance off: health check {check_id} no longer inverted, notice removed.")
+    print(
+        f"maintenance off: health check {check_id} no longer inverted, notice removed, timeline update posted "
+        "(completed); the page and the Slack thread follow within seconds."
+    )
     _warn_if_still_failing(route53, check_id)
     print("Route 53 fails back once the primary passes its checks; `detour status` shows when.")
     return EXIT_OK
+
+
+@contextmanager
+def _layer_errors() -> Iterator[None]:
+    """The layer's errors, which say what state things are in, as one line on stderr (exit 2)."""
+    try:
+        yield
+    except (planned_maintenance.MaintenanceError, NoticeError, IncidentStoreError, InvalidUpdate) as error:
+        raise DetourError(str(error)) from error
 
 
 def _minimum_until(stack: StackOutputs, notice: SiteNotice) -> None:
@@ -130,7 +158,8 @@ def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | 
     if notice is None:
         return paragraphs(
             f"Planned maintenance of {domain} ends: health check {check_id} will no longer be inverted, "
-            "and the notice will be removed. DNS returns to the primary once it passes its checks."
+            "the notice will be removed, and the timeline gets a completed update. DNS returns to the primary "
+            "once it passes its checks."
         )
     until = f", back by {utc_text(notice.until)}" if notice.until else ""
     return paragraphs(
@@ -139,6 +168,8 @@ def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | 
         f"about {int(interval) * int(threshold)} s (interval {interval} s x threshold {threshold}), then "
         "resolvers follow within the record's TTL (60 s). Slack announces it as planned maintenance, and "
         "the window is logged as planned (not counted against availability).",
+        "The message is posted to the incident timeline (stage in_progress): the page and the Slack thread "
+        "show it within seconds; `detour maintenance off` posts completed.",
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.cli.dns_server import AuthoritativeTestServer
+from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.world import DISTRIBUTION, World, build_world
 
 # What the distribution's and a load balancer's names resolve to, as a recursive resolver would say.
@@ -25,6 +26,14 @@ def dns_server(world: World) -> Iterator[AuthoritativeTestServer]:
     names = {DISTRIBUTION: DISTRIBUTION_ADDRESSES, BALANCER: BALANCER_ADDRESSES}
     with AuthoritativeTestServer(world.zone_id, names) as server:
         yield server
+
+
+@pytest.fixture
+def lambdas(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaRecorder]:
+    """Lambda's Invoke on loopback, recording the events the verbs send refresh_page and notify_slack."""
+    with LambdaRecorder() as recorder:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", recorder.url)
+        yield recorder
 
 
 @pytest.fixture

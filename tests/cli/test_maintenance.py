@@ -8,10 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
-from detour.site_notice import NoticeBoard, during_maintenance
-from tests.cli.world import World
+from detour.incident_updates import Source, Stage, UpdateLog
+from detour.site_notice import NoticeBoard, SiteNotice, during_maintenance
+from detour.update_posting import UpdateTargets
+from tests.cli.lambda_recorder import LambdaRecorder
+from tests.cli.test_update import CALLER
+from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
 from tests.support.transitions import transition
+
+pytestmark = pytest.mark.usefixtures("lambdas")  # refresh_page and notify_slack, invoked on loopback
 
 
 def inverted(world: World) -> bool:
@@ -112,3 +119,111 @@ def test_a_transition_from_before_maintenance_began_is_not_planned(world: World,
     run("maintenance", "on", "--message", "Upgrade.", "--yes")
     before = replace(transition("ALARM", 0, site=world.check_id), changed_at=datetime.now(UTC) - timedelta(hours=1))
     assert during_maintenance(before, board).planned is False
+
+
+def people_updates(world: World) -> list[Any]:
+    log = UpdateLog(world.table_name, boto3.client("dynamodb"))
+    return [u for u in log.timeline(world.check_id, limit=50).updates if u.source is not Source.ALARM]
+
+
+def test_on_and_off_post_in_progress_and_completed_to_the_timeline(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    code, out, _ = run("maintenance", "on", "--message", "Database upgrade.", "--until", "2h", "--yes")
+    assert code == 0
+    assert "timeline update posted (in_progress)" in out
+    [started] = people_updates(world)
+    assert (started.stage, started.message, started.source, started.author) == (
+        Stage.IN_PROGRESS,
+        "Database upgrade.",
+        Source.CLI,
+        CALLER,
+    )
+    assert lambdas.events(NOTIFY_SLACK) == [
+        {"detour": "update-posted", "site_id": world.check_id, "update": started.key}
+    ]
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": world.check_id, "reason": "update"}]
+
+    code, out, _ = run("maintenance", "off", "--yes")
+    assert code == 0
+    assert "timeline update posted (completed)" in out
+    ended, _ = people_updates(world)
+    assert (ended.stage, ended.source, ended.author) == (Stage.COMPLETED, Source.CLI, CALLER)
+    assert lambdas.events(NOTIFY_SLACK)[-1]["update"] == ended.key
+
+    code, out, _ = run("maintenance", "off", "--yes")  # again: nothing was on, nothing posted
+    assert code == 0
+    assert "nothing was on" in out
+    assert len(people_updates(world)) == 2
+    assert len(lambdas.events(NOTIFY_SLACK)) == 2
+
+
+def test_a_failed_invert_posts_nothing(world: World, run: Any, lambdas: LambdaRecorder, monkeypatch: Any) -> None:
+    from detour import planned_maintenance  # noqa: PLC0415
+
+    class Refusing:
+        def update_health_check(self, **kwargs: Any) -> Any:
+            raise RuntimeError("refused")
+
+    maintenance = _maintenance(world, route53=Refusing())
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError, match="refused"):
+        planned_maintenance.start(
+            maintenance, SiteNotice("Upgrade.", planned=True, since=now), author="U1", source=Source.SLACK, now=now
+        )
+    assert notice(world) is None
+    assert people_updates(world) == []
+    assert lambdas.invocations == []
+
+
+def test_the_layer_does_the_same_for_slack(world: World, lambdas: LambdaRecorder) -> None:
+    """/detour maintenance on|off: the same steps with Slack's author and source, the caller's clients."""
+    from detour import planned_maintenance  # noqa: PLC0415
+
+    maintenance = _maintenance(world, route53=boto3.client("route53"))
+    now = datetime.now(UTC)
+    posted = planned_maintenance.start(
+        maintenance,
+        SiteNotice("Upgrade.", planned=True, since=now, until=now + timedelta(hours=1)),
+        author="U0OPERATOR",
+        source=Source.SLACK,
+        now=now,
+    )
+    assert posted.new
+    assert (posted.update.source, posted.update.author) == (Source.SLACK, "U0OPERATOR")
+    assert inverted(world)
+    assert notice(world).planned
+    ended = planned_maintenance.end(maintenance, author="U0OPERATOR", source=Source.SLACK, now=datetime.now(UTC))
+    assert ended.was_on
+    assert ended.posted is not None
+    assert ended.posted.update.stage is Stage.COMPLETED
+    assert not inverted(world)
+    assert notice(world) is None
+    assert [u.stage for u in people_updates(world)] == [Stage.COMPLETED, Stage.IN_PROGRESS]
+
+
+def test_maintenance_is_on_even_when_the_page_cannot_be_asked_and_it_says_so(
+    world: World, run: Any, monkeypatch: Any
+) -> None:
+    with LambdaRecorder(refuse=True) as refusing:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", refusing.url)
+        code, _, err = run("maintenance", "on", "--message", "Upgrade.", "--yes")
+    assert code == 2
+    assert "planned maintenance is on" in err
+    assert "its timeline update is stored, but the page and Slack could not be asked" in err
+    assert inverted(world)
+    assert notice(world) is not None
+    assert [u.stage for u in people_updates(world)] == [Stage.IN_PROGRESS]
+
+
+def _maintenance(world: World, route53: Any) -> Any:
+    from detour import planned_maintenance  # noqa: PLC0415
+
+    return planned_maintenance.Maintenance(
+        site_id=world.check_id,
+        table_name=world.table_name,
+        targets=UpdateTargets(refresh_page=REFRESH_PAGE, notify_slack=NOTIFY_SLACK),
+        dynamodb=boto3.client("dynamodb"),
+        route53=route53,
+        lambda_client=boto3.client("lambda"),
+    )

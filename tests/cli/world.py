@@ -27,6 +27,8 @@ ALARM = "detour-primary-health"
 DISTRIBUTION = "d1detourtest.cloudfront.net"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 ELB_ZONE = "Z35SXDOTRQ7X7K"
+REFRESH_PAGE = "detour-RefreshPageFunction-TEST"
+NOTIFY_SLACK = "detour-NotifySlackFunction-TEST"
 
 
 @dataclass
@@ -121,6 +123,9 @@ def stack_template(primary_kind: str, outputs: tuple[str, ...] | None = None) ->
         "HealthAlarmName": {"Value": ALARM},
         "IncidentsTableName": {"Value": {"Ref": "IncidentsTableName"}},
         "DistributionDomainName": {"Value": DISTRIBUTION},
+        # Names only: moto's Lambda runs no code without Docker; tests record the invocations instead.
+        "RefreshPageFunctionName": {"Value": REFRESH_PAGE},
+        "NotifySlackFunctionName": {"Value": NOTIFY_SLACK},
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -1,0 +1,133 @@
+"""Planned maintenance on and off: the same steps from `detour maintenance` and `/detour maintenance`.
+
+`start` posts the site's notice (planned, since now, until the expected end), inverts the health
+check so Route 53 fails over to the maintenance page, and posts an `in_progress` update with the
+message to the incident timeline, through `post_update`, so the page and the Slack thread follow at
+once. The notice goes first: the ALARM the inversion causes must find it, or the window would be
+logged as an outage and people paged. If the inversion fails the notice is taken back (a stray
+planned notice would mark the next real outage planned) and nothing was posted. The update goes
+last, once the maintenance is really on, so the timeline never announces maintenance that did not
+start; failover takes at least interval x threshold seconds, so visitors meet the update anyway.
+
+`end` un-inverts the check, removes the notice, and posts a `completed` update, unless nothing was
+on (a second `off` changes nothing).
+
+Clients and the author are passed in: the CLI passes its session's, the Slack command its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from detour.incident_updates import Source, Stage, Update, UpdateLog
+from detour.operator_updates import compose
+from detour.site_notice import NoticeBoard, SiteNotice
+from detour.update_posting import PostedUpdate, UpdateTargets, post_update
+
+ENDED_MESSAGE = (
+    "Planned maintenance is over: visitors are sent back to the site as soon as it passes its health checks."
+)
+
+
+class MaintenanceError(RuntimeError):
+    """A step failed after others had changed something: the text says what is on, what is not,
+    and what to do about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """Where the site's planned maintenance is done: its health check, its table, the functions
+    that follow a posted update, and the clients to use (low-level boto3 clients)."""
+
+    site_id: str  # the health check id
+    table_name: str
+    targets: UpdateTargets
+    dynamodb: Any
+    route53: Any
+    lambda_client: Any
+
+    @property
+    def notices(self) -> NoticeBoard:
+        return NoticeBoard(self.table_name, self.dynamodb)
+
+    @property
+    def log(self) -> UpdateLog:
+        return UpdateLog(self.table_name, self.dynamodb)
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    was_on: bool  # False: the check was not inverted and no planned notice was up
+    posted: PostedUpdate | None  # the `completed` update, when something was on
+
+
+def start(maintenance: Maintenance, notice: SiteNotice, *, author: str, source: Source, now: datetime) -> PostedUpdate:
+    """Notice, inversion, `in_progress` update. `notice` must be planned, with `since` set."""
+    if not notice.planned or notice.since is None:
+        raise ValueError("planned maintenance needs a planned notice with its start (since)")
+    update = compose(
+        maintenance.site_id, stage=Stage.IN_PROGRESS, message=notice.message, author=author, source=source, now=now
+    )  # built first: a message the timeline refuses changes nothing
+    board = maintenance.notices
+    board.post(maintenance.site_id, notice)
+    try:
+        maintenance.route53.update_health_check(HealthCheckId=maintenance.site_id, Inverted=True)
+    except Exception:
+        board.clear(maintenance.site_id)
+        raise
+    return _post(
+        maintenance,
+        update,
+        state=f"planned maintenance is on (notice posted, health check {maintenance.site_id} inverted)",
+    )
+
+
+def end(maintenance: Maintenance, *, author: str, source: Source, now: datetime, message: str = ENDED_MESSAGE) -> Ended:
+    """Un-invert, remove the notice, post `completed` (if anything was on)."""
+    board = maintenance.notices
+    notice = board.current(maintenance.site_id, now)
+    check = maintenance.route53.get_health_check(HealthCheckId=maintenance.site_id)["HealthCheck"]
+    was_on = bool(check.get("HealthCheckConfig", {}).get("Inverted")) or (notice is not None and notice.planned)
+    update = compose(maintenance.site_id, stage=Stage.COMPLETED, message=message, author=author, source=source, now=now)
+    maintenance.route53.update_health_check(HealthCheckId=maintenance.site_id, Inverted=False)
+    try:
+        board.clear(maintenance.site_id)
+    except Exception as error:
+        raise MaintenanceError(
+            f"the health check is no longer inverted, but the planned notice could not be removed ({error}): "
+            "remove it now or the next real outage is logged as planned: `detour maintenance off` again, or "
+            f"aws dynamodb delete-item --table-name {maintenance.table_name} --key "
+            f'\'{{"pk": {{"S": "SITE#{maintenance.site_id}"}}, "sk": {{"S": "NOTICE"}}}}\''
+        ) from error
+    if not was_on:
+        return Ended(was_on=False, posted=None)
+    posted = _post(
+        maintenance,
+        update,
+        state=(f"planned maintenance is off (health check {maintenance.site_id} no longer inverted, notice removed)"),
+    )
+    return Ended(was_on=True, posted=posted)
+
+
+def _post(maintenance: Maintenance, update: Update, *, state: str) -> PostedUpdate:
+    """Post the step's update; if that fails, say what is on, whether the update is stored, and how to
+    finish (the same update again: it is stored once)."""
+    log = maintenance.log
+    try:
+        return post_update(update, log=log, lambda_client=maintenance.lambda_client, targets=maintenance.targets)
+    except Exception as error:
+        try:
+            stored = log.get(update.site_id, update.key) is not None
+        except Exception:
+            stored = False
+        what = (
+            "its timeline update is stored, but the page and Slack could not be asked to show it"
+            if stored
+            else "its timeline update could not be stored"
+        )
+        raise MaintenanceError(
+            f"{state}, but {what} ({type(error).__name__}: {error}); post it again with "
+            f"`detour update --stage {update.stage.value} ...` or `/detour update {update.stage.value} ...`"
+        ) from error

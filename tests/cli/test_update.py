@@ -1,0 +1,233 @@
+"""`detour update` against the stack in moto: what is stored, what refresh_page and notify_slack are
+asked (Lambda's Invoke recorded on loopback), the rules shared with `/detour update`, and --list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from detour.incident_updates import Source, Stage, Update, UpdateLog
+from detour.site_notice import NoticeBoard, SiteNotice
+from tests.cli.lambda_recorder import LambdaRecorder
+from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
+
+CALLER = "arn:aws:sts::123456789012:user/moto"  # moto's caller identity for any credentials
+
+
+def timeline(world: World) -> list[Update]:
+    return list(UpdateLog(world.table_name, boto3.client("dynamodb")).timeline(world.check_id, limit=100).updates)
+
+
+def from_people(world: World) -> list[Update]:
+    return [u for u in timeline(world) if u.source is not Source.ALARM]
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_an_update_is_stored_then_the_page_and_slack_are_asked_to_follow(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    world.transition("ALARM", datetime.now(UTC) - timedelta(minutes=5))
+    code, out, err = run("update", "--stage", "identified", "Found it: a full disk. Back in 15 minutes.")
+    assert (code, err) == (0, "")
+    [update] = from_people(world)
+    assert (update.stage, update.message, update.source, update.author) == (
+        Stage.IDENTIFIED,
+        "Found it: a full disk. Back in 15 minutes.",
+        Source.CLI,
+        CALLER,
+    )
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": world.check_id, "reason": "update"}]
+    assert lambdas.events(NOTIFY_SLACK) == [
+        {"detour": "update-posted", "site_id": world.check_id, "update": update.key}
+    ]
+    assert {i.invocation_type for i in lambdas.invocations} == {"Event"}
+    text = one_line(out)
+    assert "stage identified:" in text
+    assert "Incident: the incident open since" in text
+    assert "within seconds" in text
+    assert "Slack thread" in text
+
+
+def test_the_same_update_again_within_a_minute_is_harmless(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    assert run("update", "We are looking into it.")[0] == 0
+    code, out, _ = run("update", "We are looking into it.")
+    assert code == 0
+    assert "Already posted at" in out
+    assert len(from_people(world)) == 1
+    assert len(lambdas.events(NOTIFY_SLACK)) == 2  # asked to catch up: it replies to a key once
+
+
+def test_the_same_update_across_a_minute_boundary_is_still_one(
+    world: World, run: Any, lambdas: LambdaRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from detour_cli import update  # noqa: PLC0415
+
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    moments = iter([minute - timedelta(seconds=0.5), minute + timedelta(seconds=0.5)])
+    monkeypatch.setattr(update, "_now", lambda: next(moments))
+    assert run("update", "Looking into it.")[0] == 0
+    code, out, _ = run("update", "Looking into it.")
+    assert (code, "Already posted at" in out) == (0, True)
+    assert len(from_people(world)) == 1
+
+
+def test_a_different_message_or_stage_is_a_new_update(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    run("update", "Looking into it.")
+    run("update", "--stage", "identified", "Looking into it.")
+    run("update", "--stage", "identified", "Found it.")
+    assert [(u.stage, u.message) for u in from_people(world)] == [
+        (Stage.IDENTIFIED, "Found it."),
+        (Stage.IDENTIFIED, "Looking into it."),
+        (Stage.INVESTIGATING, "Looking into it."),
+    ]
+
+
+def test_a_message_too_long_or_an_unknown_stage_is_refused_before_anything_happens(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    code, _, err = run("update", "x" * 501)
+    assert code == 2
+    assert "at most 500 characters, this one has 501" in err
+    code, _, err = run("update", "--stage", "fixed", "Done.")
+    assert code == 2
+    assert "'fixed' is not a stage; the stages are investigating, identified, monitoring, resolved, scheduled, " in err
+    assert run("update", "   ")[0] == 2
+    assert run("update")[0] == 2
+    assert run("update", "--list", "message")[0] == 2
+    assert timeline(world) == []
+    assert lambdas.invocations == []
+    assert run("update", "x" * 500)[0] == 0  # the limit itself is fine
+
+
+def test_the_stage_may_be_written_as_people_say_it(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    assert run("update", "--stage", "In progress", "Upgrading.")[0] == 0
+    assert from_people(world)[0].stage is Stage.IN_PROGRESS
+
+
+def test_the_default_stage_is_the_incidents_current_one(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    run("update", "Something is off.")  # no incident, no maintenance
+    run("update", "--stage", "monitoring", "A fix is out.")
+    code, out, _ = run("update", "Still watching.")
+    assert code == 0
+    assert "stage monitoring (the incident's current stage" in one_line(out)
+    assert [u.stage for u in from_people(world)] == [Stage.MONITORING, Stage.MONITORING, Stage.INVESTIGATING]
+
+
+def test_the_default_stage_during_an_outage_follows_the_alarms_entry(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    world.transition("ALARM", datetime.now(UTC) - timedelta(minutes=2))
+    run("update", "Looking.")
+    assert from_people(world)[0].stage is Stage.INVESTIGATING
+
+
+def test_the_default_stage_during_planned_maintenance_is_in_progress(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    board = NoticeBoard(world.table_name, boto3.client("dynamodb"))
+    now = datetime.now(UTC)
+    board.post(world.check_id, SiteNotice("Upgrade.", planned=True, since=now - timedelta(minutes=1)))
+    code, out, _ = run("update", "Half way there.")
+    assert code == 0
+    assert "stage in_progress (the default during planned maintenance" in one_line(out)
+
+
+def test_an_update_before_any_incident_says_where_it_goes(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    code, out, _ = run("update", "We know: the site is slow.")
+    assert code == 0
+    assert (
+        "no incident open yet: the page shows it now and it joins the next incident if one opens within 30 "
+        "minutes" in one_line(out)
+    )
+
+
+def test_list_shows_the_current_incident_and_all_shows_everything(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    now = datetime.now(UTC)
+    log = UpdateLog(world.table_name, boto3.client("dynamodb"))
+    world.outage(now - timedelta(days=2), now - timedelta(days=2) + timedelta(minutes=20))
+    old = Update(
+        site_id=world.check_id,
+        stage=Stage.IDENTIFIED,
+        message="Old news: a bad deploy.",
+        posted_at=now - timedelta(days=2) + timedelta(minutes=5),
+        source=Source.SLACK,
+        author="U0OPERATOR",
+        update_id="slack:old",
+    )
+    log.post(old)
+    world.transition("ALARM", now - timedelta(minutes=3))
+    run("update", "--stage", "identified", "Current: the database.")
+
+    code, out, _ = run("update", "--list")
+    assert code == 0
+    assert "the incident open since" in one_line(out)
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("TIME (UTC)"))
+    rows = lines[header + 1 :]
+    assert len(rows) == 2  # newest first: the operator's update, then the alarm's entry
+    assert "identified" in rows[0]
+    assert "cli" in rows[0]
+    assert CALLER in rows[0]
+    assert "Current: the database." in rows[0]
+    assert "investigating" in rows[1]
+    assert "alarm" in rows[1]
+    assert "Old news" not in out
+
+    code, out, _ = run("update", "--list", "--all")
+    assert code == 0
+    assert "Every update of www.detour.test" in out
+    for text in ("Current: the database.", "Old news: a bad deploy.", "U0OPERATOR", "slack"):
+        assert text in out
+    assert len(out.splitlines()) == 1 + 1 + 5  # header, column names, 3 alarm entries and 2 updates
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": world.check_id, "reason": "update"}]
+
+
+def test_list_of_nothing(world: World, run: Any) -> None:
+    code, out, _ = run("update", "--list")
+    assert code == 0
+    assert "(no updates)" in out
+
+
+def test_a_refused_invocation_says_the_update_is_stored(world: World, run: Any, monkeypatch: Any) -> None:
+    with LambdaRecorder(refuse=True) as refusing:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", refusing.url)
+        code, _, err = run("update", "Looking into it.")
+    assert code == 2
+    assert "the update is stored" in err
+    assert "AccessDeniedException" in err
+    assert len(from_people(world)) == 1
+
+
+def test_a_stack_without_the_notify_slack_output_is_told_to_deploy(world: World, run: Any, monkeypatch: Any) -> None:
+    from detour_cli import stack_outputs  # noqa: PLC0415
+
+    real = stack_outputs.read_stack
+
+    def older_stack(cloudformation: Any, name: str) -> Any:
+        stack = real(cloudformation, name)
+        stack.outputs.pop("NotifySlackFunctionName")
+        return stack
+
+    from detour_cli import update  # noqa: PLC0415
+
+    monkeypatch.setattr(update, "read_stack", older_stack)
+    code, _, err = run("update", "Looking into it.")
+    assert code == 2
+    assert "has no output NotifySlackFunctionName: deploy template.yaml first" in err
+    assert timeline(world) == []
+    code, _, _ = run("update", "--list")  # reading needs no function
+    assert code == 0
+
+
+def test_endpoint_region_and_a_missing_stack(world: World, run: Any) -> None:
+    code, _, err = run("update", "--stack", "nope", "Looking.")
+    assert code == 2
+    assert "no stack nope" in err
