@@ -14,6 +14,11 @@
   cannot know). Or by rate: `fail_fraction(fault, p, seed=...)` fails that fraction of the coming Web
   API requests (in bursts of `burst` requests if asked), deterministically for a given seed and
   request order, until `fail_fraction(fault, 0)` or `stop_failing()`. `injected` counts every fault.
+- The Slack side of an app's commands: `slash_command(url, ...)` and `message_shortcut(url, ...)`
+  send the request Slack sends to the app's Request URL (form-encoded, signed with the signing
+  secret; see slack_requests.py, whose `SlackRequest` also builds the spoiled ones for tests), with a
+  `response_url` this server serves: every JSON message POSTed there is kept in `responses` (read
+  them with `responses_to(url)`); a sixth use of one URL is refused (Slack allows five).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import random
 import socket
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -33,6 +39,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from detour_cli.local.loopback import LoopbackServer
+from detour_cli.local.slack_requests import (
+    SIGNING_SECRET,
+    TEAM_ID,
+    SlackAnswer,
+    SlackRequest,
+    message_shortcut_form,
+    slash_command_form,
+)
 
 TOKEN = "xoxb-1111-2222-detourTESTtoken"  # noqa: S105 - the fake's own, accepted nowhere else
 CHANNEL = "C0DETOUR01"
@@ -41,6 +55,7 @@ REFUSALS = ("invalid_auth", "channel_not_found", "internal_error")  # HTTP 200, 
 FAULTS = ("ratelimited", "server_error", *REFUSALS, "slow", "ghost_post")
 HISTORY_LIMIT_MAX = 999
 REPLIES_LIMIT_MAX = 1000
+RESPONSE_URL_USES = 5  # Slack: a response_url takes up to 5 messages within 30 minutes
 
 
 def free_port() -> int:
@@ -58,6 +73,23 @@ class Message:
     thread_ts: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None  # Slack's message metadata: {"event_type", "event_payload"}
+
+
+@dataclass
+class ResponsePost:
+    """A message the app POSTed to a response_url."""
+
+    response_url: str
+    payload: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.payload.get("text", ""))
+
+    @property
+    def ephemeral(self) -> bool:
+        """Seen only by the person who asked (Slack's default for response_url messages)."""
+        return bool(self.payload.get("response_type", "ephemeral") == "ephemeral")
 
 
 @dataclass
@@ -84,6 +116,8 @@ class FakeSlack(LoopbackServer):
         self.retry_after_s = retry_after_s  # the Retry-After of a `ratelimited` answer
         self.messages: list[Message] = []
         self.webhook_posts: list[dict[str, Any]] = []
+        self.responses: list[ResponsePost] = []  # messages POSTed to the response_urls handed out
+        self._response_urls: dict[str, int] = {}  # path -> uses left
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every request
         self.injected: Counter[str] = Counter()  # faults answered, by name
         self._faults: deque[str] = deque()
@@ -99,6 +133,149 @@ class FakeSlack(LoopbackServer):
     @property
     def webhook_url(self) -> str:
         return f"{self.url}{WEBHOOK_PATH}"
+
+    # -- the Slack side of an app's commands -------------------------------------------------------
+
+    def slash_command_request(
+        self,
+        url: str,
+        *,
+        text: str,
+        user_id: str,
+        channel_id: str = CHANNEL,
+        command: str = "/detour",
+        signing_secret: str = SIGNING_SECRET,
+        user_name: str | None = None,
+        channel_name: str | None = None,
+        timestamp: int | None = None,
+    ) -> SlackRequest:
+        """The request Slack sends `url` when `user_id` types `<command> <text>` in `channel_id`."""
+        response_url = self._new_response_url("commands")
+        form = slash_command_form(
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+            response_url=response_url,
+            user_name=user_name,
+            channel_name=channel_name,
+        )
+        return SlackRequest.signed(url, form, secret=signing_secret, response_url=response_url, timestamp=timestamp)
+
+    def slash_command(
+        self,
+        url: str,
+        *,
+        text: str,
+        user_id: str,
+        channel_id: str = CHANNEL,
+        command: str = "/detour",
+        signing_secret: str = SIGNING_SECRET,
+        user_name: str | None = None,
+        channel_name: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> SlackAnswer:
+        """Send a slash command as Slack does (a retry of it if `retry_num`); the app's answer."""
+        request = self.slash_command_request(
+            url,
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+            signing_secret=signing_secret,
+            user_name=user_name,
+            channel_name=channel_name,
+        )
+        if retry_num is not None:
+            request = request.retried(retry_num, retry_reason)
+        return request.send()
+
+    def message_shortcut_request(
+        self,
+        url: str,
+        *,
+        message_text: str,
+        message_ts: str,
+        thread_ts: str | None,
+        user_id: str,
+        channel_id: str = CHANNEL,
+        signing_secret: str = SIGNING_SECRET,
+        callback_id: str = "post_to_page",
+        message_user: str | None = None,
+        user_name: str | None = None,
+        timestamp: int | None = None,
+    ) -> SlackRequest:
+        """The interactivity request Slack sends `url` when `user_id` picks the message shortcut
+        `callback_id` on a message (`message_user` wrote it; by default `user_id` did)."""
+        response_url = self._new_response_url("app")
+        form = message_shortcut_form(
+            callback_id=callback_id,
+            message_text=message_text,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+            message_user=message_user or user_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            response_url=response_url,
+            user_name=user_name,
+        )
+        return SlackRequest.signed(url, form, secret=signing_secret, response_url=response_url, timestamp=timestamp)
+
+    def message_shortcut(
+        self,
+        url: str,
+        *,
+        message_text: str,
+        message_ts: str,
+        thread_ts: str | None,
+        user_id: str,
+        channel_id: str = CHANNEL,
+        signing_secret: str = SIGNING_SECRET,
+        callback_id: str = "post_to_page",
+        message_user: str | None = None,
+    ) -> SlackAnswer:
+        """Send a message shortcut as Slack does; the app's answer."""
+        return self.message_shortcut_request(
+            url,
+            message_text=message_text,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+            user_id=user_id,
+            channel_id=channel_id,
+            signing_secret=signing_secret,
+            callback_id=callback_id,
+            message_user=message_user,
+        ).send()
+
+    def responses_to(self, response_url: str) -> list[ResponsePost]:
+        """The messages the app POSTed to this response_url, in order."""
+        with self._lock:
+            return [r for r in self.responses if r.response_url == response_url]
+
+    def _new_response_url(self, kind: str) -> str:
+        with self._lock:
+            path = f"/{kind}/{TEAM_ID}/{next(self._ts)}{random.randrange(10**9):09d}/{uuid.uuid4().hex[:24]}"  # noqa: S311
+            self._response_urls[path] = RESPONSE_URL_USES
+        return f"{self.url}{path}"
+
+    def _respond(self, path: str, body: bytes) -> tuple[int, dict[str, Any] | str]:
+        """A POST to a response_url: kept, as Slack shows it to the person."""
+        try:
+            payload = json.loads(body)
+        except json.JSONDecodeError:
+            return 400, "invalid_payload"
+        if not isinstance(payload, dict) or (not payload.get("text") and not payload.get("blocks")):
+            return 400, "no_text"
+        with self._lock:
+            left = self._response_urls.get(path)
+            if left is None:
+                return 404, "no_service"
+            if left == 0:
+                return 404, {"ok": False, "error": "used_url"}
+            self._response_urls[path] = left - 1
+            self.responses.append(ResponsePost(f"{self.url}{path}", payload))
+        return 200, {"ok": True}
 
     # -- what the tests look at -------------------------------------------------------------------
 
@@ -188,6 +365,8 @@ class FakeSlack(LoopbackServer):
                     self._reply(*slack._webhook(self.headers, body))
                 elif path.startswith("/services/"):
                     self._reply(404, "no_service")
+                elif path.startswith(("/commands/", "/app/")):
+                    self._reply(*slack._respond(path, body))
                 elif path.startswith("/api/"):
                     answer = slack._api(path.removeprefix("/api/"), self.headers, body, query)
                     if fault == "ghost_post":  # done, but the answer is lost
