@@ -33,6 +33,7 @@ LAMBDA_ENV = {
     # notify_slack
     "SLACK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:detour-slack-AbCdEf",
     "SITE_DOMAIN": "www.example.com",
+    "SITE_ID": "4a1b2c3d-1111-4e5f-9a7b-0123456789ab",
     "PAGE_URL": "https://d111111abcdef8.cloudfront.net/",
     # refresh_page
     "SITE_NAME": "www.example.com",

@@ -60,6 +60,7 @@ def load(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     def cold_start(secret_arn: str, mention: str = "") -> ModuleType:
         monkeypatch.setenv("SLACK_SECRET_ARN", secret_arn)
         monkeypatch.setenv("SITE_DOMAIN", "www.example.com")
+        monkeypatch.setenv("SITE_ID", SITE_ID)
         monkeypatch.setenv("PAGE_URL", PAGE_URL)
         monkeypatch.setenv("SLACK_MENTION", mention)
         return load_function("notify_slack", monkeypatch)

@@ -700,6 +700,7 @@ def function_environments(secret_arn: str, bucket: str, distribution: str) -> di
         "notify_slack": {
             "SLACK_SECRET_ARN": secret_arn,
             "SITE_DOMAIN": "www.example.com",
+            "SITE_ID": SITE_ID,
             "PAGE_URL": PAGE_URL,
             "SLACK_MENTION": "",
         },

@@ -1,0 +1,122 @@
+"""What `/detour` asks for, and who may ask it."""
+
+from __future__ import annotations
+
+import pytest
+
+from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
+from detour.incident_updates import MAX_MESSAGE_CHARS, Stage
+from detour.slack_request import SlackAsk
+
+ALICE, MALLORY, CHANNEL = "U0ALICE", "U0MALLORY", "C0INCIDENT"
+
+
+def ask(text: str, *, user: str = ALICE, channel: str = CHANNEL, kind: str = "command") -> SlackAsk:
+    return SlackAsk(kind=kind, user_id=user, channel_id=channel, text=text, trigger_id="1.2.3", response_url="u")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("", Command(Verb.HELP)),
+        ("help", Command(Verb.HELP)),
+        ("status", Command(Verb.STATUS)),
+        ("STATUS", Command(Verb.STATUS)),
+        ("update Found the cause", Command(Verb.UPDATE, message="Found the cause")),
+        ("update identified Found the cause", Command(Verb.UPDATE, "Found the cause", Stage.IDENTIFIED)),
+        ("update In-Progress swapping disks", Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS)),
+        ("update identified\nline one\nline two", Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED)),
+        ("update resolved", Command(Verb.UPDATE, message="resolved")),  # a stage word alone is the message
+        ("update  monitoring   spaced  out ", Command(Verb.UPDATE, "spaced  out", Stage.MONITORING)),
+        ("maintenance on Upgrading the database", Command(Verb.MAINTENANCE_ON, "Upgrading the database")),
+        ("maintenance on Upgrading until 2h", Command(Verb.MAINTENANCE_ON, "Upgrading", until="2h")),
+        ("maintenance off", Command(Verb.MAINTENANCE_OFF)),
+    ],
+)
+def test_commands_are_parsed(text: str, command: Command) -> None:
+    assert parse_command(ask(text)) == command
+
+
+def test_a_message_shortcut_posts_the_message_as_it_is() -> None:
+    assert parse_command(ask("  Rolled back <@U0BOB>  ", kind="shortcut")) == Command(
+        Verb.UPDATE, message="Rolled back <@U0BOB>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("update", "needs a message"),
+        ("maintenance", "takes `on <message>"),
+        ("maintenance off now", "takes `on <message>"),
+        ("maintenance on", "needs a message"),
+        ("deploy prod", "`deploy` is not a /detour command"),
+        ("update " + "x" * (MAX_MESSAGE_CHARS + 1), f"has {MAX_MESSAGE_CHARS + 1} characters"),
+    ],
+)
+def test_mistakes_are_answered_with_what_to_do(text: str, says: str) -> None:
+    with pytest.raises(CommandError, match=says):
+        parse_command(ask(text))
+
+
+def test_the_usage_names_every_stage() -> None:
+    assert all(stage.value in USAGE for stage in Stage)
+
+
+def test_ten_thousand_characters_are_refused_not_truncated() -> None:
+    with pytest.raises(CommandError, match="10007 characters"):
+        parse_command(ask("update " + "é" * 10_007))
+
+
+PERMISSIONS = Permissions.parse(f"{ALICE},S0ONCALL", "C0OTHER", default_channel=CHANNEL)
+
+
+def test_an_allowed_user_may_change_things_in_an_allowed_channel() -> None:
+    for channel in (CHANNEL, "C0OTHER"):
+        assert (
+            PERMISSIONS.verdict(ask("update x", channel=channel), parse_command(ask("update x")))[0] is Verdict.ALLOWED
+        )
+
+
+def test_status_is_open_to_the_channel_but_changes_are_not() -> None:
+    status, update = parse_command(ask("status")), parse_command(ask("update x"))
+    assert PERMISSIONS.verdict(ask("status", user=MALLORY), status)[0] is Verdict.ALLOWED
+    only_users = Permissions.parse(ALICE, "", default_channel=CHANNEL)
+    verdict, answer = only_users.verdict(ask("update x", user=MALLORY), update)
+    assert verdict is Verdict.REFUSED
+    assert "SlackUpdaters" in answer
+    assert "Nothing changed" in answer
+
+
+def test_another_channel_is_refused_even_for_status() -> None:
+    verdict, answer = PERMISSIONS.verdict(ask("status", channel="C0RANDOM"), parse_command(ask("status")))
+    assert verdict is Verdict.REFUSED
+    assert "incident channel" in answer
+
+
+def test_a_user_not_listed_is_looked_up_in_the_allowed_groups() -> None:
+    update = parse_command(ask("update x"))
+    assert PERMISSIONS.verdict(ask("update x", user=MALLORY), update)[0] is Verdict.ASK_GROUPS
+    looked_up: list[str] = []
+
+    def members(group: str) -> frozenset[str]:
+        looked_up.append(group)
+        return frozenset({"U0BOB"})
+
+    assert PERMISSIONS.verdict_with_groups(ask("update x", user="U0BOB"), update, members)[0] is Verdict.ALLOWED
+    assert PERMISSIONS.verdict_with_groups(ask("update x", user=MALLORY), update, members)[0] is Verdict.REFUSED
+    assert looked_up == ["S0ONCALL", "S0ONCALL"]
+
+
+def test_nobody_may_change_anything_by_default() -> None:
+    nobody = Permissions.parse("", "", default_channel=CHANNEL)
+    assert nobody.verdict(ask("update x"), parse_command(ask("update x")))[0] is Verdict.REFUSED
+
+
+@pytest.mark.parametrize("updaters", ["alice", "U0ALICE,", "U0 ALICE", "<@U0ALICE>"])
+def test_a_malformed_allow_list_is_a_clear_error(updaters: str) -> None:
+    if updaters == "U0ALICE,":  # a trailing comma is harmless
+        assert Permissions.parse(updaters, "").users == {"U0ALICE"}
+        return
+    with pytest.raises(ValueError, match="not Slack ids"):
+        Permissions.parse(updaters, "")
