@@ -176,9 +176,11 @@ def _posted_text(domain: str, posted: PostedUpdate, context: IncidentContext, *,
     )
     return "\n".join(
         [
-            f"Posted to {domain}'s timeline at {utc_text(update.posted_at)}, stage {update.stage.value}{why}:",
+            *paragraphs(
+                f"Posted to {domain}'s timeline at {utc_text(update.posted_at)}, stage {update.stage.value}{why}:"
+            ).splitlines(),
             f"  {printable(update.message)}",
-            *paragraphs(f"Incident: {joins(context.window)}.").splitlines(),
+            *paragraphs(f"It belongs to {joins(context.window, maintenance=context.maintenance)}.").splitlines(),
             *paragraphs(
                 "The maintenance page and status.json show it within seconds (refresh_page republishes now), "
                 "and the incident's Slack thread gets it as a reply (notify_slack). "
@@ -199,7 +201,8 @@ def _run_list(args: argparse.Namespace) -> int:
             context = site.context(now, limit=LIST_LIMIT)
             timeline = context.timeline
             header = paragraphs(
-                f"Current incident of {site.domain}: {joins(context.window)}. Its timeline starts "
+                f"Current incident of {site.domain}: {joins(context.window, maintenance=context.maintenance)}. "
+                f"Its timeline starts "
                 f"{utc_text(context.start)}; newest first (--all: every update):"
             )
     print(header)

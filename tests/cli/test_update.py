@@ -49,7 +49,7 @@ def test_an_update_is_stored_then_the_page_and_slack_are_asked_to_follow(
     assert {i.invocation_type for i in lambdas.invocations} == {"Event"}
     text = one_line(out)
     assert "stage identified:" in text
-    assert "Incident: the incident open since" in text
+    assert "It belongs to the incident open since" in text
     assert "within seconds" in text
     assert "Slack thread" in text
 
@@ -136,6 +136,7 @@ def test_the_default_stage_during_planned_maintenance_is_in_progress(
     code, out, _ = run("update", "Half way there.")
     assert code == 0
     assert "stage in_progress (the default during planned maintenance" in one_line(out)
+    assert "It belongs to the planned maintenance under way: the page shows it now" in one_line(out)
 
 
 def test_an_update_before_any_incident_says_where_it_goes(world: World, run: Any, lambdas: LambdaRecorder) -> None:

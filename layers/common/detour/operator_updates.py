@@ -116,8 +116,13 @@ def recent_duplicate(update: Update, log: UpdateLog) -> Update | None:
     )
 
 
-def joins(window: FailoverWindow | None) -> str:
-    """Which incident an update belongs to, for the person who posted it."""
+def joins(window: FailoverWindow | None, *, maintenance: bool = False) -> str:
+    """Which incident an update belongs to, for the person who posted it (after "It belongs to")."""
+    if window is None and maintenance:
+        return (
+            "the planned maintenance under way: the page shows it now, and its failover window opens when the "
+            "alarm follows the inverted health check"
+        )
     if window is None:
         return (
             "no incident open yet: the page shows it now and it joins the next incident if one opens within "
