@@ -39,6 +39,7 @@ import boto3
 from detour.incident_store import IncidentStore
 from detour.slack_message import human_duration
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, Message
+from detour_cli.local.slack_requests import SIGNING_SECRET
 from tests.support.aws import create_incidents_table
 from tests.support.events import ALARM_NAME, SITE_ID, alarm_message, sns_event
 from tests.support.fault_proxy import FaultProxy
@@ -178,7 +179,12 @@ class World:
         self.table = create_incidents_table().name
         self.bucket = create_page_bucket()
         self.distribution = create_distribution(self.bucket)
-        secret = {"bot_token": TOKEN, "channel": CHANNEL, "api_url": self.slack.api_url}
+        secret = {
+            "bot_token": TOKEN,
+            "channel": CHANNEL,
+            "api_url": self.slack.api_url,
+            "signing_secret": SIGNING_SECRET,
+        }
         self.secret_arn = boto3.client("secretsmanager").create_secret(
             Name=f"detour-slack-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(secret)
         )["ARN"]
