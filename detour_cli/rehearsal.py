@@ -2,8 +2,10 @@
 
 An embedded AWS (moto's server) gets template.yaml deployed into it. A local primary, a local Slack,
 and a local edge (playing CloudFront) stand in for the rest. Route 53's health checkers and
-failover answers, and CloudWatch's alarm, are played by code that follows their rules. The three
-functions' handlers run in-process on the exact SNS event CloudWatch would send.
+failover answers, and CloudWatch's alarm, are played by code that follows their rules. The functions' handlers run
+in-process on the exact SNS event CloudWatch would send. Mid-outage an operator posts an update with
+`/detour update` from the local Slack: a correctly signed request to slack_commands served as its
+Function URL (payload 2.0), whose work and follow-ups run through a local Lambda Invoke API.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import contextlib
 import json
 import sys
+import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,11 +33,20 @@ from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers
 from detour_cli.local.emulated_stack import EmulatedStack
+from detour_cli.local.function_url import FunctionUrl
 from detour_cli.local.lambda_runtime import InProcessFunction
+from detour_cli.local.lambda_service import LocalLambda
 from detour_cli.local.primary import LocalPrimary
 from detour_cli.local.route53 import HealthCheck, HealthCheckConfig, Prober, answer
 from detour_cli.local.sandbox import DOMAIN, ZONE, LocalSandbox, local_sandbox
+from detour_cli.local.slack_requests import SIGNING_SECRET, SlackAnswer
 from detour_cli.local.timeline import Timeline
+
+OPERATOR = "U0DETOUROPS"  # the Slack user on the stack's SlackUpdaters allow-list
+UPDATE_STAGE = "identified"
+UPDATE_MESSAGE = "The primary's database ran out of disk; we are moving it. Back within 15 minutes."
+UPDATE_BUDGET_S = 10.0  # an update reaches the page within 10 seconds
+RETRY_DELAY_S = 1.0  # between retries of a failed asynchronous invocation (Lambda: 1, then 2 minutes)
 
 
 @dataclass
@@ -64,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.out:
         options.out = args.out
+    # Powertools warns when an invocation emits no metric (an acknowledgement, a duplicate): not news.
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     try:
         return 0 if Rehearsal(options).run() else 1
     except KeyboardInterrupt:
@@ -82,6 +97,8 @@ class Rehearsal:
         self.delivered: list[str] = []  # the alarm states delivered to the handlers, in order
         self.functions: dict[str, InProcessFunction] = {}
         self.logs: list[IO[str]] = []
+        self.update_seconds: float | None = None  # from the slash command to status.json showing the update
+        self._dead_reported = 0
 
     def run(self) -> bool:
         options = self.options
@@ -100,6 +117,7 @@ class Rehearsal:
             except Exception as error:  # unexpected: reported, and the artifacts are still written
                 self.failures.append(f"{type(error).__name__}: {error}")
                 say(f"FAILED: {type(error).__name__}: {error}")
+            self._settle_background()
             self._write_artifacts()
             if options.keep_running and not self.failures:
                 self._keep_running()
@@ -115,11 +133,16 @@ class Rehearsal:
         self.primary = LocalPrimary()
         self.primary.start()
         running.callback(self.primary.stop)
-        overrides = {"HealthCheckPort": str(self.primary.port), "HealthCheckFailureThreshold": str(options.threshold)}
+        overrides = {
+            "HealthCheckPort": str(self.primary.port),
+            "HealthCheckFailureThreshold": str(options.threshold),
+            "SlackUpdaters": OPERATOR,
+        }
         sandbox = running.enter_context(local_sandbox(overrides))
         self.slack, self.stack = sandbox.slack, sandbox.stack
         running.callback(self._close_function_logs)
         self._report_deployment(sandbox)
+        self._serve_functions(running)
         self._publish_initial_page(self.stack)
         self.edge = self._start_edge(self.stack)
         running.callback(self.edge.stop)
@@ -142,6 +165,40 @@ class Rehearsal:
             f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {self.alarm.period_s:g} s"
         )
 
+    def _serve_functions(self, running: contextlib.ExitStack) -> None:
+        """Lambda's Invoke API for every function (the functions reach it via AWS_ENDPOINT_URL_LAMBDA)
+        and slack_commands' Function URL; the signing secret in the stack's Slack secret."""
+        stack = self.stack
+        for logical_id in stack.functions():  # each function's Ref is the name it is served under
+            name = f"{stack.name}-{logical_id}"
+            stack.resolver.know(logical_id, name, Arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+        self.lambda_service = running.enter_context(LocalLambda(retry_delay_s=RETRY_DELAY_S))
+        retries = self._retry_attempts()
+        for logical_id in stack.functions():
+            self.lambda_service.add(self._function(logical_id), max_retries=retries.get(logical_id))
+        secrets = boto3.client("secretsmanager")
+        secret_id = stack.physical_id("SlackSecret")
+        secret = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
+        secrets.put_secret_value(
+            SecretId=secret_id, SecretString=json.dumps(secret | {"signing_secret": SIGNING_SECRET})
+        )
+        self.command_url = running.enter_context(FunctionUrl(self._function("SlackCommandsFunction")))
+        stack.resolver.know("SlackCommandsFunctionUrl", self.command_url.url, FunctionUrl=self.command_url.url)
+        self.timeline.say(
+            f"local Lambda Invoke API at {self.lambda_service.url} (AWS_ENDPOINT_URL_LAMBDA of the functions); "
+            f"slack_commands' Function URL at {self.command_url.url} (plays https://{self.command_url.domain_name}/)"
+        )
+
+    def _retry_attempts(self) -> dict[str, int]:
+        """MaximumRetryAttempts of the template's EventInvokeConfigs, by function logical id."""
+        found = {}
+        for resource in self.stack.template["Resources"].values():
+            props = resource.get("Properties", {})
+            name = props.get("FunctionName")
+            if resource["Type"] == "AWS::Lambda::EventInvokeConfig" and isinstance(name, dict) and "Ref" in name:
+                found[name["Ref"]] = int(props.get("MaximumRetryAttempts", 2))
+        return found
+
     def _close_function_logs(self) -> None:
         for log in self.logs:
             log.close()
@@ -154,7 +211,70 @@ class Rehearsal:
         t.say(f"primary healthy ({self._checkers()}); DNS {self._dns()}")
         self._snapshot("1-healthy")
         self._act("the primary stops answering", self.primary.stop, healthy=False, alarm="ALARM", step="2-failing-over")
+        self._post_update()
         self._act("the primary comes back", self.primary.start, healthy=True, alarm="OK", step="3-recovered")
+
+    def _post_update(self) -> None:
+        """An operator posts an update from Slack: signed slash command -> Function URL -> the work,
+        queued on slack_commands itself -> refresh_page and notify_slack, queued in turn."""
+        t = self.timeline
+        text = f"update {UPDATE_STAGE} {UPDATE_MESSAGE}"
+        t.say(f"<@{OPERATOR}> in Slack: /detour {text}")
+        started = time.monotonic()
+        answer = self.slack.slash_command(self.command_url.url, text=text, user_id=OPERATOR)
+        t.detail(
+            f"signed request -> slack_commands' Function URL (form body delivered base64, payload 2.0): "
+            f"HTTP {answer.status} in {answer.seconds * 1000:.0f} ms{_acknowledged(answer)}"
+        )
+        if answer.status != 200:
+            raise AssertionError(f"the slash command was answered HTTP {answer.status}")
+        t.wait_for("status.json on the edge to show the update", self._update_shown, UPDATE_BUDGET_S, poll_s=0.05)
+        took = time.monotonic() - started
+        status = json.loads(self.edge.get("/status.json").body)
+        t.detail(
+            f"status.json on the local edge shows it {took:.1f} s after the request (budget {UPDATE_BUDGET_S:g} s); "
+            f"stage {status.get('stage')!r}, timeline newest first:"
+        )
+        for update in status.get("updates", []):
+            t.detail(f"  {update['posted_at']}  [{update['stage']}] {update.get('message', '')}")
+        self.lambda_service.wait_idle(self.options.timeout_s)
+        self._check_background()
+        answers = self.slack.responses_to(answer.response_url)
+        if not answers:
+            raise AssertionError("slack_commands did not answer through response_url")
+        for response in answers:
+            t.detail(f"{'ephemeral' if response.ephemeral else 'in-channel'} answer to <@{OPERATOR}>: {response.text}")
+        root = self.slack.roots()[-1]
+        replies = [r for r in self.slack.replies(root) if f"<@{OPERATOR}>" in r.text]
+        if not replies:
+            raise AssertionError("the update was not replied in the incident's Slack thread")
+        t.detail(f"thread reply: {replies[-1].text}")
+        self.update_seconds = took
+        self._snapshot("2b-update-posted")
+
+    def _update_shown(self) -> bool:
+        status = json.loads(self.edge.get("/status.json").body)
+        return any(update.get("message") == UPDATE_MESSAGE for update in status.get("updates") or [])
+
+    def _settle_background(self) -> None:
+        """Let the queued invocations finish (their retries included), then report what failed."""
+        try:
+            self.lambda_service.wait_idle(self.options.timeout_s)
+        except TimeoutError as error:
+            self.failures.append(str(error))
+            self.timeline.say(f"FAILED: {error}")
+        self._check_background()
+
+    def _check_background(self) -> None:
+        """Asynchronous invocations that failed every attempt fail the rehearsal, as a dead letter would page."""
+        for dead in self.lambda_service.dead_letters[self._dead_reported :]:
+            error = dead.result or {}
+            message = (
+                f"{dead.function_name} (asynchronous) raised {error.get('errorType')}: {error.get('errorMessage')}"
+            )
+            self.failures.append(f"{message}, {dead.attempts} attempts, dead-lettered")
+            self.timeline.detail(f"FAILED {message}")
+        self._dead_reported = len(self.lambda_service.dead_letters)
 
     def _act(self, what: str, change: Callable[[], None], *, healthy: bool, alarm: str, step: str) -> None:
         """Change the primary, then follow the consequences: checkers, DNS, alarm, Slack, page, window."""
@@ -301,7 +421,7 @@ class Rehearsal:
             self.logs.append(log)
             self.functions[logical_id] = InProcessFunction(
                 directory,
-                self.stack.function_environment(logical_id),
+                self.stack.function_environment(logical_id) | {"AWS_ENDPOINT_URL_LAMBDA": self.lambda_service.url},
                 function_name=f"{self.stack.name}-{logical_id}",
                 output=log,
             )
@@ -393,6 +513,15 @@ class Rehearsal:
 def _accepts(policy: dict[str, Any], message: dict[str, Any]) -> bool:
     """SNS body filter policies as this template writes them: every key must equal one listed value."""
     return all(message.get(key) in values for key, values in policy.items())
+
+
+def _acknowledged(answer: SlackAnswer) -> str:
+    """What Slack shows the person at once: the acknowledgement's text."""
+    try:
+        text = answer.json().get("text")
+    except (ValueError, AttributeError):
+        text = answer.text
+    return f', acknowledged "{text}"' if text else ""
 
 
 def _summary(result: Any) -> str:

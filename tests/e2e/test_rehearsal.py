@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detour_cli.rehearsal import Options, Rehearsal
+from detour_cli.rehearsal import OPERATOR, UPDATE_BUDGET_S, UPDATE_MESSAGE, Options, Rehearsal
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,12 @@ def test_the_rehearsal_succeeds_and_tells_the_story_in_order(rehearsal: tuple[bo
         "the primary stops answering",
         "[SECONDARY]",
         "OK -> ALARM",
+        f"<@{OPERATOR}> in Slack: /detour update identified {UPDATE_MESSAGE}",
+        "signed request -> slack_commands' Function URL (form body delivered base64, payload 2.0): HTTP 200",
+        "status.json on the local edge shows it",
+        f"[identified] {UPDATE_MESSAGE}",
+        f"ephemeral answer to <@{OPERATOR}>: Posted to the www.detour.test maintenance page",
+        f"thread reply: :memo: Posted to the www.detour.test maintenance page by <@{OPERATOR}> (Identified)",
         "the primary comes back",
         "health check healthy",
         "ALARM -> OK",
@@ -48,8 +54,26 @@ def test_slack_got_one_thread_resolved_with_the_duration(rehearsal: tuple[bool, 
     (root,) = [m for m in messages if m["thread_ts"] is None]
     assert root["edits"][0]["text"] == ":rotating_light: www.detour.test is failing over to the maintenance page"
     assert root["text"].startswith(":white_check_mark: www.detour.test recovered after ")
-    (reply,) = [m for m in messages if m["thread_ts"] == root["ts"]]
-    assert reply["text"].startswith(":white_check_mark: Resolved: www.detour.test is back on its primary")
+    update, resolved = [m for m in messages if m["thread_ts"] == root["ts"]]
+    assert update["text"] == (
+        f":memo: Posted to the www.detour.test maintenance page by <@{OPERATOR}> (Identified): {UPDATE_MESSAGE}"
+    )
+    assert resolved["text"].startswith(":white_check_mark: Resolved: www.detour.test is back on its primary")
+
+
+def test_the_update_posted_from_slack_reached_the_page_within_the_budget(rehearsal: tuple[bool, Path, str]) -> None:
+    _, out, printed = rehearsal
+    line = next(line for line in printed.splitlines() if "status.json on the local edge shows it" in line)
+    seconds = float(line.split("shows it ")[1].split(" s after")[0])
+    assert seconds <= UPDATE_BUDGET_S
+    status = json.loads((out / "page" / "2b-update-posted.status.json").read_text())
+    assert (status["state"], status["stage"]) == ("unavailable", "identified")
+    assert status["updates"][0]["message"] == UPDATE_MESSAGE
+    assert all("author" not in update and OPERATOR not in json.dumps(update) for update in status["updates"])
+    assert UPDATE_MESSAGE.replace("'", "&#39;") in (out / "page" / "2b-update-posted.html").read_text()
+    acknowledged = next(line for line in printed.splitlines() if "signed request ->" in line)
+    milliseconds = float(acknowledged.split(" in ")[1].split(" ms")[0])
+    assert milliseconds < 3000  # Slack's deadline for the acknowledgement
 
 
 def test_the_page_went_from_unavailable_to_resolved_as_a_503(rehearsal: tuple[bool, Path, str]) -> None:
@@ -79,16 +103,20 @@ def test_the_deployment_says_what_is_real_and_what_is_emulated(rehearsal: tuple[
     assert "LogWindowFunction (AWS::Lambda::Function): not deployed; its handler runs in-process" in deployment
 
 
-def test_a_handler_that_raises_fails_the_rehearsal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_handler_that_raises_fails_the_rehearsal_and_so_does_a_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from detour_cli import rehearsal  # noqa: PLC0415
     from detour_cli.local.lambda_runtime import InProcessFunction  # noqa: PLC0415
 
     real_invoke = InProcessFunction.invoke
 
-    def broken_refresh(self: InProcessFunction, event: dict) -> object:  # type: ignore[type-arg]
+    def broken_refresh(self: InProcessFunction, event: dict, **kwargs: object) -> object:  # type: ignore[type-arg]
         if self.directory == "refresh_page" and "Records" in event:
             raise RuntimeError("S3 said no")
-        return real_invoke(self, event)
+        if self.directory == "notify_slack" and "detour" in event:  # queued by the update: retried, then dead
+            raise RuntimeError("Slack said no")
+        return real_invoke(self, event, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(InProcessFunction, "invoke", broken_refresh)
     printed = io.StringIO()
@@ -98,4 +126,8 @@ def test_a_handler_that_raises_fails_the_rehearsal(tmp_path: Path, monkeypatch: 
     output = printed.getvalue()
     assert "refresh_page: FAILED RuntimeError: S3 said no" in output
     assert "the rehearsal FAILED: refresh_page raised RuntimeError: S3 said no" in output
+    assert "notify_slack: FAILED" not in output  # the queued invocation fails apart from SNS deliveries
+    dead = "detour-NotifySlackFunction (asynchronous) raised RuntimeError: Slack said no, 3 attempts, dead-lettered"
+    assert dead in output
+    assert "the update was not replied in the incident's Slack thread" in output
     assert (tmp_path / "timeline.txt").exists()  # the artifacts are written all the same
