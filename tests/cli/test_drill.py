@@ -22,6 +22,7 @@ from detour_cli import drill as drill_verb
 from tests.cli.conftest import DISTRIBUTION_ADDRESSES
 from tests.cli.dns_server import AuthoritativeTestServer
 from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
+from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.world import DISTRIBUTION, DOMAIN, World
 
 ANSI_ESCAPE = "\033["
@@ -523,8 +524,8 @@ def test_a_failed_drill_still_takes_its_notice_down(rig: Rig) -> None:
     )
 
 
-def test_a_drill_refuses_to_start_during_planned_maintenance(rig: Rig) -> None:
-    rig.run("maintenance", "on", "--message", "Upgrade.", "--yes")
+def test_a_drill_refuses_to_start_during_planned_maintenance(rig: Rig, lambdas: LambdaRecorder) -> None:
+    assert rig.run("maintenance", "on", "--message", "Upgrade.", "--yes")[0] == 0
     rig.world.invert(False)  # only the notice is up
     code, out, err = rig.drill()
     assert code == 1

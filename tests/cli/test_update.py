@@ -228,7 +228,7 @@ def test_a_stack_without_the_notify_slack_output_is_told_to_deploy(world: World,
     assert code == 0
 
 
-def test_endpoint_region_and_a_missing_stack(world: World, run: Any) -> None:
+def test_a_missing_stack_is_an_error(world: World, run: Any) -> None:
     code, _, err = run("update", "--stack", "nope", "Looking.")
     assert code == 2
     assert "no stack nope" in err
