@@ -171,10 +171,14 @@ def _create_the_rest(stack: EmulatedStack, done: set[str]) -> None:
 PLAYED_BY = {
     "AWS::Lambda::Function": "not deployed; its handler runs in-process with its template environment",
     "AWS::Lambda::LayerVersion": "not deployed; the handlers import layers/common directly",
-    "AWS::Lambda::Permission": "not needed: SNS delivery is played in-process",
+    "AWS::Lambda::Permission": "not needed: SNS delivery and the Function URL are played in-process",
+    "AWS::Lambda::Url": "played by a loopback Function URL (payload format 2.0, AuthType NONE)",
     "AWS::IAM::Role": "not deployed; the emulator does not enforce IAM",
     "AWS::SNS::Subscription": "the rehearsal delivers the topic's messages to the handlers in-process",
-    "AWS::Lambda::EventInvokeConfig": "retries and dead-lettering are not emulated",
+    "AWS::Lambda::EventInvokeConfig": (
+        "played by the local Invoke API: a failed asynchronous event is retried MaximumRetryAttempts times, "
+        "then kept as a dead letter (not sent to SQS); MaximumEventAgeInSeconds is not enforced"
+    ),
     "AWS::CloudFront::Function": "played by the local edge server",
     "AWS::CloudFront::OriginAccessControl": "played by the local edge server",
     "AWS::CloudFront::ResponseHeadersPolicy": "played by the local edge server",
