@@ -18,12 +18,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from detour import cfn_response
 from detour.aws import cloudfront_client, dynamodb_client, s3_client
 from detour.incident_store import IncidentStore
-from detour.lambda_support import traced
+from detour.incident_updates import UpdateLog
 from detour.maintenance_page import refresh
 from detour.page import PageSettings
 from detour.page_publisher import PagePublisher
 from detour.settings import Settings
 from detour.site_notice import NoticeBoard
+from detour.tracing import traced
 
 settings = Settings.from_env()
 logger = Logger()
@@ -38,6 +39,7 @@ def publish(properties: Mapping[str, Any]) -> dict[str, str]:
         _property(properties, "SiteId"),
         store=IncidentStore(settings.table_name, dynamodb_client()),
         notices=NoticeBoard(settings.table_name, dynamodb_client()),
+        updates=UpdateLog(settings.table_name, dynamodb_client()),
         publisher=_publisher(properties),
         settings=PageSettings(
             site_name=_property(properties, "SiteName"),

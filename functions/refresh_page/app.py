@@ -1,8 +1,12 @@
-"""refresh_page: keep the maintenance page and its status.json in step with the health-check alarm.
+"""refresh_page: keep the maintenance page and its status.json in step with the incident.
 
-SNS (health-check alarm) -> parse the transition -> once per transition: record it, read the newest
-transition, windows and notice, render index.html and status.json, upload them unless a newer page
-is there, invalidate them at CloudFront -> metrics.
+Three events, one story:
+- the health-check alarm (SNS) -> once per transition: record it;
+- a refresh asked for directly ({"detour": "refresh", "site_id": ...}: an update was posted);
+- the schedule (every 5 minutes: a resolution stops being news after RESOLVED_FOR, with no alarm);
+then read the site's newest transition, windows, notice and timeline, render index.html and
+status.json, upload them unless the same or a newer page is there, invalidate them at CloudFront
+-> metrics.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from detour.aws import cloudfront_client, dynamodb_client, s3_client
 from detour.incident_store import IncidentStore
+from detour.incident_updates import UpdateLog
 from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
-from detour.maintenance_page import refresh
+from detour.maintenance_page import InvalidRefreshRequest, Refreshed, RefreshRequest, refresh, refresh_request
 from detour.page import PageSettings
 from detour.page_publisher import PagePublisher, PagePublishError
 from detour.settings import Settings, required
@@ -32,47 +37,85 @@ page_settings = PageSettings(
     contact_url=os.environ.get("CONTACT_URL", "").strip(),
 )
 bucket, distribution_id = required("PAGE_BUCKET"), required("DISTRIBUTION_ID")
+site_id = os.environ.get("SITE_ID", "").strip() or None  # the site whose page this is (the health check id)
 logger = Logger()
 metrics = Metrics()
 idempotency = idempotency_config()
 
 
-@once_per_transition(settings.table_name, idempotency)
-def refresh_for(*, transition: Transition) -> dict[str, Any]:
+def republish(site: str, transition: Transition | None = None) -> Refreshed:
     refreshed = refresh(
-        transition.site_id,
+        site,
         transition=transition,
         store=IncidentStore(settings.table_name, dynamodb_client()),
         notices=NoticeBoard(settings.table_name, dynamodb_client()),
+        updates=UpdateLog(settings.table_name, dynamodb_client()),
         publisher=PagePublisher(bucket, distribution_id, s3_client(), cloudfront_client()),
         settings=page_settings,
         now=datetime.now(UTC),
     )
     if refreshed.published:
         metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=1)
+    return refreshed
+
+
+@once_per_transition(settings.table_name, idempotency)
+def refresh_for(*, transition: Transition) -> dict[str, Any]:
+    refreshed = republish(transition.site_id, transition)
     return {
         "site_id": transition.site_id,
         "transition": transition.new_state.value,
         "changed_at": format_time(transition.changed_at),
-        "page_state": refreshed.status.state.value,
-        "planned": refreshed.status.planned,
-        "published": refreshed.published,  # False: a newer page was already up
+        **page_summary(refreshed),
     }
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+def refresh_as_asked(request: RefreshRequest) -> dict[str, Any]:
+    refreshed = republish(request.site_id)
+    return {"site_id": request.site_id, "reason": request.reason, **page_summary(refreshed)}
+
+
+def page_summary(refreshed: Refreshed) -> dict[str, Any]:
+    return {
+        "page_state": refreshed.status.state.value,
+        "planned": refreshed.status.planned,
+        "stage": refreshed.status.stage.value if refreshed.status.stage else None,
+        "updates_shown": len(refreshed.status.updates),
+        "published": refreshed.published,  # False: the same page, or a newer one, was already up
+    }
+
+
+def requested(event: dict[str, Any]) -> RefreshRequest | None:
+    """A direct or scheduled refresh, or None for the alarm's SNS event. A refusal is logged with
+    its reason and re-raised: the invocation fails, is retried, then dead-lettered."""
+    try:
+        request = refresh_request(event, own_site=site_id)
+    except InvalidRefreshRequest as error:
+        logger.error("Refused a refresh request; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+    if request is not None:
+        logger.append_keys(site_id=request.site_id, reason=request.reason)
+    return request
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId", clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    transition = transition_from(event, settings.alarm_names, logger)
+    request = requested(event)
 
     try:
-        result = refresh_for(transition=transition)
+        if request is not None:
+            result = refresh_as_asked(request)
+        else:
+            result = refresh_for(transition=transition_from(event, settings.alarm_names, logger))
     except PagePublishError:
         logger.exception("Publishing the page failed; failing so it is retried, then dead-lettered")
         raise
 
-    logger.info("Maintenance page published", **result)
+    logger.info(
+        "Maintenance page refreshed" if result["published"] else "Maintenance page already up to date", **result
+    )
     return result
 
 

@@ -1,10 +1,11 @@
-"""functions/refresh_page end to end: SNS event in; the page and status.json in S3 and the
-CloudFront invalidation out, all on moto's server."""
+"""functions/refresh_page end to end: an SNS alarm event, a direct refresh or the schedule in; the
+page and status.json in S3 and the CloudFront invalidation out, all on moto's server. The
+function's clock is the test's (`clock`), so a resolution can be made old news."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,7 +14,9 @@ import boto3
 import pytest
 
 from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
-from detour.page_publisher import PagePublishError
+from detour.incident_updates import RESOLVED_FOR, UpdateLog
+from detour.maintenance_page import InvalidRefreshRequest
+from detour.page_publisher import PagePublisher, PagePublishError
 from detour.site_notice import NoticeBoard, SiteNotice
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
@@ -21,16 +24,36 @@ from tests.support.aws import store_for
 from tests.support.events import SITE_ID, sns_event, transition_event
 from tests.support.functions import load_function
 from tests.support.html import parse_html
-from tests.support.page import HOSTILE, T0, at
+from tests.support.page import HOSTILE, T0, at, update
 from tests.support.page_aws import (
     get_object,
     invalidated_paths,
     object_versions,
 )
 
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+RESOLVED_MINUTES = RESOLVED_FOR.total_seconds() / 60
+SCHEDULED = json.loads((EVENTS / "scheduled.json").read_text())
+
+
+class Clock:
+    """The function's `datetime.now`, at minutes after T0 (17: just after the usual recovery)."""
+
+    minutes: float = 17
+
+    def __call__(self, minutes: float) -> None:
+        self.minutes = minutes
+
 
 @pytest.fixture
-def refresh_page(function_env: Any, page_bucket: str, distribution: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def refresh_page(
+    function_env: Any, page_bucket: str, distribution: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
     for name, value in {
         "SITE_NAME": "Example Shop",
         "DEFAULT_MESSAGE": "We are working to restore the service.",
@@ -38,9 +61,18 @@ def refresh_page(function_env: Any, page_bucket: str, distribution: str, monkeyp
         "PAGE_BUCKET": page_bucket,
         "DISTRIBUTION_ID": distribution,
         "AWS_LAMBDA_FUNCTION_NAME": "detour-RefreshPageFunction-TEST",
+        "SITE_ID": SITE_ID,
     }.items():
         monkeypatch.setenv(name, value)
-    return load_function("refresh_page", monkeypatch)
+    module = load_function("refresh_page", monkeypatch)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return at(clock.minutes).astimezone(tz or UTC)
+
+    monkeypatch.setattr(module, "datetime", Frozen)
+    return module
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
@@ -68,17 +100,30 @@ def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
     status = get_object(page_bucket, "status.json")
     assert status["ContentType"] == "application/json; charset=utf-8"
     assert status["CacheControl"] == "no-store"
-    assert published_status(page_bucket) | {"updated_at": None} == {
+    alarm_entry = {
+        "stage": "investigating",
+        "message": "The site stopped answering its health checks: visitors are sent to this page.",
+        "posted_at": "2026-11-21T02:14:27.123Z",
+    }
+    assert published_status(page_bucket) == {
         "state": "unavailable",
         "started_at": "2026-11-21T02:14:27.123Z",
-        "updated_at": None,
+        "updated_at": "2026-11-21T02:14:27.123Z",
         "resolved_at": None,
         "message": "We are working to restore the service.",
         "planned": False,
+        "expected_end": None,
+        "stage": "investigating",
+        "updates": [alarm_entry],
+        "earlier_updates": 0,
     }
     document = parse_html(page["Text"])
     assert document.by_id("since").visible_text() == "2026-11-21 02:14 UTC"
-    assert json.loads(document.by_id("status-data").text) == published_status(page_bucket)  # self-contained
+    # self-contained: the embedded status is status.json, its texts in the HTML
+    embedded = json.loads(document.by_id("status-data").text)
+    without_texts = {k: v for k, v in published_status(page_bucket).items() if k != "message"}
+    assert embedded == without_texts | {"updates": [{"stage": "investigating", "posted_at": alarm_entry["posted_at"]}]}
+    assert document.by_id("timeline").find_all("p")[0].text == alarm_entry["message"]
     assert invalidated_paths(distribution) == [["/index.html", "/status.json"]]
     assert result["page_state"] == "unavailable"
     assert emitted_metrics(capsys.readouterr().out) == {"PageRefreshed": [1]}
@@ -196,12 +241,18 @@ def test_a_retried_alarm_cannot_undo_a_recovery_only_this_function_has_seen(
     assert [t.new_state for t in store_for(function_env).transitions(SITE_ID)] == ["ALARM", "OK"]
 
 
-@pytest.mark.parametrize("name", ["alarm.json", "insufficient_data.json", "ok.json"])
+@pytest.mark.parametrize("name", ["alarm.json", "insufficient_data.json", "ok.json", "refresh.json", "scheduled.json"])
 def test_each_event_file_publishes_a_page(name: str, refresh_page: ModuleType, page_bucket: str) -> None:
     """The files `sam local invoke RefreshPageFunction -e` users pass."""
-    event = json.loads((Path(__file__).resolve().parents[2] / "events" / name).read_text())
+    event = json.loads((EVENTS / name).read_text())
     result = invoke(refresh_page, event)
-    expected = {"alarm.json": "unavailable", "insufficient_data.json": "unknown", "ok.json": "resolved"}[name]
+    expected = {
+        "alarm.json": "unavailable",
+        "insufficient_data.json": "unknown",
+        "ok.json": "resolved",
+        "refresh.json": "unavailable",  # nothing recorded yet: the neutral page
+        "scheduled.json": "unavailable",
+    }[name]
     assert result["page_state"] == published_status(page_bucket)["state"] == expected
 
 
@@ -237,7 +288,152 @@ def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery
     assert published is False
     assert published_status(page_bucket) == {"state": "resolved"}
     assert get_object(page_bucket, "index.html")["Text"] == "<p>resolved</p>"
-    assert get_object(page_bucket, "status.json")["Metadata"] == {
-        "detour-order": "000000000002|2026-11-21T02:09:00.000Z"
-    }
+    assert get_object(page_bucket, "status.json")["Metadata"]["detour-order"] == "000000000002|2026-11-21T02:09:00.000Z"
     assert object_versions(page_bucket).count("status.json") == 1  # the older one never landed
+
+
+# ---------------------------------------------------------------- posted updates and the schedule
+
+
+def post(function_env: Any, *updates: Any) -> None:
+    log = UpdateLog(function_env.name, boto3.client("dynamodb"))
+    for posted in updates:
+        log.post(posted)
+
+
+def test_a_posted_update_is_on_the_page_when_refresh_is_asked_for_without_its_author(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, function_env: Any, clock: Clock
+) -> None:
+    clock(0.1)
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+    post(function_env, update("identified", 6, "A bad deploy; rolling back. <@U123> <!channel>", author="U0SECRET"))
+    clock(6.1)
+    result = invoke(refresh_page, json.loads((EVENTS / "refresh.json").read_text()))
+
+    assert (result["reason"], result["published"], result["stage"], result["updates_shown"]) == (
+        "update",
+        True,
+        "identified",
+        2,
+    )
+    status = published_status(page_bucket)
+    assert (status["stage"], status["message"], status["updated_at"]) == (
+        "identified",
+        "A bad deploy; rolling back. <@U123> <!channel>",
+        "2026-11-21T02:20:27.123Z",
+    )
+    assert [u["stage"] for u in status["updates"]] == ["identified", "investigating"]
+    page = get_object(page_bucket, "index.html")["Text"]
+    assert "U0SECRET" not in page
+    assert "U0SECRET" not in json.dumps(status)
+    assert parse_html(page).by_id("message").text == "A bad deploy; rolling back. <@U123> <!channel>"
+    assert len(invalidated_paths(distribution)) == 2
+
+
+def test_a_refresh_for_another_site_is_refused_and_publishes_nothing(
+    refresh_page: ModuleType, page_bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = {"detour": "refresh", "site_id": "another-health-check", "reason": "update"}
+    with pytest.raises(InvalidRefreshRequest, match="a refresh for site 'another-health-check' reached the page of"):
+        invoke(refresh_page, event)
+    assert object_versions(page_bucket) == []
+    (refused,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
+    assert "another-health-check" in refused["error"]
+
+
+def test_a_refresh_without_site_id_configured_is_refused(
+    refresh_page: ModuleType, page_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(refresh_page, "site_id", None)
+    with pytest.raises(InvalidRefreshRequest, match="SITE_ID is not set"):
+        invoke(refresh_page, SCHEDULED)
+    with pytest.raises(InvalidRefreshRequest, match="SITE_ID is not set"):
+        invoke(refresh_page, {"detour": "refresh", "site_id": SITE_ID, "reason": "update"})
+    assert object_versions(page_bucket) == []
+
+
+def test_other_direct_events_are_refused(refresh_page: ModuleType) -> None:
+    with pytest.raises(InvalidRefreshRequest, match="takes 'refresh' events, not 'update-posted'"):
+        invoke(refresh_page, {"detour": "update-posted", "site_id": SITE_ID, "update": "UPDATE#x"})
+    with pytest.raises(ValueError, match="needs a 'site_id' string"):
+        invoke(refresh_page, {"detour": "refresh", "reason": "update"})
+
+
+def test_the_schedule_turns_an_old_resolution_neutral_and_otherwise_writes_nothing(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, function_env: Any, clock: Clock
+) -> None:
+    invoke(refresh_page, logged(function_env, transition_event("ALARM", "OK", at(0))))
+    clock(16.6)
+    invoke(refresh_page, transition_event("OK", "ALARM", at(16.5)))
+    assert published_status(page_bucket)["state"] == "resolved"
+    versions, invalidations = len(object_versions(page_bucket)), len(invalidated_paths(distribution))
+
+    clock(16.5 + RESOLVED_MINUTES - 1)  # still news: the sweep finds the page as it should be
+    result = invoke(refresh_page, SCHEDULED)
+    assert (result["reason"], result["page_state"], result["published"]) == ("schedule", "resolved", False)
+    assert (len(object_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
+
+    clock(16.5 + RESOLVED_MINUTES + 4)  # the first sweep after the resolution stopped being news
+    result = invoke(refresh_page, SCHEDULED)
+    assert (result["page_state"], result["published"]) == ("unavailable", True)
+    status = published_status(page_bucket)
+    assert (status["state"], status["started_at"], status["resolved_at"], status["updates"]) == (
+        "unavailable",
+        None,
+        None,
+        [],
+    )
+    assert status["updated_at"] == "2026-11-21T02:40:57.123Z"  # when it stopped being news
+    page = parse_html(get_object(page_bucket, "index.html")["Text"])
+    assert page.find_all("title")[0].text == "Example Shop: temporarily unavailable"
+    assert len(invalidated_paths(distribution)) == invalidations + 1
+
+    versions, invalidations = len(object_versions(page_bucket)), len(invalidated_paths(distribution))
+    for minutes in (35, 40, 45):  # later sweeps: the same page, so nothing is written or invalidated
+        clock(minutes)
+        assert invoke(refresh_page, SCHEDULED)["published"] is False
+    assert (len(object_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
+
+
+def test_news_before_the_alarm_reaches_the_neutral_page_on_the_next_refresh(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any, clock: Clock
+) -> None:
+    post(function_env, update("investigating", 1, "Checkout is failing; looking into it."))
+    clock(1.1)
+    invoke(refresh_page, {"detour": "refresh", "site_id": SITE_ID, "reason": "update"})
+    status = published_status(page_bucket)
+    assert (status["state"], status["started_at"], status["message"], status["stage"]) == (
+        "unavailable",
+        None,
+        "Checkout is failing; looking into it.",
+        "investigating",
+    )
+
+
+def test_a_page_identical_to_the_published_one_is_not_uploaded_again(page_bucket: str, distribution: str) -> None:
+    publisher = PagePublisher(page_bucket, distribution, boto3.client("s3"), boto3.client("cloudfront"))
+    assert publisher.publish("<p>page</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:10:00.000Z")
+    metadata = get_object(page_bucket, "index.html")["Metadata"]
+    assert set(metadata) == {"detour-order", "detour-sha256"}
+
+    again = publisher.publish("<p>page</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:15:00.000Z")
+    assert again is False  # newer, but the same bytes: no write, no invalidation
+    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json"]
+    assert len(invalidated_paths(distribution)) == 1
+    assert get_object(page_bucket, "index.html")["Metadata"] == metadata
+
+    changed = publisher.publish("<p>page</p>", b'{"state":"resolved"}', order="000000000002|2026-11-21T02:16:00.000Z")
+    assert changed is True  # only the status changed: only it is written
+    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json", "status.json"]
+    assert len(invalidated_paths(distribution)) == 2
+
+
+def test_a_rejected_event_is_not_logged_under_the_previous_events_site(
+    refresh_page: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
+    capsys.readouterr()
+    with pytest.raises(InvalidAlarmMessage):
+        invoke(refresh_page, sns_event("{truncated"))
+    (rejected,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
+    assert not {"site_id", "alarm", "state"} & set(rejected)

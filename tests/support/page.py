@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from detour.incident_updates import Source, Stage, Timeline, Update
 from detour.page import PageSettings
 from detour.transition import AlarmState, Transition
 from tests.support.events import ACCOUNT, ALARM_NAME, SITE_ID
@@ -39,3 +40,23 @@ def transition(state: str, minutes: float, *, reason: str = "Threshold Crossed",
         reason=reason,
         changed_at=at(minutes),
     )
+
+
+def update(
+    stage: str, minutes: float, message: str = "We found the cause.", *, source: str = "slack", author: str = "U0SECRET"
+) -> Update:
+    """A timeline entry posted `minutes` after T0 (by a person unless `source` says otherwise)."""
+    return Update(
+        site_id=SITE_ID,
+        stage=Stage(stage),
+        message=message,
+        posted_at=at(minutes),
+        source=Source(source),
+        author=author,
+        update_id=f"test-{stage}-{minutes}-{source}",
+    )
+
+
+def timeline(*updates: Update, earlier: int = 0) -> Timeline:
+    """Newest first, as UpdateLog.timeline reads it."""
+    return Timeline(updates=sorted(updates, key=lambda u: u.posted_at, reverse=True), earlier=earlier)

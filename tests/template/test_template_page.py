@@ -236,3 +236,20 @@ def test_the_page_parameters_are_grouped_under_maintenance_page() -> None:
     (page,) = [g for g in groups if g["Label"]["default"] == "Maintenance page"]
     assert {"SiteName", "ContactUrl", "DefaultMessage", "RetryAfterSeconds"} <= set(page["Parameters"])
     assert {"RefreshPageDeadLetterQueueUrl"} <= set(source()["Outputs"])
+
+
+def test_refresh_page_sweeps_every_five_minutes_and_knows_its_site(cfn: dict[str, Any]) -> None:
+    """A resolution stops being news after RESOLVED_FOR with no alarm to say so: the schedule
+    republishes then (and writes nothing while the page is what it should be)."""
+    function = source()["Resources"]["RefreshPageFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["SITE_ID"] == {"Ref": "HealthCheck"}
+    assert function["Events"]["Sweep"]["Type"] == "Schedule"
+    assert function["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(5 minutes)"
+    (rule,) = [
+        r["Properties"]
+        for r in cfn["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+        and any(t["Arn"] == {"Fn::GetAtt": ["RefreshPageFunction", "Arn"]} for t in r["Properties"]["Targets"])
+    ]
+    assert rule["ScheduleExpression"] == "rate(5 minutes)"
+    assert rule.get("State", "ENABLED") == "ENABLED"

@@ -1,21 +1,73 @@
-"""Bring the published maintenance page up to date with what the incident store knows.
+"""Bring the published maintenance page up to date with what the incidents table knows.
 
-record the transition being handled, read the newest transition and windows and the notice ->
-decide the status -> render the page and status.json -> publish them over any older page. Shared
-by refresh_page (on every alarm transition) and page_setup (at deploy).
+record the transition being handled (if any), read the newest transition and windows, the notice
+and the current incident's timeline -> decide the status -> render the page and status.json ->
+publish them over any older page, unless they are what is already published. Shared by
+refresh_page (on every alarm transition, every posted update, and every few minutes) and
+page_setup (at deploy).
+
+Also here: which refresh an event to refresh_page asks for (`refresh_request`), so the handler reads
+as the story and the event shapes live in one place.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from detour import direct_events
 from detour.incident_store import IncidentStore
-from detour.page import HISTORY_LENGTH, PageSettings, render_page, render_status
+from detour.incident_updates import UpdateLog, timeline_start
+from detour.page import HISTORY_LENGTH, MAX_UPDATES, PageSettings, render
 from detour.page_publisher import PagePublisher
 from detour.page_status import PageStatus, SiteHistory, page_status
 from detour.site_notice import NoticeBoard, during_maintenance
 from detour.transition import Transition, format_time
+
+SCHEDULE_REASON = "schedule"
+
+
+class InvalidRefreshRequest(ValueError):
+    """An event refresh_page cannot act on: the text says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRequest:
+    """A refresh not caused by an alarm transition: a posted update, an operator, or the schedule."""
+
+    site_id: str
+    reason: str
+
+
+def refresh_request(event: Any, own_site: str | None) -> RefreshRequest | None:
+    """The refresh a direct or scheduled event asks for; None for any other event (the SNS alarm
+    path parses those). `own_site` is the site this deployment protects (SITE_ID): a direct event
+    for another site is refused rather than published over this site's page."""
+    if direct_events.kind_of(event) is not None:
+        kind = direct_events.kind_of(event)
+        if kind != direct_events.REFRESH:
+            raise InvalidRefreshRequest(f"refresh_page takes {direct_events.REFRESH!r} events, not {kind!r}")
+        site_id = direct_events.field(event, "site_id")
+        reason = direct_events.field(event, "reason")
+        if own_site is None:
+            raise InvalidRefreshRequest(
+                "SITE_ID is not set: refresh_page cannot tell whether it keeps this site's page"
+            )
+        if site_id != own_site:
+            raise InvalidRefreshRequest(
+                f"a refresh for site {site_id!r} reached the page of site {own_site!r}; nothing was published"
+            )
+        return RefreshRequest(site_id=site_id, reason=reason)
+    if (
+        isinstance(event, dict)
+        and event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+    ):
+        if own_site is None:
+            raise InvalidRefreshRequest("SITE_ID is not set: the scheduled refresh does not know which site to refresh")
+        return RefreshRequest(site_id=own_site, reason=SCHEDULE_REASON)
+    return None
 
 
 def refresh(
@@ -23,6 +75,7 @@ def refresh(
     *,
     store: IncidentStore,
     notices: NoticeBoard,
+    updates: UpdateLog,
     publisher: PagePublisher,
     settings: PageSettings,
     now: datetime,
@@ -31,18 +84,22 @@ def refresh(
     """`transition` is the one being handled. It is recorded here too (recording is idempotent and
     shared with the other functions), so the page never depends on another function having recorded
     it. The page is rendered from one version of the site's windows and published only over an
-    older page, so a late or slow refresh never takes the page back in time."""
+    older page, and not at all when it is what is already published, so a refresh that learns
+    nothing new writes and invalidates nothing, and a late or slow one never takes the page back."""
     if transition is not None:
         store.record(during_maintenance(transition, notices))
     snapshot = store.snapshot(site_id, HISTORY_LENGTH)
     history = SiteHistory(latest=snapshot.latest, recent=snapshot.recent_windows)
-    status = page_status(history, notices.current(site_id, now), settings.default_message, now)
-    page = render_page(status, history.recent_windows(HISTORY_LENGTH), settings)
-    published = publisher.publish(page, render_status(status), order=f"{snapshot.version:012d}|{format_time(now)}")
-    return Refreshed(status=status, published=published)
+    timeline = updates.timeline(site_id, since=timeline_start(snapshot.recent_windows, now), limit=MAX_UPDATES)
+    status = page_status(history, notices.current(site_id, now), settings.default_message, now, timeline)
+    rendered = render(status, history.recent_windows(HISTORY_LENGTH), settings)
+    published = publisher.publish(
+        rendered.page, rendered.status_json, order=f"{snapshot.version:012d}|{format_time(now)}"
+    )
+    return Refreshed(status=rendered.status, published=published)
 
 
 @dataclass(frozen=True, slots=True)
 class Refreshed:
-    status: PageStatus
-    published: bool  # False: a newer page was already there
+    status: PageStatus  # as published: the updates shown, the others counted as earlier
+    published: bool  # False: the same page, or a newer one, was already there

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from detour.incident_updates import RESOLVED_FOR
 from detour.page_status import PageStatus
 from detour.transition import format_time
 from detour.windows import FailoverWindow
@@ -23,6 +24,12 @@ TEMPLATE = "maintenance.html.j2"
 MAX_PAGE_BYTES = 20 * 1024
 HISTORY_LENGTH = 5
 POLL_SECONDS = 20  # the page polls status.json this often (backing off on errors)
+# The newest updates read for the page. It shows as many of them as fit in MAX_PAGE_BYTES: all ten
+# of any real incident's, and at least MIN_UPDATES_SHOWN when every text is the longest allowed in
+# the costliest characters (tests/page/test_page_render.py builds that case; `make bench` prints it).
+MAX_UPDATES = 10
+MIN_UPDATES_SHOWN = 1
+MAX_LABEL_CHARS = 60  # the contact link's text (its address is whole in the link)
 
 
 class PageSettingsError(ValueError):
@@ -47,18 +54,37 @@ class PageSettings:
     @property
     def contact_label(self) -> str:
         parts = urlsplit(self.contact_url)
-        return parts.path if parts.scheme == "mailto" else (parts.netloc + parts.path).rstrip("/")
+        label = parts.path if parts.scheme == "mailto" else (parts.netloc + parts.path).rstrip("/")
+        return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    status: PageStatus  # as shown: the updates that fit, the rest counted as earlier
+    page: str  # index.html
+    status_json: bytes  # status.json, describing exactly what the page shows
+
+
+def render(status: PageStatus, history: Sequence[FailoverWindow], settings: PageSettings) -> RenderedPage:
+    """The page and its status.json, with the oldest updates left out (and counted as earlier)
+    until the page fits in MAX_PAGE_BYTES. status.json lists the same updates as the page."""
+    page = render_page(status, history, settings)
+    while len(page.encode()) > MAX_PAGE_BYTES and status.updates:
+        status = status.without_oldest_update()
+        page = render_page(status, history, settings)
+    return RenderedPage(status=status, page=page, status_json=render_status(status))
 
 
 def render_page(status: PageStatus, history: Sequence[FailoverWindow], settings: PageSettings) -> str:
+    """index.html. Planned maintenance is not an outage: it is not listed under "Recent outages"."""
     return str(
         _template().render(
             site=settings,
             status=status,
-            status_json=status.to_json(),
-            history=history,
+            status_json=status.to_json(texts=False),  # the messages are in the HTML already
+            history=[window for window in history if not window.planned],
             poll_seconds=POLL_SECONDS,
-            rendered_at=status.updated_at,
+            resolved_for_seconds=int(RESOLVED_FOR.total_seconds()),
         )
     )
 
@@ -85,6 +111,13 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+def compact(code: str) -> str:
+    """The page's own script or style without indentation and whole-line `//` comments: the
+    template stays readable, the page's 20 KB go to what it says."""
+    lines = (line.strip() for line in code.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
 @functools.cache
 def _template() -> Any:
     import jinja2  # noqa: PLC0415 - deliberately lazy, see the module docstring
@@ -99,5 +132,5 @@ def _template() -> Any:
     # tojson still escapes < > & ' for HTML; UTF-8 as is keeps non-Latin text from costing 6-12 bytes
     # a character in the embedded status, which the page's 20 KB budget counts.
     environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-    environment.filters.update(utc=utc, duration=duration, iso=format_time)
+    environment.filters.update(utc=utc, duration=duration, iso=format_time, compact=compact)
     return environment.get_template(TEMPLATE)

@@ -7,15 +7,21 @@ A page never goes backwards. Each render carries its order (the site's version w
 then the time it was rendered) in the objects' metadata, and replaces an object only if it is
 newer, with an S3 conditional write (If-Match on the ETag just read, If-None-Match for a first
 page): of two refreshes racing, the older one can neither overwrite the newer nor slip in between.
+
+A page is not uploaded again when it is byte for byte what is published (its SHA-256 is in the
+object's metadata too): refresh_page's periodic sweep, which usually learns nothing new, then
+writes nothing and invalidates nothing.
 Every S3 or CloudFront failure (after boto3's retries) raises `PagePublishError` naming the bucket or
 distribution and the step, so the invocation fails and is retried, then dead-lettered.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +34,7 @@ PAGE_HEADERS = {"ContentType": "text/html; charset=utf-8", "CacheControl": "publ
 STATUS_HEADERS = {"ContentType": "application/json; charset=utf-8", "CacheControl": "no-store"}
 DELETE_BATCH = 1000  # S3 DeleteObjects' limit
 ORDER = "detour-order"  # object metadata: "<version, 12 digits>|<rendered at>", compared as text
+DIGEST = "detour-sha256"  # object metadata: the body's SHA-256, hex
 LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 MAX_ATTEMPTS = 8
 
@@ -44,8 +51,8 @@ class PagePublisher:
         self._cloudfront = cloudfront
 
     def publish(self, page: str, status: bytes, order: str) -> bool:
-        """Upload the page, then its status, each unless a newer one is there; invalidate what
-        changed. False when both were already newer (nothing published)."""
+        """Upload the page, then its status, each unless a newer or identical one is there;
+        invalidate if anything changed. False when nothing was uploaded."""
         published = [
             self._put_if_newer(PAGE_KEY, page.encode(), PAGE_HEADERS, order),
             self._put_if_newer(STATUS_KEY, status, STATUS_HEADERS, order),
@@ -101,15 +108,21 @@ class PagePublisher:
             yield batch
 
     def _put_if_newer(self, key: str, body: bytes, headers: dict[str, str], order: str) -> bool:
+        digest = hashlib.sha256(body).hexdigest()
         for _ in range(MAX_ATTEMPTS):
             current = self._current(key)
-            if current is not None and current[1] >= order:
+            if current is not None and (current.digest == digest or current.order >= order):
                 return False
-            condition = {"IfMatch": current[0]} if current else {"IfNoneMatch": "*"}
+            condition = {"IfMatch": current.etag} if current else {"IfNoneMatch": "*"}
             try:
                 with _errors(f"S3 bucket {self.bucket}: uploading {key}", passthrough=LOST_RACE):
                     self._s3.put_object(
-                        Bucket=self.bucket, Key=key, Body=body, Metadata={ORDER: order}, **headers, **condition
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=body,
+                        Metadata={ORDER: order, DIGEST: digest},
+                        **headers,
+                        **condition,
                     )
             except ClientError as error:
                 if _code(error) in LOST_RACE:
@@ -118,14 +131,22 @@ class PagePublisher:
             return True
         raise PagePublishError(f"S3 bucket {self.bucket}: {key} kept changing under {MAX_ATTEMPTS} attempts")
 
-    def _current(self, key: str) -> tuple[str, str] | None:
-        """The object's ETag and order, or None if there is none yet."""
+    def _current(self, key: str) -> _Published | None:
+        """What is published under the key, or None if nothing is yet."""
         try:
             with _errors(f"S3 bucket {self.bucket}: reading {key}", passthrough=("404", "NoSuchKey", "NotFound")):
                 head = self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError:
             return None
-        return str(head["ETag"]), str(head.get("Metadata", {}).get(ORDER, ""))
+        metadata = head.get("Metadata", {})
+        return _Published(str(head["ETag"]), str(metadata.get(ORDER, "")), str(metadata.get(DIGEST, "")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    etag: str
+    order: str
+    digest: str  # "" for an object published before digests were kept
 
 
 @contextmanager
