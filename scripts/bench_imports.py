@@ -35,6 +35,11 @@ LAMBDA_ENV = {
     "SITE_DOMAIN": "www.example.com",
     "SITE_ID": "4a1b2c3d-1111-4e5f-9a7b-0123456789ab",
     "PAGE_URL": "https://d111111abcdef8.cloudfront.net/",
+    # slack_commands
+    "SLACK_UPDATERS": "U0ALICE,S0ONCALL",
+    "SLACK_COMMAND_CHANNELS": "C0INCIDENT",
+    "REFRESH_PAGE_FUNCTION": "detour-RefreshPageFunction-AbCdEf",
+    "NOTIFY_SLACK_FUNCTION": "detour-NotifySlackFunction-AbCdEf",
     # refresh_page
     "SITE_NAME": "www.example.com",
     "DEFAULT_MESSAGE": "We are working to restore the service as quickly as possible.",

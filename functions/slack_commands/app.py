@@ -20,19 +20,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from detour import direct_events
 from detour.aws import dynamodb_client, lambda_client, secrets_provider
 from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
-from detour.lambda_support import traced
 from detour.settings import Settings, required
 from detour.slack_replays import ReplayGuard
 from detour.slack_request import RequestRefused, SignedRequest, SlackAsk, parse_ask
-from detour.slack_responses import (
-    acknowledgement,
-    answer_to,
-    group_members,
-    http_answer,
-    incident_desk,
-    slack_permissions,
-)
+from detour.slack_responses import acknowledgement, answer_to, group_members, http_answer, slack_permissions
 from detour.slack_secret import load_signing_secret
+from detour.tracing import traced
 from detour.update_posting import UpdateTargets
 
 settings = Settings.from_env()
@@ -91,7 +84,9 @@ def work(ask: SlackAsk) -> dict[str, Any]:
     if verdict is Verdict.REFUSED:
         return _refuse(ask, command, refusal, http=False)
 
-    desk = incident_desk(settings.table_name, site_id, domain, targets)
+    from detour.incident_desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
+
+    desk = desk_for(settings.table_name, site_id, domain, targets)
     answer = desk.answer(ask, command, datetime.now(UTC))
     answer_to(ask, answer)
     metrics.add_metric(name="SlackCommandsDone", unit=MetricUnit.Count, value=1)

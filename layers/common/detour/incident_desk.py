@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from detour import planned_maintenance
+from detour.aws import dynamodb_client, lambda_client, route53_client
 from detour.incident_commands import USAGE, Command, Verb
 from detour.incident_store import IncidentStore
 from detour.incident_updates import Source, Update, UpdateLog
@@ -139,3 +140,25 @@ def _until(text: str, now: datetime) -> datetime | None:
 
 def _utc(moment: datetime) -> str:
     return format_time(moment)[:16].replace("T", " ") + " UTC"
+
+
+def desk_for(table_name: str, site_id: str, domain: str, targets: UpdateTargets) -> Desk:
+    """The site's desk, on the function's clients."""
+    dynamodb = dynamodb_client()
+    return Desk(
+        site_id=site_id,
+        domain=domain,
+        store=IncidentStore(table_name, dynamodb),
+        log=UpdateLog(table_name, dynamodb),
+        notices=NoticeBoard(table_name, dynamodb),
+        lambda_client=lambda_client(),
+        targets=targets,
+        maintenance=planned_maintenance.Maintenance(
+            site_id=site_id,
+            table_name=table_name,
+            targets=targets,
+            dynamodb=dynamodb,
+            route53=route53_client(),
+            lambda_client=lambda_client(),
+        ),
+    )

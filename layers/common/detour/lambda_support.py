@@ -1,4 +1,4 @@
-"""Powertools wiring shared by the functions: transition-keyed idempotency and opt-in tracing."""
+"""Powertools wiring shared by the alarm functions: transition-keyed idempotency, the parsed event."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.aws import dynamodb_client
+from detour.tracing import traced
 from detour.transition import Transition
+
+__all__ = ["idempotency_config", "once_per_transition", "traced", "transition_from"]
 
 R = TypeVar("R")
 # How long a processed transition is remembered. SNS and Lambda retry for at most six hours.
@@ -77,12 +80,3 @@ def transition_from(event: dict[str, Any], known_alarms: frozenset[str], logger:
         raise
     logger.append_keys(site_id=transition.site_id, alarm=transition.alarm_name, state=transition.new_state)
     return transition
-
-
-def traced(handler: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
-    """X-Ray tracing only when the stack turns it on: the X-Ray SDK costs ~0.5 s of cold start."""
-    if not enabled:
-        return handler
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deliberately lazy, see docstring
-
-    return Tracer().capture_lambda_handler(handler)

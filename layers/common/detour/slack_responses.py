@@ -1,6 +1,6 @@
 """The mechanics of answering Slack from the slash-command function: the Function URL's HTTP
-answer, the acknowledgement, the answer through `response_url`, who may ask, and the desk that
-does the work, built from the function's clients."""
+answer, the acknowledgement, the answer through `response_url`, and who may ask. Light on imports:
+the acknowledgement loads this module, and must answer within Slack's three seconds."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from detour import planned_maintenance
-from detour.aws import dynamodb_client, lambda_client, route53_client, secrets_provider
+from detour.aws import secrets_provider
 from detour.incident_commands import Permissions
-from detour.incident_desk import Desk
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog
-from detour.site_notice import NoticeBoard
 from detour.slack_request import SlackAsk
 from detour.slack_secret import BotToken, load_slack_credentials
-from detour.slack_transport import SlackBot, SlackDeliveryError
-from detour.update_posting import UpdateTargets
+from detour.slack_transport import SlackDeliveryError
 
 RESPONSE_TIMEOUT_S = 5
 
@@ -66,27 +60,8 @@ def group_members(secret_id: str) -> Callable[[str], frozenset[str]]:
         credentials = load_slack_credentials(secret_id, secrets_provider())
         if not isinstance(credentials, BotToken):
             raise SlackDeliveryError("a user group in SlackUpdaters needs a bot token in the Slack secret")
+        from detour.slack_transport import SlackBot  # noqa: PLC0415 - imports slack_sdk: the work only
+
         return SlackBot(credentials, secret_id).usergroup_members(group)
 
     return members
-
-
-def incident_desk(table_name: str, site_id: str, domain: str, targets: UpdateTargets) -> Desk:
-    dynamodb = dynamodb_client()
-    return Desk(
-        site_id=site_id,
-        domain=domain,
-        store=IncidentStore(table_name, dynamodb),
-        log=UpdateLog(table_name, dynamodb),
-        notices=NoticeBoard(table_name, dynamodb),
-        lambda_client=lambda_client(),
-        targets=targets,
-        maintenance=planned_maintenance.Maintenance(
-            site_id=site_id,
-            table_name=table_name,
-            targets=targets,
-            dynamodb=dynamodb,
-            route53=route53_client(),
-            lambda_client=lambda_client(),
-        ),
-    )
