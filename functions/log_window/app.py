@@ -63,7 +63,7 @@ def _span(window: FailoverWindow | None) -> str | None:
     return f"{format_time(window.started_at)}/{format_time(window.ended_at) if window.ended_at else 'open'}"
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId", clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)

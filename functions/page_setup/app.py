@@ -58,7 +58,7 @@ def remove(properties: Mapping[str, Any]) -> dict[str, str]:
     return {"Removed": str(removed)}
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
     request = event.get("RequestType")
     properties = event.get("ResourceProperties") or {}

@@ -98,6 +98,17 @@ def test_a_malformed_message_fails_loudly_and_writes_nothing(
     assert function_env.scan()["Items"] == []
 
 
+def test_a_rejection_is_not_logged_under_the_previous_events_site_and_state(
+    log_window: ModuleType, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(log_window, transition_event("ALARM", "OK", at(0)))
+    with pytest.raises(InvalidAlarmMessage):
+        invoke(log_window, sns_event("{truncated"))
+
+    (record,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
+    assert {"site_id", "alarm", "state"}.isdisjoint(record)
+
+
 def test_an_alarm_from_elsewhere_is_refused(log_window: ModuleType, function_env: Any) -> None:
     with pytest.raises(UnknownAlarm, match="check the subscription's filter policy"):
         invoke(log_window, transition_event("ALARM", "OK", at(0), alarm_name="prod-db-cpu"))
