@@ -201,15 +201,27 @@ def _run_list(args: argparse.Namespace) -> int:
             context = site.context(now, limit=LIST_LIMIT)
             timeline = context.timeline
             header = paragraphs(
-                f"Current incident of {site.domain}: {joins(context.window, maintenance=context.maintenance)}. "
-                f"Its timeline starts "
-                f"{utc_text(context.start)}; newest first (--all: every update):"
+                f"{site.domain}: {_current(context)}. Its timeline since {utc_text(context.start)}, newest first "
+                "(--all: every update):"
             )
     print(header)
     print(timeline_table(timeline.updates))
     if timeline.earlier:
         print(f"... and {timeline.earlier} earlier (not shown)")
     return EXIT_OK
+
+
+def _current(context: IncidentContext) -> str:
+    """The incident --list shows, in words."""
+    window = context.window
+    if window is not None:
+        kind = "planned maintenance" if window.planned else "incident"
+        if window.ended_at is None:
+            return f"{kind} open since {utc_text(window.started_at)}"
+        return f"{kind} of {utc_text(window.started_at)} to {utc_text(window.ended_at)}, over"
+    if context.maintenance:
+        return "planned maintenance under way, its failover window not open yet"
+    return "no incident open; updates posted now are news for the next one"
 
 
 def timeline_table(updates: Sequence[Update]) -> str:

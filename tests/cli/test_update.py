@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incident_updates import Source, Stage, Update, UpdateLog
+from detour.incident_updates import UPDATE_ID_PATTERN, Source, Stage, Timeline, Update, UpdateLog
+from detour.operator_updates import IncidentContext, choose_stage, derived_update_id, joins
 from detour.site_notice import NoticeBoard, SiteNotice
+from detour.windows import FailoverWindow
 from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
 
@@ -169,7 +171,7 @@ def test_list_shows_the_current_incident_and_all_shows_everything(
 
     code, out, _ = run("update", "--list")
     assert code == 0
-    assert "the incident open since" in one_line(out)
+    assert "www.detour.test: incident open since" in one_line(out)
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("TIME (UTC)"))
     rows = lines[header + 1 :]
@@ -194,6 +196,7 @@ def test_list_shows_the_current_incident_and_all_shows_everything(
 def test_list_of_nothing(world: World, run: Any) -> None:
     code, out, _ = run("update", "--list")
     assert code == 0
+    assert "no incident open; updates posted now are news for the next one" in one_line(out)
     assert "(no updates)" in out
 
 
@@ -232,3 +235,54 @@ def test_a_missing_stack_is_an_error(world: World, run: Any) -> None:
     code, _, err = run("update", "--stack", "nope", "Looking.")
     assert code == 2
     assert "no stack nope" in err
+
+
+# The rules shared with /detour update (detour.operator_updates), without AWS.
+
+AT = datetime(2026, 11, 29, 18, 5, 12, tzinfo=UTC)
+
+
+def test_the_id_is_the_same_within_the_minute_and_differs_in_anything_else() -> None:
+    same = derived_update_id(Source.CLI, CALLER, Stage.IDENTIFIED, "Found it.", AT)
+    assert same == derived_update_id(Source.CLI, CALLER, Stage.IDENTIFIED, "Found it.", AT + timedelta(seconds=47))
+    assert UPDATE_ID_PATTERN.match(same)
+    others = {
+        derived_update_id(Source.SLACK, CALLER, Stage.IDENTIFIED, "Found it.", AT),
+        derived_update_id(Source.CLI, "arn:aws:iam::1:user/b", Stage.IDENTIFIED, "Found it.", AT),
+        derived_update_id(Source.CLI, CALLER, Stage.MONITORING, "Found it.", AT),
+        derived_update_id(Source.CLI, CALLER, Stage.IDENTIFIED, "Found it!", AT),
+        derived_update_id(Source.CLI, CALLER, Stage.IDENTIFIED, "Found it.", AT + timedelta(minutes=1)),
+    }
+    assert same not in others
+    assert len(others) == 5
+
+
+def test_which_incident_in_words() -> None:
+    open_window = FailoverWindow(site_id="s", started_at=AT)
+    closed = FailoverWindow(site_id="s", started_at=AT, ended_at=AT + timedelta(minutes=7))
+    planned = FailoverWindow(site_id="s", started_at=AT, planned=True)
+    assert joins(open_window) == "the incident open since 2026-11-29 18:05:12 UTC"
+    assert joins(closed).startswith("the incident of 2026-11-29 18:05:12 UTC to 2026-11-29 18:12:12 UTC, over")
+    assert joins(planned) == "the planned maintenance open since 2026-11-29 18:05:12 UTC"
+    assert joins(None).startswith("no incident open yet: the page shows it now and it joins the next incident")
+    assert joins(None, maintenance=True).startswith("the planned maintenance under way")
+
+
+@pytest.mark.parametrize(
+    ("newest", "maintenance", "expected"),
+    [
+        (None, False, Stage.INVESTIGATING),
+        (None, True, Stage.IN_PROGRESS),
+        (Stage.MONITORING, True, Stage.MONITORING),  # the timeline's own stage first
+        (Stage.RESOLVED, False, Stage.RESOLVED),
+    ],
+)
+def test_the_default_stage(newest: Stage | None, maintenance: bool, expected: Stage) -> None:
+    updates = [Update("s", newest, "m", AT, Source.CLI, CALLER, "cli:x")] if newest is not None else []
+    context = IncidentContext(
+        site_id="s", now=AT, window=None, start=AT, timeline=Timeline(updates), maintenance=maintenance
+    )
+    assert context.default_stage is expected
+    assert choose_stage(None, context) is expected
+    assert choose_stage("  ", context) is expected
+    assert choose_stage("Identified", context) is Stage.IDENTIFIED
