@@ -4,16 +4,20 @@ API; DynamoDB, S3, CloudFront and Secrets Manager are moto's server."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
 
-from detour.incident_updates import Source, Stage
+from detour.incident_updates import Source, Stage, Update, UpdateLog
 from detour_cli.local.fake_slack import CHANNEL
-from tests.support.events import transition_event
+from detour_cli.local.slack_requests import SIGNING_SECRET, signature
+from tests.support.events import SITE_ID, transition_event
 from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, slack_desk
 
 HOSTILE = "<!channel> <@U0BOB> <script>alert(1)</script> & <https://evil.example|click> " + "x" * 120
@@ -203,3 +207,33 @@ def test_the_logger_forgets_the_previous_request(desk: SlackDesk) -> None:
 def test_the_channel_of_the_secret_is_where_commands_are_taken(desk: SlackDesk) -> None:
     answer = desk.slack.slash_command(desk.command_url, text="help", user_id=MALLORY, channel_id=CHANNEL)
     assert "/detour update [stage] <message>" in answer.json()["text"]
+
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def test_the_slack_command_event_file_is_a_real_request_refused_for_its_age(desk: SlackDesk) -> None:
+    """events/slack_command.json: what a Function URL delivers for `/detour update`. Its signature is
+    long stale, so `sam local invoke` shows the gate; signed now, the same body is a valid command."""
+    event = json.loads((EVENTS / "slack_command.json").read_text())
+    assert desk.invoke("slack_commands", event)["statusCode"] == 401
+    assert "timestamp is" in desk.log("slack_commands")
+
+    body = base64.b64decode(event["body"])
+    now = str(int(time.time()))
+    event["headers"] |= {"x-slack-request-timestamp": now, "x-slack-signature": signature(SIGNING_SECRET, now, body)}
+    answer = desk.invoke("slack_commands", event)
+    assert answer["statusCode"] == 200
+    assert "Posting your update" in json.loads(answer["body"])["text"]
+
+
+def test_the_update_posted_event_file_replies_its_update(desk: SlackDesk) -> None:
+    event = json.loads((EVENTS / "update_posted.json").read_text())
+    posted_at = datetime(2026, 11, 21, 2, 17, tzinfo=UTC)
+    update = Update(
+        SITE_ID, Stage.IDENTIFIED, "Found it", posted_at, Source.SLACK, ALICE, event["update"].rsplit("#", 1)[1]
+    )
+    assert update.key == event["update"]
+    UpdateLog(desk.world.table, boto3.client("dynamodb")).post(update)
+    assert desk.invoke("notify_slack", event)["action"] == "posted the update in the channel (no incident yet)"
+    assert "Found it" in desk.slack.roots()[0].text
