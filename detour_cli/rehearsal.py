@@ -232,7 +232,7 @@ class Rehearsal:
         took = time.monotonic() - started
         status = json.loads(self.edge.get("/status.json").body)
         t.detail(
-            f"status.json on the local edge shows it {took:.1f} s after the request (budget {UPDATE_BUDGET_S:g} s); "
+            f"status.json on the local edge shows it {took:.2f} s after the request (budget {UPDATE_BUDGET_S:g} s); "
             f"stage {status.get('stage')!r}, timeline newest first:"
         )
         for update in status.get("updates", []):
