@@ -228,6 +228,8 @@ class Rehearsal:
         )
         if answer.status != 200:
             raise AssertionError(f"the slash command was answered HTTP {answer.status}")
+        if not answer.in_time:
+            raise AssertionError(f"the acknowledgement took {answer.seconds:.1f} s: Slack gives up after 3 s")
         t.wait_for("status.json on the edge to show the update", self._update_shown, UPDATE_BUDGET_S, poll_s=0.05)
         took = time.monotonic() - started
         status = json.loads(self.edge.get("/status.json").body)

@@ -20,6 +20,10 @@ Result -> response:
   list, a number): 200, `content-type: application/json`, the value serialised as the body; a bare
   string: 200 with that string as the body.
 - the handler raised, or returned something JSON cannot carry: 502 `Internal Server Error`.
+
+The function runs in this process, one function at a time (lambda_runtime): a request that arrives
+while another function runs waits for it, where Lambda would start another execution environment.
+`served` keeps each request's event, answer and time, to check Slack's three-second deadline.
 """
 
 from __future__ import annotations

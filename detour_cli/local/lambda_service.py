@@ -51,7 +51,7 @@ ACCOUNT = "123456789012"
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 ARN = re.compile(
     r"^(?:arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):function:)?"
-    r"(?P<name>[A-Za-z0-9_-]{1,140})(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$"
+    r"(?P<name>[A-Za-z0-9_.-]{1,140})(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$"
 )
 SYNC_LIMIT = 6 * 1024 * 1024
 ASYNC_LIMIT = 1024 * 1024
