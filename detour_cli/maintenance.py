@@ -96,9 +96,14 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
             posted = planned_maintenance.start(
                 maintenance, notice, author=author, source=Source.CLI, now=notice.since or datetime.now(UTC)
             )
+            timeline = (
+                f"timeline update posted ({posted.update.stage.value})"
+                if posted.new
+                else f"timeline update already posted at {utc_text(posted.update.posted_at)}"
+            )
             print(
-                f"maintenance on: notice posted, health check {check_id} inverted, timeline update posted "
-                f"({posted.update.stage.value}); the page and the Slack thread follow within seconds."
+                f"maintenance on: notice posted, health check {check_id} inverted, {timeline}; the page and the "
+                "Slack thread follow within seconds."
             )
             print("Run `detour status` to follow the failover; `detour maintenance off` ends it.")
             return EXIT_OK

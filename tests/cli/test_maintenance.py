@@ -227,3 +227,11 @@ def _maintenance(world: World, route53: Any) -> Any:
         route53=route53,
         lambda_client=boto3.client("lambda"),
     )
+
+
+def test_on_twice_within_a_minute_posts_one_update(world: World, run: Any, lambdas: LambdaRecorder) -> None:
+    assert run("maintenance", "on", "--message", "Upgrade.", "--yes")[0] == 0
+    code, out, _ = run("maintenance", "on", "--message", "Upgrade.", "--yes")
+    assert code == 0
+    assert "timeline update already posted at" in out
+    assert [u.stage for u in people_updates(world)] == [Stage.IN_PROGRESS]

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from detour.incident_updates import Source, Stage, Update, UpdateLog
-from detour.operator_updates import compose
+from detour.operator_updates import compose, recent_duplicate
 from detour.site_notice import NoticeBoard, SiteNotice
 from detour.update_posting import PostedUpdate, UpdateTargets, post_update
 
@@ -116,6 +116,7 @@ def _post(maintenance: Maintenance, update: Update, *, state: str) -> PostedUpda
     finish (the same update again: it is stored once)."""
     log = maintenance.log
     try:
+        update = recent_duplicate(update, log) or update  # the same step again within a minute: one update
         return post_update(update, log=log, lambda_client=maintenance.lambda_client, targets=maintenance.targets)
     except Exception as error:
         try:
