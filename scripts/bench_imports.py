@@ -101,43 +101,59 @@ def main() -> int:
             continue
         deferred = [sample(stmt, setup="import boto3") for _ in range(max(5, args.runs // 3))]
         print(f"  deferred to the first call in {name}: `{stmt}` {statistics.median(deferred) * 1000:.1f} ms")
-    typical, largest = page_sizes()
+    typical, largest, fewest, read = page_sizes()
     verdict = "ok" if largest <= PAGE_TARGET_BYTES else f"OVER target {PAGE_TARGET_BYTES}"
     print(
         f"maintenance page: {typical} bytes typical, {largest} bytes largest",
-        f"({verdict}, target <= {PAGE_TARGET_BYTES})",
+        f"({verdict}, target <= {PAGE_TARGET_BYTES});",
+        f"updates shown in the worst case: {fewest} of {read}",
     )
     return 0
 
 
-def page_sizes() -> tuple[int, int]:
-    """The rendered index.html: a typical outage, and the largest the parameters, the notice and the
-    alarm's text allow, in the costliest characters."""
+def page_sizes() -> tuple[int, int, int, int]:
+    """The rendered index.html: a typical outage with a short timeline; and the largest the
+    parameters, the notice, the alarm's text and the timeline allow (every update 500 characters,
+    all in one of the costliest characters), with how many updates that page still shows."""
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415 - only this report needs them
 
-    from detour.page import PageSettings, render_page  # noqa: PLC0415
-    from detour.page_status import MAX_DETAIL_CHARS, PageState, PageStatus  # noqa: PLC0415
+    from detour.incident_updates import MAX_MESSAGE_CHARS as MAX_UPDATE_CHARS  # noqa: PLC0415
+    from detour.incident_updates import Source, Stage  # noqa: PLC0415
+    from detour.page import MAX_UPDATES, PageSettings, render  # noqa: PLC0415
+    from detour.page_status import MAX_DETAIL_CHARS, PageState, PageStatus, PageUpdate  # noqa: PLC0415
     from detour.site_notice import MAX_MESSAGE_CHARS  # noqa: PLC0415
     from detour.windows import FailoverWindow  # noqa: PLC0415
 
     now = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
     history = [FailoverWindow("s", now - timedelta(days=i, minutes=40), now - timedelta(days=i)) for i in range(1, 6)]
-    typical = render_page(
-        PageStatus(PageState.UNAVAILABLE, now, LAMBDA_ENV["DEFAULT_MESSAGE"], started_at=now - timedelta(minutes=9)),
+    words = [
+        (Stage.MONITORING, "A fix is deployed; we are watching payments recover."),
+        (Stage.IDENTIFIED, "Our payment provider is down. Orders placed before 02:10 UTC are safe."),
+        (Stage.INVESTIGATING, "The site stopped answering its health checks: visitors are sent to this page."),
+    ]
+    updates = tuple(
+        PageUpdate(stage, text, now - timedelta(minutes=9 * i), Source.SLACK) for i, (stage, text) in enumerate(words)
+    )
+    typical = render(
+        PageStatus(PageState.UNAVAILABLE, now, words[0][1], started_at=now - timedelta(minutes=20), updates=updates),
         history,
         PageSettings(LAMBDA_ENV["SITE_NAME"], LAMBDA_ENV["DEFAULT_MESSAGE"], LAMBDA_ENV["CONTACT_URL"]),
     )
-    largest = 0
-    for char in ("x", "<", "&", "\U0001f600"):  # escaping and UTF-8 cost some characters more bytes
-        text = char * MAX_MESSAGE_CHARS
-        page = render_page(
-            PageStatus(PageState.UNAVAILABLE, now, text, started_at=now, detail=char * MAX_DETAIL_CHARS),
-            history,
-            PageSettings(char * 60, text, "https://" + "&" * 150),  # the longest ContactUrl
+    largest, fewest = 0, MAX_UPDATES
+    for char in ("x", "<", "&", '"', "\U0001f600"):  # escaping and UTF-8 cost some characters more bytes
+        text = char * MAX_UPDATE_CHARS
+        news = tuple(
+            PageUpdate(Stage.IDENTIFIED, text, now - timedelta(minutes=i), Source.SLACK) for i in range(MAX_UPDATES)
         )
-        largest = max(largest, len(page.encode()))
-    return len(typical.encode()), largest
+        page = render(
+            PageStatus(PageState.UNAVAILABLE, now, text, started_at=now, detail=char * MAX_DETAIL_CHARS, updates=news),
+            history,
+            PageSettings(char * 60, char * MAX_MESSAGE_CHARS, "https://" + "&" * 150),  # the longest ContactUrl
+        )
+        largest = max(largest, len(page.page.encode()))
+        fewest = min(fewest, len(page.status.updates))
+    return len(typical.page.encode()), largest, fewest, MAX_UPDATES
 
 
 if __name__ == "__main__":
