@@ -237,3 +237,36 @@ def test_the_update_posted_event_file_replies_its_update(desk: SlackDesk) -> Non
     UpdateLog(desk.world.table, boto3.client("dynamodb")).post(update)
     assert desk.invoke("notify_slack", event)["action"] == "posted the update in the channel (no incident yet)"
     assert "Found it" in desk.slack.roots()[0].text
+
+
+def test_planned_maintenance_on_and_off_from_slack(aws: str) -> None:
+    route53 = boto3.client("route53")
+    check_id = route53.create_health_check(
+        CallerReference="detour-slack-maintenance",
+        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "origin.example.com", "Port": 443},
+    )["HealthCheck"]["Id"]
+    with slack_desk(aws, site_id=check_id) as desk:
+        on = desk.slack.slash_command(
+            desk.command_url, text="maintenance on Upgrading the database until 2h", user_id=ALICE
+        )
+        assert "Turning planned maintenance on" in on.json()["text"]
+        desk.lambdas.wait_idle()
+        assert route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
+        (said,) = desk.slack.responses_to(on.response_url)
+        assert "Planned maintenance of www.example.com is on, expected back" in said.text
+        log = UpdateLog(desk.world.table, boto3.client("dynamodb"))
+        assert [(u.stage, u.message) for u in log.timeline(check_id).updates] == [
+            (Stage.IN_PROGRESS, "Upgrading the database")
+        ]
+
+        off = desk.slack.slash_command(desk.command_url, text="maintenance off", user_id=ALICE)
+        desk.lambdas.wait_idle()
+        assert not route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
+        (said,) = desk.slack.responses_to(off.response_url)
+        assert "is off" in said.text
+        assert log.timeline(check_id).updates[0].stage is Stage.COMPLETED
+
+        refused = desk.slack.slash_command(desk.command_url, text="maintenance on Oops", user_id=MALLORY)
+        assert "not on Detour's list" in refused.json()["text"]
+        desk.lambdas.wait_idle()
+        assert not route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
