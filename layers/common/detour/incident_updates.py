@@ -238,9 +238,7 @@ class UpdateLog:
         """How many more there are: reads keys only, and only the incident's own updates."""
         count, more = 0, start
         while more:
-            page = self._client.query(
-                **request, ScanIndexForward=False, Select="COUNT", ExclusiveStartKey=more
-            )
+            page = self._client.query(**request, ScanIndexForward=False, Select="COUNT", ExclusiveStartKey=more)
             count += int(page.get("Count", 0))
             more = page.get("LastEvaluatedKey")
         return count
