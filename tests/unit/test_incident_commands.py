@@ -27,6 +27,9 @@ def ask(text: str, *, user: str = ALICE, channel: str = CHANNEL, kind: str = "co
         ("update In-Progress swapping disks", Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS)),
         ("update identified\nline one\nline two", Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED)),
         ("update resolved", Command(Verb.UPDATE, message="resolved")),  # a stage word alone is the message
+        ("update Identifying the cause", Command(Verb.UPDATE, message="Identifying the cause")),
+        ("update Resolving DNS is slow", Command(Verb.UPDATE, message="Resolving DNS is slow")),
+        ("update Complete outage in EU", Command(Verb.UPDATE, message="Complete outage in EU")),
         ("update  monitoring   spaced  out ", Command(Verb.UPDATE, "spaced  out", Stage.MONITORING)),
         ("maintenance on Upgrading the database", Command(Verb.MAINTENANCE_ON, "Upgrading the database")),
         ("maintenance on Upgrading until 2h", Command(Verb.MAINTENANCE_ON, "Upgrading", until="2h")),
@@ -51,6 +54,8 @@ def test_a_message_shortcut_posts_the_message_as_it_is() -> None:
         ("maintenance off now", "takes `on <message>"),
         ("maintenance on", "needs a message"),
         ("deploy prod", "`deploy` is not a /detour command"),
+        ("update resolvd all good now", "`resolvd` looks like the stage `resolved`"),
+        ("update Monitorng the fix", "`Monitorng` looks like the stage `monitoring`"),
         ("update " + "x" * (MAX_MESSAGE_CHARS + 1), f"has {MAX_MESSAGE_CHARS + 1} characters"),
     ],
 )

@@ -12,6 +12,7 @@ once; the answer to a valid request comes from the asynchronous work, through `r
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,7 +75,14 @@ def _update(rest: str) -> Command:
     try:
         stage = parse_stage(first) if first and remainder else None
     except InvalidUpdate:
-        stage = None  # the first word is the message's
+        stage = None  # the first word is the message's, unless it is a stage mistyped
+        word = first.lower()
+        near = difflib.get_close_matches(word, [s.value for s in Stage], n=1, cutoff=0.8)
+        if near and word not in near[0]:  # "resolvd", not "Complete outage of ..." or "Monitor ..."
+            raise CommandError(
+                f"`{first[:30]}` looks like the stage `{near[0]}`. Nothing changed: post it again with the stage "
+                "spelled out, or start the message with another word."
+            ) from None
     if stage is not None:
         return Command(Verb.UPDATE, message=_message(remainder), stage=stage)
     return Command(Verb.UPDATE, message=_message(rest))
