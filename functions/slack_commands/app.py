@@ -23,7 +23,14 @@ from detour.incident_commands import USAGE, Command, CommandError, Permissions, 
 from detour.settings import Settings, required
 from detour.slack_replays import ReplayGuard
 from detour.slack_request import RequestRefused, SignedRequest, SlackAsk, parse_ask
-from detour.slack_responses import acknowledgement, answer_to, group_members, http_answer, slack_permissions
+from detour.slack_responses import (
+    acknowledgement,
+    answer_to,
+    failure,
+    group_members,
+    http_answer,
+    slack_permissions,
+)
 from detour.slack_secret import load_signing_secret
 from detour.tracing import traced
 from detour.update_posting import UpdateTargets
@@ -87,7 +94,13 @@ def work(ask: SlackAsk) -> dict[str, Any]:
     from detour.incident_desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
 
     desk = desk_for(settings.table_name, site_id, domain, targets)
-    answer = desk.answer(ask, command, datetime.now(UTC))
+    try:
+        answer = desk.answer(ask, command, datetime.now(UTC))
+    except Exception as error:  # the person hears it now; the work is retried, then dead-lettered
+        metrics.add_metric(name="SlackCommandsFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("Slack command failed; failing so it is retried", verb=command.verb.value)
+        answer_to(ask, failure(error))
+        raise
     answer_to(ask, answer)
     metrics.add_metric(name="SlackCommandsDone", unit=MetricUnit.Count, value=1)
     logger.info("Slack command done", verb=command.verb.value)

@@ -270,3 +270,17 @@ def test_planned_maintenance_on_and_off_from_slack(aws: str) -> None:
         assert "not on Detour's list" in refused.json()["text"]
         desk.lambdas.wait_idle()
         assert not route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
+
+
+def test_a_failed_work_tells_the_person_and_is_retried(desk: SlackDesk) -> None:
+    outage(desk)
+    # The work cannot ask refresh_page to follow (a function that is not there): Lambda refuses.
+    desk.functions["slack_commands"].variables["REFRESH_PAGE_FUNCTION"] = "detour-gone"
+    answer = desk.slack.slash_command(desk.command_url, text="update Found it", user_id=ALICE)
+    desk.lambdas.wait_idle()
+    said = [r.text for r in desk.slack.responses_to(answer.response_url)]
+    assert len(said) == 3  # the first attempt and Lambda's two retries
+    assert all(text.startswith("Detour could not finish that: ResourceNotFoundException") for text in said)
+    assert [i.event["ask"]["text"] for i in desk.lambdas.dead_letters] == ["update Found it"]
+    # stored once, whatever the retries: the sweep or the next post brings the page up to date
+    assert [u.message for u in desk.updates() if u.source is Source.SLACK] == ["Found it"]

@@ -86,7 +86,10 @@ def test_a_valid_request_is_accepted_and_parsed(b64: bool) -> None:
 
 def test_the_raw_body_is_verified_as_received_not_reencoded() -> None:
     # Slack encodes spaces as '+', and ordering is Slack's: re-encoding the parsed form would differ.
-    body = b"text=update+%E2%9C%85+done&user_id=U0ALICE&command=%2Fdetour&channel_id=C0INCIDENT&trigger_id=1.2.3&response_url=https%3A%2F%2Fhooks.slack.com%2Fx"
+    body = (
+        b"text=update+%E2%9C%85+done&user_id=U0ALICE&command=%2Fdetour&channel_id=C0INCIDENT"
+        b"&trigger_id=1.2.3&response_url=https%3A%2F%2Fhooks.slack.com%2Fx"
+    )
     ask = parse_ask(verified(event(body)).body)
     assert ask.text == "update ✅ done"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from detour.aws import secrets_provider
 from detour.incident_commands import Permissions
+from detour.slack_message import escape, truncate
 from detour.slack_request import SlackAsk
 from detour.slack_secret import BotToken, load_slack_credentials
 from detour.slack_transport import SlackDeliveryError
@@ -40,6 +41,15 @@ def answer_to(ask: SlackAsk, text: str) -> None:
         raise SlackDeliveryError(f"answering through response_url failed: {type(error).__name__}") from None
     if response.status_code >= 300:
         raise SlackDeliveryError(f"answering through response_url failed: HTTP {response.status_code}")
+
+
+def failure(error: Exception) -> str:
+    """What the person hears when the work failed: it is retried, and what may have changed."""
+    said = str(error) if isinstance(error, RuntimeError | ValueError) else type(error).__name__
+    return (
+        f"Detour could not finish that: {escape(truncate(said, 400))}. It is retried in a minute or two; "
+        "`/detour status` shows what the page says now."
+    )
 
 
 @functools.cache
