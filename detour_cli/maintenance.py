@@ -12,7 +12,6 @@ confirmation and the warnings are this verb's."""
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,10 +27,8 @@ from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_err
 from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
 from detour_cli.update import caller_arn
 
-RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
 ALARM_DELAY = timedelta(minutes=5)  # the one-minute metric, the alarm's period and SNS, with margin
 HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
-UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 EPILOG = paragraphs(
     "Exit codes: 0 done; 2 usage error, refused confirmation, missing stack or output, or AWS error.",
     "--until is what the page and Slack say; it does not end the maintenance: run `detour maintenance "
@@ -59,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.message:
             parser.error("maintenance on needs --message (what visitors will read)")
         try:
-            notice = SiteNotice(args.message.strip(), planned=True, until=_until(args.until, now), since=now)
+            notice = SiteNotice(
+                args.message.strip(), planned=True, until=planned_maintenance.parse_until(args.until, now), since=now
+            )
         except (NoticeError, ValueError) as error:
             parser.error(str(error))
     elif args.message or args.until:
@@ -176,20 +175,6 @@ def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | 
         "The message is posted to the incident timeline (stage in_progress): the page and the Slack thread "
         "show it within seconds; `detour maintenance off` posts completed.",
     )
-
-
-def _until(text: str | None, now: datetime) -> datetime | None:
-    if not text:
-        return None
-    relative = RELATIVE.match(text.strip())
-    if relative:
-        return now + timedelta(**{UNITS[relative.group(2)]: float(relative.group(1))})
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        raise ValueError(f"--until {text!r} needs a UTC offset (e.g. 2026-11-21T04:30+00:00), or say 2h")
-    if moment <= now:
-        raise ValueError(f"--until {text!r} is in the past")
-    return moment.astimezone(UTC)
 
 
 def _confirmed(stdin: Any = None) -> bool:

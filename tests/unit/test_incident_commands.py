@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
 from detour.incident_updates import MAX_MESSAGE_CHARS, Stage
+from detour.planned_maintenance import parse_until
 from detour.slack_request import SlackAsk
 
 ALICE, MALLORY, CHANNEL = "U0ALICE", "U0MALLORY", "C0INCIDENT"
@@ -125,3 +128,21 @@ def test_a_malformed_allow_list_is_a_clear_error(updaters: str) -> None:
         return
     with pytest.raises(ValueError, match="not Slack ids"):
         Permissions.parse(updaters, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"), [("2h", 2.0), ("+30m", 0.5), ("1.5d", 36.0), ("2026-11-22T04:30+00:00", None)]
+)
+def test_until_reads_what_operators_type(text: str, hours: float | None) -> None:
+    now = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    expected = now + timedelta(hours=hours) if hours is not None else datetime(2026, 11, 22, 4, 30, tzinfo=UTC)
+    assert parse_until(text, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("tomorrow", "not 2h"), ("2026-11-22T04:30", "needs a UTC offset"), ("2026-11-20T04:30+00:00", "in the past")],
+)
+def test_until_refuses_what_it_cannot_read(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_until(text, datetime(2026, 11, 21, 2, 0, tzinfo=UTC))

@@ -7,7 +7,7 @@ before it is echoed back, so a message can neither mention nor link anyone in Sl
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from detour import planned_maintenance
 from detour.aws import dynamodb_client, lambda_client, route53_client
@@ -20,8 +20,6 @@ from detour.slack_message import escape, human_duration, truncate
 from detour.slack_request import SlackAsk
 from detour.transition import format_time
 from detour.update_posting import PostedUpdate, UpdateTargets, post_update
-
-RELATIVE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +98,7 @@ class Desk:
 
     def _maintenance_on(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         try:
-            until = _until(command.until, now)
+            until = planned_maintenance.parse_until(command.until, now)
             notice = SiteNotice(command.message, planned=True, until=until, since=now)
         except (NoticeError, ValueError) as error:
             return f"Nothing changed: {escape(str(error))}."
@@ -121,21 +119,6 @@ class Desk:
             f"Planned maintenance of {escape(self.domain)} is off: the health check is no longer inverted, and "
             "Route 53 sends visitors back once the primary passes its checks (`/detour status` shows when)."
         )
-
-
-def _until(text: str, now: datetime) -> datetime | None:
-    """`2h`, `30m`, `1d`, or an ISO 8601 time with an offset."""
-    if not text:
-        return None
-    amount, unit = text[:-1], text[-1:].lower()
-    if unit in RELATIVE_UNITS and amount.replace(".", "", 1).isdigit():
-        return now + timedelta(**{RELATIVE_UNITS[unit]: float(amount)})
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"until {text!r} needs a UTC offset, e.g. 2026-11-21T04:30+00:00, or say 2h")
-    if moment <= now:
-        raise ValueError(f"until {text!r} is in the past")
-    return moment.astimezone(UTC)
 
 
 def _utc(moment: datetime) -> str:

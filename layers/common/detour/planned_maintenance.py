@@ -17,8 +17,9 @@ Clients and the author are passed in: the CLI passes its session's, the Slack co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from detour.incident_updates import Source, Stage, Update, UpdateLog
@@ -26,6 +27,8 @@ from detour.operator_updates import compose, recent_duplicate
 from detour.site_notice import NoticeBoard, SiteNotice
 from detour.update_posting import PostedUpdate, UpdateTargets, post_update
 
+RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 ENDED_MESSAGE = (
     "Planned maintenance is over: visitors are sent back to the site as soon as it passes its health checks."
 )
@@ -132,3 +135,22 @@ def _post(maintenance: Maintenance, update: Update, *, state: str) -> PostedUpda
             f"{state}, but {what} ({type(error).__name__}: {error}); post it again with "
             f"`detour update --stage {update.stage.value} ...` or `/detour update {update.stage.value} ...`"
         ) from error
+
+
+def parse_until(text: str | None, now: datetime) -> datetime | None:
+    """When maintenance is expected to end: `2h`, `30m`, `1.5d`, or an ISO 8601 time with an offset.
+    ValueError, in words fit for the operator, for anything else or a time already past."""
+    if not text or not text.strip():
+        return None
+    relative = RELATIVE.match(text.strip())
+    if relative:
+        return now + timedelta(**{UNITS[relative.group(2)]: float(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"until {text!r} is not 2h, 30m, 1d or an ISO time such as 2026-11-21T04:30+00:00") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"until {text!r} needs a UTC offset (e.g. 2026-11-21T04:30+00:00), or say 2h")
+    if moment <= now:
+        raise ValueError(f"until {text!r} is in the past")
+    return moment.astimezone(UTC)
