@@ -77,9 +77,7 @@ def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
     if command.verb is Verb.HELP:
         return http_answer(200, acknowledgement(USAGE))
 
-    direct_events.invoke_async(
-        lambda_client(), own_name, {direct_events.KIND: direct_events.SLACK_COMMAND, "ask": ask.to_json()}
-    )
+    direct_events.invoke_async(lambda_client(), own_name, direct_events.slack_command(ask.to_json()))
     logger.info("Slack command acknowledged", verb=command.verb.value)
     return http_answer(200, acknowledgement(_working_on(command)))
 

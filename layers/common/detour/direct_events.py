@@ -37,6 +37,11 @@ def update_posted(site_id: str, update_key: str) -> dict[str, Any]:
     return {KIND: UPDATE_POSTED, "site_id": site_id, "update": update_key}
 
 
+def slack_command(ask: dict[str, str]) -> dict[str, Any]:
+    """A verified, authorized Slack request, queued by its acknowledgement for the work."""
+    return {KIND: SLACK_COMMAND, "ask": ask}
+
+
 def field(event: dict[str, Any], name: str) -> str:
     value = event.get(name)
     if not isinstance(value, str) or not value or len(value) > 300:
