@@ -30,13 +30,14 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from detour.incident_store import IncidentStore
+from detour.incident_updates import RESOLVED_FOR
 from detour.slack_message import human_duration
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, Message
 from detour_cli.local.slack_requests import SIGNING_SECRET
@@ -495,10 +496,16 @@ def _check_page(world: World, incidents: list[Incident], violations: list[str]) 
     except s3.exceptions.NoSuchKey:
         status = {}
     last_ok = iso(incidents[-1].ended_at)
-    if (status.get("state"), status.get("resolved_at")) != ("resolved", last_ok):
+    # A resolution is news for RESOLVED_FOR; then the page is the neutral one (no start, no end).
+    expected = ("resolved", last_ok)
+    if datetime.now(UTC) - incidents[-1].ended_at > RESOLVED_FOR:
+        expected = ("unavailable", None)
+    if (status.get("state"), status.get("resolved_at")) != expected or (
+        expected[1] is None and status.get("started_at") is not None
+    ):
         violations.append(
             f"page: status.json says state {status.get('state')!r}, resolved_at {status.get('resolved_at')!r}; "
-            f"expected 'resolved' at {last_ok}"
+            f"expected {expected[0]!r} (resolved at {last_ok})"
         )
     versions: dict[str, list[dict[str, Any]]] = {}
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=world.bucket):
