@@ -124,7 +124,13 @@ def _layer_errors() -> Iterator[None]:
     """The layer's errors, which say what state things are in, as one line on stderr (exit 2)."""
     try:
         yield
-    except (planned_maintenance.MaintenanceError, NoticeError, IncidentStoreError, InvalidUpdate) as error:
+    except (
+        planned_maintenance.MaintenanceError,
+        planned_maintenance.MaintenanceRefused,
+        NoticeError,
+        IncidentStoreError,
+        InvalidUpdate,
+    ) as error:
         raise DetourError(str(error)) from error
 
 

@@ -52,7 +52,8 @@ EPILOG = paragraphs(
     f"Stages: {STAGE_NAMES}. Without --stage: the incident's current stage (its newest update's), or "
     "in_progress during planned maintenance, or investigating.",
     "Which incident an update joins is decided by time: the open failover window; a window closed less "
-    "than 10 minutes ago (a closing word); otherwise the next incident, if one opens within "
+    "than 10 minutes ago, for a resolved or completed update (a closing word); otherwise the next incident, "
+    "if one opens within "
     f"{int(LEAD.total_seconds() // 60)} minutes (the page shows the update at once all the same).",
     "Needs dynamodb:PutItem/GetItem/Query on the incidents table, lambda:InvokeFunction on refresh_page "
     "and notify_slack, and the stack's outputs (NotifySlackFunctionName: deploy the current template.yaml).",
@@ -180,7 +181,9 @@ def _posted_text(domain: str, posted: PostedUpdate, context: IncidentContext, *,
                 f"Posted to {domain}'s timeline at {utc_text(update.posted_at)}, stage {update.stage.value}{why}:"
             ).splitlines(),
             f"  {printable(update.message)}",
-            *paragraphs(f"It belongs to {joins(context.window, maintenance=context.maintenance)}.").splitlines(),
+            *paragraphs(
+                f"It belongs to {joins(context.window_for(update.stage), maintenance=context.maintenance)}."
+            ).splitlines(),
             *paragraphs(
                 "The maintenance page and status.json show it within seconds (refresh_page republishes now), "
                 "and the incident's Slack thread gets it as a reply (notify_slack). "

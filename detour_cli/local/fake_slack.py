@@ -51,6 +51,8 @@ from detour_cli.local.slack_requests import (
 TOKEN = "xoxb-1111-2222-detourTESTtoken"  # noqa: S105 - the fake's own, accepted nowhere else
 CHANNEL = "C0DETOUR01"
 WEBHOOK_PATH = "/services/T0DETOUR/B0DETOUR/detourWebhookSecret"
+# Slack reads these methods' arguments from the query string or a form body only; a JSON body is not read.
+READ_METHODS = frozenset({"conversations.history", "conversations.replies", "usergroups.users.list"})
 REFUSALS = ("invalid_auth", "channel_not_found", "internal_error")  # HTTP 200, {"ok": false, "error": ...}
 FAULTS = ("ratelimited", "server_error", *REFUSALS, "slow", "ghost_post")
 HISTORY_LIMIT_MAX = 999
@@ -112,6 +114,7 @@ class FakeSlack(LoopbackServer):
     ) -> None:
         self.token = token
         self.channels = set(channels)
+        self.usergroups: dict[str, set[str]] = {}  # user group id (S…) -> its members' user ids
         self.slow_s = slow_s
         self.retry_after_s = retry_after_s  # the Retry-After of a `ratelimited` answer
         self.messages: list[Message] = []
@@ -390,19 +393,27 @@ class FakeSlack(LoopbackServer):
         return Handler
 
     def _api(self, method: str, headers: Any, body: bytes, query: str = "") -> dict[str, Any]:
-        args = {key: values[-1] for key, values in parse_qs(query).items()} | _arguments(headers, body)
+        args = {key: values[-1] for key, values in parse_qs(query).items()}
+        if method not in READ_METHODS or not headers.get("Content-Type", "").startswith("application/json"):
+            args |= _arguments(headers, body)  # as Slack: read methods take no JSON body (its arguments are lost)
         token = headers.get("Authorization") or (f"Bearer {args['token']}" if "token" in args else None)
         if token != f"Bearer {self.token}":
             return {"ok": False, "error": "not_authed" if token is None else "invalid_auth"}
-        if method == "chat.postMessage":
-            return self._post(args)
-        if method == "chat.update":
-            return self._update(args)
-        if method == "conversations.history":
-            return self._history(args)
-        if method == "conversations.replies":
-            return self._replies(args)
-        return {"ok": False, "error": "unknown_method"}
+        methods = {
+            "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
+            "usergroups.users.list": self._usergroup,
+        }
+        answer = methods.get(method)
+        return answer(args) if answer else {"ok": False, "error": "unknown_method"}
+
+    def _usergroup(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = args.get("usergroup", "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": sorted(self.usergroups[group])}
 
     def _post(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")

@@ -147,6 +147,11 @@ class SlackRequest:
         return SlackAnswer(status, headers, body, time.monotonic() - started, self.response_url)
 
 
+def slack_escaped(text: str) -> str:
+    """Slack's escaping of message text: `&`, `<` and `>` only."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slash_command_form(
     *,
     text: str,
@@ -157,7 +162,8 @@ def slash_command_form(
     user_name: str | None = None,
     channel_name: str | None = None,
 ) -> dict[str, str]:
-    """A slash command's fields, in the order Slack sends them."""
+    """A slash command's fields, in the order Slack sends them. Slack escapes `&`, `<` and `>` in what
+    was typed, as in any message text (the app's `should_escape: false` keeps @names as typed)."""
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": TEAM_ID,
@@ -167,7 +173,7 @@ def slash_command_form(
         "user_id": user_id,
         "user_name": user_name or user_id.lower(),
         "command": command,
-        "text": text,
+        "text": slack_escaped(text),
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,

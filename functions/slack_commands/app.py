@@ -32,6 +32,7 @@ from detour.slack_responses import (
     slack_permissions,
 )
 from detour.slack_secret import load_signing_secret
+from detour.slack_transport import SlackDeliveryError
 from detour.tracing import traced
 from detour.update_posting import UpdateTargets
 
@@ -70,48 +71,65 @@ def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
     try:
         command = parse_command(ask)
     except CommandError as error:
-        return http_answer(200, acknowledgement(str(error)))
+        return _say(ask, str(error))
     verdict, refusal = _permissions().verdict(ask, command)
     if verdict is Verdict.REFUSED:
-        return _refuse(ask, command, refusal, http=True)
+        _log_refusal(ask, command)
+        return _say(ask, refusal)
     if command.verb is Verb.HELP:
-        return http_answer(200, acknowledgement(USAGE))
+        return _say(ask, USAGE)
 
     direct_events.invoke_async(lambda_client(), own_name, direct_events.slack_command(ask.to_json()))
     logger.info("Slack command acknowledged", verb=command.verb.value)
-    return http_answer(200, acknowledgement(_working_on(command)))
+    return _say(ask, _working_on(command), quietly=True)
 
 
 def work(ask: SlackAsk) -> dict[str, Any]:
     logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
     command = parse_command(ask)  # parsed once already: a CommandError here is a bug, and raises
-    verdict, refusal = _permissions().verdict_with_groups(ask, command, group_members(secret_id))
-    if verdict is Verdict.REFUSED:
-        return _refuse(ask, command, refusal, http=False)
-
     from detour.incident_desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
 
-    desk = desk_for(settings.table_name, site_id, domain, targets)
     try:
-        answer = desk.answer(ask, command, datetime.now(UTC))
+        verdict, refusal = _permissions().verdict_with_groups(ask, command, group_members(secret_id))
+        if verdict is Verdict.REFUSED:
+            _log_refusal(ask, command)
+            _tell(ask, refusal)
+            return {"verb": command.verb.value, "refused": True}
+        answer = desk_for(settings.table_name, site_id, domain, targets).answer(ask, command, datetime.now(UTC))
     except Exception as error:  # the person hears it now; the work is retried, then dead-lettered
         metrics.add_metric(name="SlackCommandsFailed", unit=MetricUnit.Count, value=1)
         logger.exception("Slack command failed; failing so it is retried", verb=command.verb.value)
-        answer_to(ask, failure(error))
+        _tell(ask, failure(error))
         raise
-    answer_to(ask, answer)
+    _tell(ask, answer)
     metrics.add_metric(name="SlackCommandsDone", unit=MetricUnit.Count, value=1)
     logger.info("Slack command done", verb=command.verb.value)
-    return {"verb": command.verb.value, "answered": True}
+    return {"verb": command.verb.value, "done": True}
 
 
-def _refuse(ask: SlackAsk, command: Command, refusal: str, *, http: bool) -> dict[str, Any]:
+def _say(ask: SlackAsk, text: str, *, quietly: bool = False) -> dict[str, Any]:
+    """The acknowledgement's answer. Slack shows a command's HTTP answer to the person, but not a
+    shortcut's: that goes through response_url (unless it only says the work is under way)."""
+    if ask.kind == "command":
+        return http_answer(200, acknowledgement(text))
+    if not quietly:
+        _tell(ask, text)
+    return http_answer(200, "")
+
+
+def _tell(ask: SlackAsk, text: str) -> None:
+    """Answer through response_url. Lost answers are logged, not retried: the work is done, and
+    doing it again to say so would only tell the person a different story."""
+    try:
+        answer_to(ask, text)
+    except SlackDeliveryError as error:
+        metrics.add_metric(name="SlackAnswersLost", unit=MetricUnit.Count, value=1)
+        logger.warning("The answer to the person could not be delivered", error=str(error))
+
+
+def _log_refusal(ask: SlackAsk, command: Command) -> None:
     logger.warning("Refused a Slack command", user_id=ask.user_id, channel_id=ask.channel_id, verb=command.verb.value)
     metrics.add_metric(name="SlackCommandsRefused", unit=MetricUnit.Count, value=1)
-    if http:
-        return http_answer(200, acknowledgement(refusal))
-    answer_to(ask, refusal)
-    return {"verb": command.verb.value, "answered": True, "refused": True}
 
 
 def _permissions() -> Permissions:

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incident_updates import UPDATE_ID_PATTERN, Source, Stage, Timeline, Update, UpdateLog
+from detour.incident_updates import UPDATE_ID_PATTERN, Source, Span, Stage, Timeline, Update, UpdateLog
 from detour.operator_updates import IncidentContext, choose_stage, derived_update_id, joins
 from detour.site_notice import NoticeBoard, SiteNotice
 from detour.windows import FailoverWindow
@@ -280,7 +280,7 @@ def test_which_incident_in_words() -> None:
 def test_the_default_stage(newest: Stage | None, maintenance: bool, expected: Stage) -> None:
     updates = [Update("s", newest, "m", AT, Source.CLI, CALLER, "cli:x")] if newest is not None else []
     context = IncidentContext(
-        site_id="s", now=AT, window=None, start=AT, timeline=Timeline(updates), maintenance=maintenance
+        site_id="s", now=AT, before=None, span=Span(since=AT), timeline=Timeline(updates), maintenance=maintenance
     )
     assert context.default_stage is expected
     assert choose_stage(None, context) is expected

@@ -95,7 +95,7 @@ def test_a_slash_command_is_signed_as_slack_signs_and_carries_slacks_fields(
     assert set(form) == SLASH_FIELDS
     assert (form["command"], form["text"], form["user_id"], form["channel_id"]) == (
         "/detour",
-        "update identified DB failover <@U1> & co",
+        "update identified DB failover &lt;@U1&gt; &amp; co",  # escaped, as Slack escapes what was typed
         "U0OPS0001",
         CHANNEL,
     )
@@ -105,7 +105,7 @@ def test_a_slash_command_is_signed_as_slack_signs_and_carries_slacks_fields(
     assert headers["x-slack-signature"] == expected
     (response,) = slack.responses_to(answer.response_url)
     assert response.ephemeral
-    assert response.text == "done: update identified DB failover <@U1> & co"
+    assert response.text == "done: update identified DB failover &lt;@U1&gt; &amp; co"
 
 
 def test_the_spoiled_requests_fail_slacks_own_verifier(slack: FakeSlack, app: SlackApp, url: str) -> None:

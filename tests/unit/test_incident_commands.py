@@ -26,14 +26,14 @@ def ask(text: str, *, user: str = ALICE, channel: str = CHANNEL, kind: str = "co
         ("status", Command(Verb.STATUS)),
         ("STATUS", Command(Verb.STATUS)),
         ("update Found the cause", Command(Verb.UPDATE, message="Found the cause")),
-        ("update identified Found the cause", Command(Verb.UPDATE, "Found the cause", Stage.IDENTIFIED)),
-        ("update In-Progress swapping disks", Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS)),
-        ("update identified\nline one\nline two", Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED)),
+        ("update identified Found the cause", Command(Verb.UPDATE, "Found the cause", Stage.IDENTIFIED, unstaged="identified Found the cause")),
+        ("update In-Progress swapping disks", Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS, unstaged="In-Progress swapping disks")),
+        ("update identified\nline one\nline two", Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED, unstaged="identified\nline one\nline two")),
         ("update resolved", Command(Verb.UPDATE, message="resolved")),  # a stage word alone is the message
         ("update Identifying the cause", Command(Verb.UPDATE, message="Identifying the cause")),
         ("update Resolving DNS is slow", Command(Verb.UPDATE, message="Resolving DNS is slow")),
         ("update Complete outage in EU", Command(Verb.UPDATE, message="Complete outage in EU")),
-        ("update  monitoring   spaced  out ", Command(Verb.UPDATE, "spaced  out", Stage.MONITORING)),
+        ("update  monitoring   spaced  out ", Command(Verb.UPDATE, "spaced  out", Stage.MONITORING, unstaged="monitoring   spaced  out")),
         ("maintenance on Upgrading the database", Command(Verb.MAINTENANCE_ON, "Upgrading the database")),
         ("maintenance on Upgrading until 2h", Command(Verb.MAINTENANCE_ON, "Upgrading", until="2h")),
         ("maintenance off", Command(Verb.MAINTENANCE_OFF)),
@@ -43,10 +43,24 @@ def test_commands_are_parsed(text: str, command: Command) -> None:
     assert parse_command(ask(text)) == command
 
 
-def test_a_message_shortcut_posts_the_message_as_it_is() -> None:
-    assert parse_command(ask("  Rolled back <@U0BOB>  ", kind="shortcut")) == Command(
-        Verb.UPDATE, message="Rolled back <@U0BOB>"
+def test_a_message_shortcut_posts_the_message_as_a_person_reads_it() -> None:
+    text = "  Rolled back &amp; <@U0BOB> is watching <https://grafana.example/d/1|the dashboard>  "
+    assert parse_command(ask(text, kind="shortcut")) == Command(
+        Verb.UPDATE, message="Rolled back & @someone is watching the dashboard (https://grafana.example/d/1)"
     )
+
+
+def test_the_500_characters_are_counted_as_read_not_as_slack_escapes_them() -> None:
+    assert len(parse_command(ask("update " + "&amp;" * 500)).message) == 500
+
+
+def test_a_stage_that_does_not_fit_the_incident_is_words() -> None:
+    command = parse_command(ask("update Scheduled jobs are failing"))
+    assert command.stage is Stage.SCHEDULED
+    assert command.fitting((Stage.INVESTIGATING, Stage.RESOLVED)) == Command(
+        Verb.UPDATE, message="Scheduled jobs are failing"
+    )
+    assert command.fitting((Stage.SCHEDULED,)) is command
 
 
 @pytest.mark.parametrize(

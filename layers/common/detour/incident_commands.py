@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from detour.incident_updates import MAX_MESSAGE_CHARS, InvalidUpdate, Stage, parse_stage
-from detour.slack_request import SlackAsk
+from detour.slack_request import SlackAsk, plain_text
 
 USAGE = (
     "`/detour status` · `/detour update [stage] <message>` · `/detour maintenance on <message> [until 2h]` · "
@@ -51,11 +51,20 @@ class Command:
     message: str = ""
     stage: Stage | None = None  # None: keep the incident's current stage
     until: str = ""
+    # The whole message when the first word was taken as the stage: the work decides, knowing which
+    # stages fit the incident ("Scheduled jobs are failing" during an outage is a message).
+    unstaged: str = ""
+
+    def fitting(self, stages: tuple[Stage, ...]) -> Command:
+        """This update with its stage only if it is one of `stages`; else the first word is words."""
+        if self.stage is None or self.stage in stages or not self.unstaged:
+            return self
+        return Command(self.verb, message=_message(self.unstaged))
 
 
 def parse_command(ask: SlackAsk) -> Command:
     if ask.kind == "shortcut":
-        return Command(Verb.UPDATE, message=_message(ask.text))
+        return Command(Verb.UPDATE, message=_message(plain_text(ask.text)))
     verb, rest = _first_word(ask.text)
     verb = verb.lower()
     if verb in ("", "help"):
@@ -84,8 +93,8 @@ def _update(rest: str) -> Command:
                 "spelled out, or start the message with another word."
             ) from None
     if stage is not None:
-        return Command(Verb.UPDATE, message=_message(remainder), stage=stage)
-    return Command(Verb.UPDATE, message=_message(rest))
+        return Command(Verb.UPDATE, message=_message(plain_text(remainder)), stage=stage, unstaged=plain_text(rest))
+    return Command(Verb.UPDATE, message=_message(plain_text(rest)))
 
 
 def _maintenance(rest: str) -> Command:

@@ -13,13 +13,14 @@ from detour import planned_maintenance
 from detour.aws import dynamodb_client, lambda_client, route53_client
 from detour.incident_commands import USAGE, Command, Verb
 from detour.incident_store import IncidentStore
-from detour.incident_updates import Source, Update, UpdateLog
+from detour.incident_updates import INCIDENT_STAGES, MAINTENANCE_STAGES, Source, Update, UpdateLog
 from detour.operator_updates import IncidentContext, compose, joins, read_context
 from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
 from detour.slack_message import escape, human_duration, truncate
 from detour.slack_request import SlackAsk
 from detour.transition import format_time
 from detour.update_posting import PostedUpdate, UpdateTargets, post_update
+from detour.windows import FailoverWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +76,36 @@ class Desk:
 
     def _update(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         context = self._context(now)
+        command = command.fitting(MAINTENANCE_STAGES if context.planned else INCIDENT_STAGES)
         stage = command.stage or context.default_stage
         update = compose(
             self.site_id, stage=stage, message=command.message, author=ask.user_id, source=Source.SLACK, now=now
         )
-        # Slack's trigger_id is the same in its own retries of this request: the same update.
-        posted = self._post(replace(update, update_id=f"slack:{ask.trigger_id}"))
-        return self._posted_answer(posted, context)
+        posted = self._post(replace(update, update_id=_request_id(ask)))
+        return self._posted_answer(posted, context.window_for(posted.update.stage))
 
     def _post(self, update: Update) -> PostedUpdate:
         return post_update(update, log=self.log, lambda_client=self.lambda_client, targets=self.targets)
 
-    def _posted_answer(self, posted: PostedUpdate, context: IncidentContext) -> str:
+    def _posted_answer(self, posted: PostedUpdate, window: FailoverWindow | None) -> str:
         update = posted.update
         quoted = f"“{escape(truncate(update.message, 300))}”"
         if not posted.new:
             return f"Already posted at {_utc(update.posted_at)} ({update.stage.label}): {quoted}. Nothing changed."
         return (
             f"Posted to the {escape(self.domain)} maintenance page as *{update.stage.label}*: {quoted}. It belongs to "
-            f"{joins(context.window)}. The page shows it within seconds, and the incident thread gets it too."
+            f"{joins(window)}. The page shows it within seconds, and the incident thread gets it too."
         )
 
     def _maintenance_on(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         try:
             until = planned_maintenance.parse_until(command.until, now)
             notice = SiteNotice(command.message, planned=True, until=until, since=now)
-        except (NoticeError, ValueError) as error:
+            posted = planned_maintenance.start(
+                self.maintenance, notice, author=ask.user_id, source=Source.SLACK, now=now, update_id=_request_id(ask)
+            )
+        except (NoticeError, ValueError) as error:  # MaintenanceRefused among them: nothing changed
             return f"Nothing changed: {escape(str(error))}."
-        posted = planned_maintenance.start(self.maintenance, notice, author=ask.user_id, source=Source.SLACK, now=now)
         back = f", expected back {_utc(until)}" if until else ""
         return (
             f"Planned maintenance of {escape(self.domain)} is on{back}: the health check is inverted, so Route 53 "
@@ -112,13 +115,21 @@ class Desk:
         )
 
     def _maintenance_off(self, ask: SlackAsk, now: datetime) -> str:
-        ended = planned_maintenance.end(self.maintenance, author=ask.user_id, source=Source.SLACK, now=now)
+        ended = planned_maintenance.end(
+            self.maintenance, author=ask.user_id, source=Source.SLACK, now=now, update_id=_request_id(ask)
+        )
         if not ended.was_on:
             return f"No planned maintenance of {escape(self.domain)} was on. Nothing changed."
         return (
             f"Planned maintenance of {escape(self.domain)} is off: the health check is no longer inverted, and "
             "Route 53 sends visitors back once the primary passes its checks (`/detour status` shows when)."
         )
+
+
+def _request_id(ask: SlackAsk) -> str:
+    """Slack's trigger_id, the same in its own retries and in Lambda's retries of the work: one
+    request, one update, however often it is done."""
+    return f"slack:{ask.trigger_id}"
 
 
 def _utc(moment: datetime) -> str:

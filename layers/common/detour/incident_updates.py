@@ -10,14 +10,16 @@ maintenance: scheduled, in_progress, completed), a message of at most 500 charac
 (failover started, health data missing, recovered) are written by the transaction that applies
 their transition (`alarm_entry`), so they are in the timeline exactly once, in time order.
 
-Which incident an update belongs to is decided by time alone (`timeline_start`), so an update
-posted before the alarm arrives (DNS moves 1-3 minutes before CloudWatch tells anyone) is neither
-lost nor pinned to an old incident:
+Which incident an update belongs to is decided by its time and whether it is a closing word
+(`current_span`, `incident_window`), so an update posted before the alarm arrives (DNS moves 1-3
+minutes before CloudWatch tells anyone) is neither lost nor pinned to an old incident:
 - posted while a window is open: that window's incident;
-- posted up to `RESOLVED_FOR` after a window closed: that incident (a closing word);
-- posted at any other time: news for the next incident, shown on the page at once, and part of
-  the next window's timeline if that window opens within `LEAD` of it; after `LEAD` with no window
-  it leaves the page (it stays in the table and in `detour update --list`).
+- a closing word (stage `resolved` or `completed`) posted less than `RESOLVED_FOR` after a window
+  closed: that incident;
+- anything else: news for the next incident, shown on the page at once, and part of the next
+  window's timeline if that window opens within `LEAD` of it (even a flap: the site failing again
+  minutes after it recovered); after `LEAD` with no window it leaves the page (it stays in the
+  table and in `detour update --list --all`).
 """
 
 from __future__ import annotations
@@ -158,28 +160,40 @@ def alarm_entry(transition: Transition) -> Update:
     )
 
 
-def timeline_start(recent: Sequence[FailoverWindow], now: datetime) -> datetime:
-    """Where the current incident's timeline starts, from the newest windows (newest first)."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Which updates are the current incident's: those posted at or after `since`, except the
+    closing words (`resolved`, `completed`) posted at or before `closing_until`, which are an
+    earlier incident's."""
+
+    since: datetime
+    closing_until: datetime | None = None
+
+
+def current_span(recent: Sequence[FailoverWindow], now: datetime) -> Span:
+    """The current incident's span, from the newest windows (newest first)."""
     current = recent[0] if recent else None
     if current is None:
-        return now - LEAD
+        return Span(since=now - LEAD)
     if current.ended_at is not None and now - current.ended_at > RESOLVED_FOR:
-        return max(current.ended_at + RESOLVED_FOR, now - LEAD)  # over: only news for the next one
+        # Over, and its page no longer says so: only news for the next incident is current.
+        return Span(since=max(current.ended_at, now - LEAD), closing_until=now)
     previous = recent[1] if len(recent) > 1 else None
-    start = current.started_at - LEAD
+    since = current.started_at - LEAD
     if previous is not None and previous.ended_at is not None:
-        start = max(start, min(previous.ended_at + RESOLVED_FOR, current.started_at))
-    return start
+        since = max(since, previous.ended_at)  # news after the last recovery is this incident's
+    return Span(since=since, closing_until=current.started_at)
 
 
-def incident_window(posted_at: datetime, before: FailoverWindow | None) -> FailoverWindow | None:
-    """The window an update belongs to, given the last window that started at or before it; None
-    when it is news for an incident not known yet."""
+def incident_window(posted_at: datetime, before: FailoverWindow | None, *, closing: bool) -> FailoverWindow | None:
+    """The window an update belongs to, given the last window that started at or before it (None:
+    it is news for an incident not known yet). After a recovery, only closing words (`closing`, a
+    resolved or completed stage) posted within RESOLVED_FOR are still that incident's."""
     if before is None:
         return None
-    if before.ended_at is None or posted_at <= before.ended_at + RESOLVED_FOR:
+    if before.ended_at is None or posted_at <= before.ended_at:
         return before
-    return None
+    return before if closing and posted_at - before.ended_at < RESOLVED_FOR else None
 
 
 class UpdateLog:
@@ -218,39 +232,56 @@ class UpdateLog:
         found = item.get("Item")
         return update_from_item(decode(found)) if found else None
 
-    def timeline(self, site_id: str, *, since: datetime | None = None, limit: int = 10) -> Timeline:
-        """The newest `limit` updates posted at or after `since` (newest first), and how many
-        earlier ones since then are left out."""
+    def timeline(
+        self, site_id: str, *, since: datetime | None = None, limit: int = 10, span: Span | None = None
+    ) -> Timeline:
+        """The newest `limit` updates posted at or after `since` (or in the incident's `span`),
+        newest first, and how many earlier ones there are besides."""
+        since = span.since if span is not None else since
         low = UPDATE + (format_time(since) if since else "")
-        request = {
+        values = {":pk": site_pk(site_id), ":low": low, ":high": UPDATE + "\uffff"}
+        request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": encode({":pk": site_pk(site_id), ":low": low, ":high": UPDATE + "\uffff"}),
             "ConsistentRead": True,
+            "ScanIndexForward": False,
         }
+        if span is not None and span.closing_until is not None:
+            request["FilterExpression"] = "NOT (stage IN (:resolved, :completed) AND posted_at <= :until)"
+            values |= {":resolved": "resolved", ":completed": "completed", ":until": format_time(span.closing_until)}
+        request["ExpressionAttributeValues"] = encode(values)
+        updates: list[Update] = []
         with store_errors(self.table_name, f"reading the updates of site {site_id}"):
-            page = self._client.query(**request, ScanIndexForward=False, Limit=limit)
-            updates = [update_from_item(decode(item)) for item in page.get("Items", [])]
-            earlier = self._count(request, page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else 0
+            more: dict[str, Any] = {}
+            while True:  # a filter may leave a page short: read on until `limit` or the end
+                page = self._client.query(**request, **more, Limit=limit - len(updates))
+                updates += [update_from_item(decode(item)) for item in page.get("Items", [])]
+                last = page.get("LastEvaluatedKey")
+                if last is None or len(updates) >= limit:
+                    break
+                more = {"ExclusiveStartKey": last}
+            earlier = self._count(request, last) if last else 0
         return Timeline(updates=updates, earlier=earlier)
+
+    def posted(self, site_id: str, update_id: str) -> Update | None:
+        """The update posted under this id, if one was."""
+        with store_errors(self.table_name, f"reading update {update_id} of site {site_id}"):
+            claim = self._client.get_item(
+                TableName=self.table_name, Key=site_key(site_id, UPDATE_ID + update_id), ConsistentRead=True
+            ).get("Item")
+        return self.get(site_id, decode(claim)["key"]) if claim else None
 
     def _count(self, request: dict[str, Any], start: dict[str, Any]) -> int:
         """How many more there are: reads keys only, and only the incident's own updates."""
         count, more = 0, start
         while more:
-            page = self._client.query(**request, ScanIndexForward=False, Select="COUNT", ExclusiveStartKey=more)
+            page = self._client.query(**request, Select="COUNT", ExclusiveStartKey=more)
             count += int(page.get("Count", 0))
             more = page.get("LastEvaluatedKey")
         return count
 
     def _first_post(self, update: Update) -> Update:
-        with store_errors(self.table_name, f"reading update {update.update_id} of site {update.site_id}"):
-            claim = self._client.get_item(
-                TableName=self.table_name,
-                Key=site_key(update.site_id, UPDATE_ID + update.update_id),
-                ConsistentRead=True,
-            ).get("Item")
-        first = self.get(update.site_id, decode(claim)["key"]) if claim else None
+        first = self.posted(update.site_id, update.update_id)
         if first is None:
             raise IncidentStoreError(
                 f"DynamoDB table {self.table_name}: update {update.update_id} of site {update.site_id} is claimed "

@@ -18,7 +18,7 @@ from typing import Any
 
 from detour import direct_events
 from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog, timeline_start
+from detour.incident_updates import UpdateLog, current_span
 from detour.page import HISTORY_LENGTH, MAX_UPDATES, PageSettings, render
 from detour.page_publisher import PagePublisher
 from detour.page_status import PageStatus, SiteHistory, page_status
@@ -90,7 +90,7 @@ def refresh(
         store.record(during_maintenance(transition, notices))
     snapshot = store.snapshot(site_id, HISTORY_LENGTH)
     history = SiteHistory(latest=snapshot.latest, recent=snapshot.recent_windows)
-    timeline = updates.timeline(site_id, since=timeline_start(snapshot.recent_windows, now), limit=MAX_UPDATES)
+    timeline = updates.timeline(site_id, span=current_span(snapshot.recent_windows, now), limit=MAX_UPDATES)
     status = page_status(history, notices.current(site_id, now), settings.default_message, now, timeline)
     rendered = render(status, history.recent_windows(HISTORY_LENGTH), settings)
     published = publisher.publish(

@@ -22,13 +22,14 @@ from detour.incident_updates import (
     LEAD,
     RESOLVED_FOR,
     Source,
+    Span,
     Stage,
     Timeline,
     Update,
     UpdateLog,
+    current_span,
     incident_window,
     parse_stage,
-    timeline_start,
 )
 from detour.site_notice import NoticeBoard
 from detour.transition import format_time
@@ -45,10 +46,14 @@ class IncidentContext:
 
     site_id: str
     now: datetime
-    window: FailoverWindow | None
-    start: datetime
+    before: FailoverWindow | None  # the last window that started by now
+    span: Span
     timeline: Timeline
     maintenance: bool
+
+    @property
+    def start(self) -> datetime:
+        return self.span.since
 
     @property
     def default_stage(self) -> Stage:
@@ -56,22 +61,36 @@ class IncidentContext:
             return self.timeline.stage
         return Stage.IN_PROGRESS if self.maintenance else Stage.INVESTIGATING
 
+    @property
+    def planned(self) -> bool:
+        """Planned maintenance: under way by the notice, or the window says so."""
+        return self.maintenance or (self.before is not None and self.before.ended_at is None and self.before.planned)
+
+    def window_for(self, stage: Stage) -> FailoverWindow | None:
+        """The window an update of this stage posted now joins (None: news for the next incident)."""
+        return incident_window(self.now, self.before, closing=stage.closing)
+
+    @property
+    def window(self) -> FailoverWindow | None:
+        """The window an update with the default stage joins."""
+        return self.window_for(self.default_stage)
+
 
 def read_context(
     site_id: str, *, store: IncidentStore, log: UpdateLog, notices: NoticeBoard, now: datetime, limit: int = 10
 ) -> IncidentContext:
     """Four reads: the two newest windows, the timeline since it starts, and the notice."""
     recent = store.windows(site_id, limit=2)
-    start = timeline_start(recent, now)
+    span = current_span(recent, now)
     before = next((w for w in recent if w.started_at <= now), None)
     notice = notices.current(site_id, now)
     maintenance = notice is not None and notice.planned and (notice.since is None or notice.since <= now)
     return IncidentContext(
         site_id=site_id,
         now=now,
-        window=incident_window(now, before),
-        start=start,
-        timeline=log.timeline(site_id, since=start, limit=limit),
+        before=before,
+        span=span,
+        timeline=log.timeline(site_id, span=span, limit=limit),
         maintenance=maintenance,
     )
 
@@ -134,8 +153,8 @@ def joins(window: FailoverWindow | None, *, maintenance: bool = False) -> str:
         return f"the {kind} open since {started}"
     minutes = int(RESOLVED_FOR.total_seconds() // 60)
     return (
-        f"the {kind} of {started} to {_utc(window.ended_at)}, over (an update up to {minutes} minutes after "
-        "the end is its closing word)"
+        f"the {kind} of {started} to {_utc(window.ended_at)}, over (a resolved or completed update up to {minutes} "
+        "minutes after the end is its closing word)"
     )
 
 

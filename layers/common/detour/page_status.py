@@ -130,7 +130,7 @@ def page_status(
     now: datetime,
     timeline: Timeline | None = None,
 ) -> PageStatus:
-    """`timeline` is the current incident's (see `incident_updates.timeline_start`), newest first."""
+    """`timeline` is the current incident's (see `incident_updates.current_span`), newest first."""
     timeline = timeline or Timeline(updates=())
     status = _state(history, now)
     planned = notice.planned if notice else False

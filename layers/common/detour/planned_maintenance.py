@@ -18,13 +18,15 @@ Clients and the author are passed in: the CLI passes its session's, the Slack co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from detour.incident_store import IncidentStore
 from detour.incident_updates import Source, Stage, Update, UpdateLog
 from detour.operator_updates import compose, recent_duplicate
 from detour.site_notice import NoticeBoard, SiteNotice
+from detour.transition import format_time
 from detour.update_posting import PostedUpdate, UpdateTargets, post_update
 
 RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
@@ -32,6 +34,10 @@ UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 ENDED_MESSAGE = (
     "Planned maintenance is over: visitors are sent back to the site as soon as it passes its health checks."
 )
+
+
+class MaintenanceRefused(ValueError):
+    """Not done, and nothing changed: the text says why, for the person who asked."""
 
 
 class MaintenanceError(RuntimeError):
@@ -66,13 +72,37 @@ class Ended:
     posted: PostedUpdate | None  # the `completed` update, when something was on
 
 
-def start(maintenance: Maintenance, notice: SiteNotice, *, author: str, source: Source, now: datetime) -> PostedUpdate:
-    """Notice, inversion, `in_progress` update. `notice` must be planned, with `since` set."""
+def start(
+    maintenance: Maintenance,
+    notice: SiteNotice,
+    *,
+    author: str,
+    source: Source,
+    now: datetime,
+    update_id: str | None = None,
+) -> PostedUpdate:
+    """Notice, inversion, `in_progress` update. `notice` must be planned, with `since` set.
+
+    `update_id` names the request (Slack's trigger_id): a retry of a request that got as far as its
+    update changes nothing. Refused (MaintenanceRefused, nothing changed) while an outage is open:
+    inverting a failing check makes Route 53 see the primary as healthy and send visitors to it."""
     if not notice.planned or notice.since is None:
         raise ValueError("planned maintenance needs a planned notice with its start (since)")
     update = compose(
         maintenance.site_id, stage=Stage.IN_PROGRESS, message=notice.message, author=author, source=source, now=now
     )  # built first: a message the timeline refuses changes nothing
+    if update_id is not None:
+        done = maintenance.log.posted(maintenance.site_id, update_id)
+        if done is not None:
+            return PostedUpdate(update=done, new=False)
+        update = replace(update, update_id=update_id)
+    outage = IncidentStore(maintenance.table_name, maintenance.dynamodb).open_window(maintenance.site_id)
+    if outage is not None and not outage.planned:
+        raise MaintenanceRefused(
+            f"an outage is open since {format_time(outage.started_at)}: inverting the health check now would make "
+            "Route 53 see the failing primary as healthy and send visitors back to it. Post updates instead, and "
+            "turn maintenance on once the site has recovered"
+        )
     board = maintenance.notices
     board.post(maintenance.site_id, notice)
     try:
@@ -87,13 +117,27 @@ def start(maintenance: Maintenance, notice: SiteNotice, *, author: str, source: 
     )
 
 
-def end(maintenance: Maintenance, *, author: str, source: Source, now: datetime, message: str = ENDED_MESSAGE) -> Ended:
-    """Un-invert, remove the notice, post `completed` (if anything was on)."""
+def end(
+    maintenance: Maintenance,
+    *,
+    author: str,
+    source: Source,
+    now: datetime,
+    message: str = ENDED_MESSAGE,
+    update_id: str | None = None,
+) -> Ended:
+    """Un-invert, remove the notice, post `completed` (if anything was on). `update_id` as in `start`."""
+    if update_id is not None:
+        done = maintenance.log.posted(maintenance.site_id, update_id)
+        if done is not None:
+            return Ended(was_on=True, posted=PostedUpdate(update=done, new=False))
     board = maintenance.notices
     notice = board.current(maintenance.site_id, now)
     check = maintenance.route53.get_health_check(HealthCheckId=maintenance.site_id)["HealthCheck"]
     was_on = bool(check.get("HealthCheckConfig", {}).get("Inverted")) or (notice is not None and notice.planned)
     update = compose(maintenance.site_id, stage=Stage.COMPLETED, message=message, author=author, source=source, now=now)
+    if update_id is not None:
+        update = replace(update, update_id=update_id)
     maintenance.route53.update_health_check(HealthCheckId=maintenance.site_id, Inverted=False)
     try:
         board.clear(maintenance.site_id)
@@ -144,7 +188,10 @@ def parse_until(text: str | None, now: datetime) -> datetime | None:
         return None
     relative = RELATIVE.match(text.strip())
     if relative:
-        return now + timedelta(**{UNITS[relative.group(2)]: float(relative.group(1))})
+        try:
+            return now + timedelta(**{UNITS[relative.group(2)]: float(relative.group(1))})
+        except OverflowError:
+            raise ValueError(f"until {text!r} is further than a date can go") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,28 @@ class SlackAsk:
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> SlackAsk:
         return cls(**{name: str(value.get(name, "")) for name in cls.__slots__})
+
+
+def plain_text(text: str) -> str:
+    """What a person reads in Slack's message markup, as plain text for the page: Slack's escapes
+    undone, links as their text and address, mentions as names, never as user ids."""
+    return _ESCAPED.sub(lambda m: _ENTITIES[m.group(0)], _MARKUP.sub(_readable, text))
+
+
+def _readable(match: re.Match[str]) -> str:
+    target, _, label = match.group(1).partition("|")
+    if target.startswith(("@", "!subteam^")):  # a person or a user group: only its name, if Slack gave one
+        return "@" + label.lstrip("@") if label else "@someone"
+    if target.startswith("#"):
+        return "#" + label if label else "#a-channel"
+    if target.startswith("!"):  # <!here>, <!channel>, <!date^…|fallback>
+        return label or "@" + target[1:].split("^")[0]
+    return f"{label} ({target})" if label and label != target else target  # a link
+
+
+_MARKUP = re.compile(r"<([^<>\n]{1,500})>")
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_ESCAPED = re.compile("&lt;|&gt;|&amp;")
 
 
 def parse_ask(body: bytes) -> SlackAsk:

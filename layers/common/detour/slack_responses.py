@@ -4,7 +4,6 @@ the acknowledgement loads this module, and must answer within Slack's three seco
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,7 @@ from detour.incident_commands import Permissions
 from detour.slack_message import escape, truncate
 from detour.slack_request import SlackAsk
 from detour.slack_secret import BotToken, load_slack_credentials
-from detour.slack_transport import SlackDeliveryError
+from detour.slack_transport import SlackDeliveryError, retry_handlers
 
 RESPONSE_TIMEOUT_S = 5
 
@@ -35,8 +34,10 @@ def answer_to(ask: SlackAsk, text: str) -> None:
     """The answer to the person who asked, through the request's response_url (valid 30 minutes)."""
     from slack_sdk.webhook import WebhookClient  # noqa: PLC0415 - the work only, never the acknowledgement
 
+    # Retried on 5xx and dropped connections: a second copy of an ephemeral answer is harmless.
+    client = WebhookClient(ask.response_url, timeout=RESPONSE_TIMEOUT_S, retry_handlers=retry_handlers())
     try:
-        response = WebhookClient(ask.response_url, timeout=RESPONSE_TIMEOUT_S).send_dict(acknowledgement(text))
+        response = client.send_dict(acknowledgement(text))
     except Exception as error:  # the URL is a credential of sorts: name the failure, not the URL
         raise SlackDeliveryError(f"answering through response_url failed: {type(error).__name__}") from None
     if response.status_code >= 300:
@@ -52,8 +53,8 @@ def failure(error: Exception) -> str:
     )
 
 
-@functools.cache
 def _default_channel(secret_id: str) -> str:
+    """The secret's channel, through the provider's cache: a change is followed within 5 minutes."""
     credentials = load_slack_credentials(secret_id, secrets_provider())
     return credentials.channel if isinstance(credentials, BotToken) else ""
 

@@ -20,6 +20,7 @@ RATE_LIMIT_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
 # Slack's own words for these: "it's possible some aspect of the operation succeeded".
 MAYBE_DONE = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
+READ_METHODS = frozenset({"conversations.history", "conversations.replies", "usergroups.users.list"})
 HISTORY_PAGES = 5  # how far back a lost post is looked for: 5 pages of 200 messages
 CLOCK_SKEW = timedelta(minutes=2)
 # slack_sdk logs request details, and its errors can quote a request's URL or headers: a webhook URL
@@ -87,10 +88,10 @@ class SlackBot:
         self._channel = credentials.channel
         self._secret_id = secret_id
         options = {"token": credentials.token, "base_url": credentials.api_url, "timeout": int(timeout or TIMEOUT_S)}
-        self._client = WebClient(**options, retry_handlers=_retry_handlers())  # type: ignore[arg-type]
+        self._client = WebClient(**options, retry_handlers=retry_handlers())  # type: ignore[arg-type]
         # A post retried after a 5xx or a dropped connection may post twice: posts only retry what
         # Slack refused outright (429); anything else is looked up by its claim before posting again.
-        self._poster = WebClient(**options, retry_handlers=_retry_handlers(posting=True))  # type: ignore[arg-type]
+        self._poster = WebClient(**options, retry_handlers=retry_handlers(posting=True))  # type: ignore[arg-type]
 
     def post(
         self, message: SlackMessage, thread: SlackThread | None = None, metadata: dict[str, Any] | None = None
@@ -135,8 +136,11 @@ class SlackBot:
     def _call(self, method: str, client: Any = None, **arguments: Any) -> Any:
         from slack_sdk.errors import SlackApiError  # noqa: PLC0415
 
+        given = {k: v for k, v in arguments.items() if v is not None}
+        # Slack takes JSON bodies for write methods only: read methods get a query string, as slack_sdk's own do.
+        body = {"http_verb": "GET", "params": _query(given)} if method in READ_METHODS else {"json": given}
         try:
-            return (client or self._client).api_call(method, json={k: v for k, v in arguments.items() if v is not None})
+            return (client or self._client).api_call(method, **body)
         except SlackApiError as error:
             code = _error_code(error.response)
             raise SlackDeliveryError(
@@ -162,7 +166,7 @@ class SlackWebhook:
 
         self._secret_id = secret_id
         self._client = WebhookClient(
-            credentials.url, timeout=int(timeout or TIMEOUT_S), retry_handlers=_retry_handlers()
+            credentials.url, timeout=int(timeout or TIMEOUT_S), retry_handlers=retry_handlers()
         )
 
     def post(
@@ -186,12 +190,16 @@ class SlackWebhook:
         raise NotImplementedError("incoming webhooks cannot read the channel")
 
 
+def _query(arguments: dict[str, Any]) -> dict[str, str]:
+    return {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in arguments.items()}
+
+
 def _timed_out(error: Exception) -> bool:
     """urllib reports a timeout itself, or wrapped in a URLError."""
     return isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
 
 
-def _retry_handlers(posting: bool = False) -> list[Any]:
+def retry_handlers(posting: bool = False) -> list[Any]:
     from slack_sdk.http_retry.builtin_handlers import (  # noqa: PLC0415
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,

@@ -9,13 +9,15 @@ announced yet fails, and is retried once the thread is there.
 
 from __future__ import annotations
 
+import os
+
 from detour import slack_message as say
 from detour.incident_store import IncidentStore
 from detour.incident_updates import Update, incident_window
 from detour.slack_announcer import ThreadPoster
 from detour.slack_thread import SlackThread
-from detour.slack_threads import ThreadStore
-from detour.slack_transport import Slack
+from detour.slack_threads import ThreadStore, new_claim
+from detour.slack_transport import Slack, SlackDeliveryError
 
 
 class ThreadNotReady(RuntimeError):
@@ -29,12 +31,12 @@ def reply_update(
     """Reply the update in its incident's thread (or the channel); return what was done."""
     message = say.update_posted(site, update)
     if not slack.threads:
-        slack.post(message)
-        return "posted the update"
+        return _post_to_webhook_once(update, message, slack=slack, threads=threads, request_id=request_id)
     poster = ThreadPoster(
         slack=slack, store=store, threads=threads, site=site, site_id=update.site_id, request_id=request_id
     )
-    window = incident_window(update.posted_at, store.window_before(update.site_id, update.posted_at))
+    before = store.window_before(update.site_id, update.posted_at)
+    window = incident_window(update.posted_at, before, closing=update.stage.closing)
     if window is None:
         posted = poster.post_note(update.key, message, None, update.posted_at)
         return "posted the update in the channel (no incident yet)" if posted else "already posted"
@@ -46,3 +48,20 @@ def reply_update(
         )
     posted = poster.post_note(update.key, message, SlackThread(record.channel, record.ts), record.origin)
     return "replied the update in the incident thread" if posted else "already replied"
+
+
+def _post_to_webhook_once(
+    update: Update, message: say.SlackMessage, *, slack: Slack, threads: ThreadStore, request_id: str
+) -> str:
+    """Claimed like a thread's line. A webhook cannot read the channel back, so a post whose answer
+    was lost is posted again (at least once, rather than perhaps never)."""
+    note = threads.claim_note(update.site_id, update.key, new_claim(request_id, "note", os.urandom(12).hex()))
+    if note is None:
+        return "already posted"
+    try:
+        slack.post(message)
+    except SlackDeliveryError:
+        threads.give_up_note(note, set())
+        raise
+    threads.finish_note(note, ts="")
+    return "posted the update"
