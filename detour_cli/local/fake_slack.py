@@ -166,30 +166,11 @@ class FakeSlack(LoopbackServer):
         return SlackRequest.signed(url, form, secret=signing_secret, response_url=response_url, timestamp=timestamp)
 
     def slash_command(
-        self,
-        url: str,
-        *,
-        text: str,
-        user_id: str,
-        channel_id: str = CHANNEL,
-        command: str = "/detour",
-        signing_secret: str = SIGNING_SECRET,
-        user_name: str | None = None,
-        channel_name: str | None = None,
-        retry_num: int | None = None,
-        retry_reason: str = "http_timeout",
+        self, url: str, *, retry_num: int | None = None, retry_reason: str = "http_timeout", **fields: Any
     ) -> SlackAnswer:
-        """Send a slash command as Slack does (a retry of it if `retry_num`); the app's answer."""
-        request = self.slash_command_request(
-            url,
-            text=text,
-            user_id=user_id,
-            channel_id=channel_id,
-            command=command,
-            signing_secret=signing_secret,
-            user_name=user_name,
-            channel_name=channel_name,
-        )
+        """Send a slash command as Slack does (a retry of it if `retry_num`); the app's answer.
+        `fields` are slash_command_request's."""
+        request = self.slash_command_request(url, **fields)
         if retry_num is not None:
             request = request.retried(retry_num, retry_reason)
         return request.send()
@@ -225,31 +206,10 @@ class FakeSlack(LoopbackServer):
         )
         return SlackRequest.signed(url, form, secret=signing_secret, response_url=response_url, timestamp=timestamp)
 
-    def message_shortcut(
-        self,
-        url: str,
-        *,
-        message_text: str,
-        message_ts: str,
-        thread_ts: str | None,
-        user_id: str,
-        channel_id: str = CHANNEL,
-        signing_secret: str = SIGNING_SECRET,
-        callback_id: str = "post_to_page",
-        message_user: str | None = None,
-    ) -> SlackAnswer:
-        """Send a message shortcut as Slack does; the app's answer."""
-        return self.message_shortcut_request(
-            url,
-            message_text=message_text,
-            message_ts=message_ts,
-            thread_ts=thread_ts,
-            user_id=user_id,
-            channel_id=channel_id,
-            signing_secret=signing_secret,
-            callback_id=callback_id,
-            message_user=message_user,
-        ).send()
+    def message_shortcut(self, url: str, **fields: Any) -> SlackAnswer:
+        """Send a message shortcut as Slack does; the app's answer. `fields` are
+        message_shortcut_request's."""
+        return self.message_shortcut_request(url, **fields).send()
 
     def responses_to(self, response_url: str) -> list[ResponsePost]:
         """The messages the app POSTed to this response_url, in order."""

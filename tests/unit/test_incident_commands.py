@@ -26,14 +26,26 @@ def ask(text: str, *, user: str = ALICE, channel: str = CHANNEL, kind: str = "co
         ("status", Command(Verb.STATUS)),
         ("STATUS", Command(Verb.STATUS)),
         ("update Found the cause", Command(Verb.UPDATE, message="Found the cause")),
-        ("update identified Found the cause", Command(Verb.UPDATE, "Found the cause", Stage.IDENTIFIED, unstaged="identified Found the cause")),
-        ("update In-Progress swapping disks", Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS, unstaged="In-Progress swapping disks")),
-        ("update identified\nline one\nline two", Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED, unstaged="identified\nline one\nline two")),
+        (
+            "update identified Found the cause",
+            Command(Verb.UPDATE, "Found the cause", Stage.IDENTIFIED, unstaged="identified Found the cause"),
+        ),
+        (
+            "update In-Progress swapping disks",
+            Command(Verb.UPDATE, "swapping disks", Stage.IN_PROGRESS, unstaged="In-Progress swapping disks"),
+        ),
+        (
+            "update identified\nline one\nline two",
+            Command(Verb.UPDATE, "line one\nline two", Stage.IDENTIFIED, unstaged="identified\nline one\nline two"),
+        ),
         ("update resolved", Command(Verb.UPDATE, message="resolved")),  # a stage word alone is the message
         ("update Identifying the cause", Command(Verb.UPDATE, message="Identifying the cause")),
         ("update Resolving DNS is slow", Command(Verb.UPDATE, message="Resolving DNS is slow")),
         ("update Complete outage in EU", Command(Verb.UPDATE, message="Complete outage in EU")),
-        ("update  monitoring   spaced  out ", Command(Verb.UPDATE, "spaced  out", Stage.MONITORING, unstaged="monitoring   spaced  out")),
+        (
+            "update  monitoring   spaced  out ",
+            Command(Verb.UPDATE, "spaced  out", Stage.MONITORING, unstaged="monitoring   spaced  out"),
+        ),
         ("maintenance on Upgrading the database", Command(Verb.MAINTENANCE_ON, "Upgrading the database")),
         ("maintenance on Upgrading until 2h", Command(Verb.MAINTENANCE_ON, "Upgrading", until="2h")),
         ("maintenance off", Command(Verb.MAINTENANCE_OFF)),
