@@ -12,7 +12,6 @@ once; the answer to a valid request comes from the asynchronous work, through `r
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +84,8 @@ def _update(rest: str) -> Command:
         stage = parse_stage(first) if first and remainder else None
     except InvalidUpdate:
         stage = None  # the first word is the message's, unless it is a stage mistyped
+        import difflib  # noqa: PLC0415 - only a mistyped first word needs it, not every acknowledgement
+
         word = first.lower()
         near = difflib.get_close_matches(word, [s.value for s in Stage], n=1, cutoff=0.8)
         if near and word not in near[0]:  # "resolvd", not "Complete outage of ..." or "Monitor ..."
