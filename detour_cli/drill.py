@@ -27,11 +27,11 @@ from typing import IO, Any, TextIO, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from detour.incident_store import IncidentStore
-from detour.site_notice import NoticeBoard, SiteNotice
-from detour.slack_threads import ThreadStore
-from detour.transition import format_time, parse_time
-from detour.windows import FailoverWindow
+from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import format_time, parse_time
+from detour.incidents.windows import FailoverWindow
+from detour.slack.threads import ThreadStore
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text

@@ -6,7 +6,7 @@ the incident timeline as `in_progress`. The alarm that follows reaches the funct
 Slack announces planned maintenance (pinging no one), the page shows the message, and the failover
 window is recorded as planned, which `detour report` leaves out of availability. `off` un-inverts
 the check, removes the notice and posts `completed`. The steps are the layer's
-(detour.planned_maintenance), shared with `/detour maintenance` in Slack; the plan, the
+(detour.incidents.maintenance), shared with `/detour maintenance` in Slack; the plan, the
 confirmation and the warnings are this verb's."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detour import planned_maintenance
-from detour.dynamodb_items import IncidentStoreError
-from detour.incident_updates import InvalidUpdate, Source
-from detour.site_notice import NoticeError, SiteNotice
-from detour.update_posting import UpdateTargets
+from detour.incidents import maintenance as planned_maintenance
+from detour.incidents.items import IncidentStoreError
+from detour.incidents.notices import NoticeError, SiteNotice
+from detour.incidents.posting import UpdateTargets
+from detour.incidents.updates import InvalidUpdate, Source
 from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_errors, utc_text
 from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
 from detour_cli.update import caller_arn

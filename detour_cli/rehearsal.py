@@ -26,9 +26,9 @@ from typing import IO, Any
 
 import boto3
 
-from detour.aws import dynamodb_client
-from detour.incident_store import IncidentStore
-from detour.transition import format_time
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import format_time
+from detour.runtime.aws import dynamodb_client
 from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers

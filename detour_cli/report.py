@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from detour.slack_message import human_duration
-from detour.transition import format_time
+from detour.incidents.transition import format_time
+from detour.slack.message import human_duration
 from detour_cli.availability import Period, Summary, WindowInPeriod, summarize, windows_in
 from detour_cli.output import (
     EXIT_CODES_HELP,

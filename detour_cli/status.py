@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from detour.slack_message import human_duration
-from detour.transition import format_time
+from detour.incidents.transition import format_time
+from detour.slack.message import human_duration
 from detour_cli import authoritative_dns as adns
 from detour_cli.output import (
     EXIT_CODES_HELP,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
-from detour.slack_message import human_duration
+from detour.slack.message import human_duration
 from detour_cli.availability import Period, WindowInPeriod
 from detour_cli.output import printable
 

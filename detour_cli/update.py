@@ -3,7 +3,7 @@
     detour update [--stage STAGE] "message"    post an update to the current incident's timeline
     detour update --list [--all]               the current incident's timeline (--all: every update)
 
-The same rules as `/detour update [stage] <message>` in Slack (detour.operator_updates): the stage
+The same rules as `/detour update [stage] <message>` in Slack (detour.incidents.operator_updates): the stage
 defaults to the incident's current one; the message is 1..500 characters; the author is your AWS
 caller identity; the same update posted again within a minute is harmless. The update is stored in
 the incidents table, then refresh_page and notify_slack are invoked (asynchronously) with its key:
@@ -20,9 +20,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.dynamodb_items import IncidentStoreError
-from detour.incident_store import IncidentStore
-from detour.incident_updates import (
+from detour.incidents.items import IncidentStoreError
+from detour.incidents.notices import NoticeBoard, NoticeError
+from detour.incidents.operator_updates import (
+    STAGE_NAMES,
+    IncidentContext,
+    choose_stage,
+    compose,
+    joins,
+    read_context,
+    recent_duplicate,
+)
+from detour.incidents.posting import PostedUpdate, UpdateTargets, post_update
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import (
     LEAD,
     MAX_MESSAGE_CHARS,
     InvalidUpdate,
@@ -32,17 +43,6 @@ from detour.incident_updates import (
     UpdateLog,
     parse_stage,
 )
-from detour.operator_updates import (
-    STAGE_NAMES,
-    IncidentContext,
-    choose_stage,
-    compose,
-    joins,
-    read_context,
-    recent_duplicate,
-)
-from detour.site_notice import NoticeBoard, NoticeError
-from detour.update_posting import PostedUpdate, UpdateTargets, post_update
 from detour_cli.output import EXIT_OK, paragraphs, printable, run_reporting_errors, utc_text
 from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
 

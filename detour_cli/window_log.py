@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from detour.incident_store import IncidentStore
-from detour.windows import FailoverWindow
+from detour.incidents.store import IncidentStore
+from detour.incidents.windows import FailoverWindow
 
 LoggedWindow = FailoverWindow
 

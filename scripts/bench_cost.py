@@ -7,7 +7,7 @@ process as Lambda loads it, gets one new ALARM and then one new OK after that hi
 transition its own and delivered to that function alone (so it is the one that records it: the
 costliest case; --fanout delivers every transition to all three instead, in that order). Counted
 per delivery: DynamoDB requests (botocore hooks on every client of boto3's default session, which
-is where detour.aws makes the functions' clients), items read (a query's ScannedCount, a get's
+is where detour.runtime.aws makes the functions' clients), items read (a query's ScannedCount, a get's
 item, the items of a batch or transactional get), S3 and CloudFront requests, requests to the
 local Slack, wall time, and the part of it spent outside AWS API calls (moto's Query time grows
 with the whole table: see MOTO_NOTE); the median of --repeats deliveries, each a fresh transition
@@ -351,7 +351,7 @@ def main() -> int:
     server, url = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = url
     meter = Meter()
-    meter.install(boto3._get_default_session())  # before any client exists: detour.aws's clients are hooked
+    meter.install(boto3._get_default_session())  # before any client exists: detour.runtime.aws's clients are hooked
     try:
         functions, results, seed_errors = run(args, sizes, names, meter)
     finally:
@@ -465,7 +465,7 @@ def print_operations(results: Results) -> None:
 
 def _check_hooked(meter: Meter) -> None:
     """The functions' own DynamoDB client is counted (guards against a client made elsewhere)."""
-    from detour.aws import dynamodb_client  # noqa: PLC0415
+    from detour.runtime.aws import dynamodb_client  # noqa: PLC0415
 
     meter.reset()
     meter.active = True

@@ -118,12 +118,12 @@ def page_sizes() -> tuple[int, int, int, int]:
     sys.path.insert(0, str(ROOT / "layers" / "common"))
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415 - only this report needs them
 
-    from detour.incident_updates import MAX_MESSAGE_CHARS as MAX_UPDATE_CHARS  # noqa: PLC0415
-    from detour.incident_updates import Source, Stage  # noqa: PLC0415
-    from detour.page import MAX_UPDATES, PageSettings, render  # noqa: PLC0415
-    from detour.page_status import MAX_DETAIL_CHARS, PageState, PageStatus, PageUpdate  # noqa: PLC0415
-    from detour.site_notice import MAX_MESSAGE_CHARS  # noqa: PLC0415
-    from detour.windows import FailoverWindow  # noqa: PLC0415
+    from detour.incidents.notices import MAX_MESSAGE_CHARS  # noqa: PLC0415
+    from detour.incidents.updates import MAX_MESSAGE_CHARS as MAX_UPDATE_CHARS  # noqa: PLC0415
+    from detour.incidents.updates import Source, Stage  # noqa: PLC0415
+    from detour.incidents.windows import FailoverWindow  # noqa: PLC0415
+    from detour.page.render import MAX_UPDATES, PageSettings, render  # noqa: PLC0415
+    from detour.page.status import MAX_DETAIL_CHARS, PageState, PageStatus, PageUpdate  # noqa: PLC0415
 
     now = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
     history = [FailoverWindow("s", now - timedelta(days=i, minutes=40), now - timedelta(days=i)) for i in range(1, 6)]

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from detour.aws import forget_clients
+from detour.runtime.aws import forget_clients
 from detour_cli.local.emulated_stack import EmulatedStack, deploy
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, free_port
 from detour_cli.local.lambda_runtime import ROOT, environment

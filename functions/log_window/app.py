@@ -11,13 +11,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour.aws import dynamodb_client
-from detour.incident_store import IncidentStore
-from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
-from detour.settings import Settings
-from detour.site_notice import NoticeBoard, during_maintenance
-from detour.transition import AlarmState, Transition, format_time
-from detour.windows import FailoverWindow
+from detour.incidents.notices import NoticeBoard, during_maintenance
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import AlarmState, Transition, format_time
+from detour.incidents.windows import FailoverWindow
+from detour.runtime.aws import dynamodb_client
+from detour.runtime.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.runtime.settings import Settings
 
 settings = Settings.from_env()
 logger = Logger()

@@ -15,20 +15,20 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour import direct_events
-from detour.aws import dynamodb_client, secrets_provider
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog
-from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
-from detour.settings import Settings, required
-from detour.site_notice import NoticeBoard, during_maintenance
-from detour.slack_announcer import announce
-from detour.slack_message import Site
-from detour.slack_secret import load_slack_credentials
-from detour.slack_threads import ThreadStore
-from detour.slack_transport import slack_for
-from detour.slack_update_replies import reply_update
-from detour.transition import Transition
+from detour.incidents.notices import NoticeBoard, during_maintenance
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import Transition
+from detour.incidents.updates import UpdateLog
+from detour.runtime import direct_events
+from detour.runtime.aws import dynamodb_client, secrets_provider
+from detour.runtime.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.runtime.settings import Settings, required
+from detour.slack.announcer import announce
+from detour.slack.message import Site
+from detour.slack.secret import load_slack_credentials
+from detour.slack.threads import ThreadStore
+from detour.slack.transport import slack_for
+from detour.slack.update_replies import reply_update
 
 settings = Settings.from_env()
 secret_id = required("SLACK_SECRET_ARN")

@@ -15,16 +15,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour import cfn_response
-from detour.aws import cloudfront_client, dynamodb_client, s3_client
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog
-from detour.maintenance_page import refresh
-from detour.page import PageSettings
-from detour.page_publisher import PagePublisher
-from detour.settings import Settings
-from detour.site_notice import NoticeBoard
-from detour.tracing import traced
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import UpdateLog
+from detour.page.publisher import PagePublisher
+from detour.page.refresh import refresh
+from detour.page.render import PageSettings
+from detour.runtime import cfn_response
+from detour.runtime.aws import cloudfront_client, dynamodb_client, s3_client
+from detour.runtime.settings import Settings
+from detour.runtime.tracing import traced
 
 settings = Settings.from_env()
 logger = Logger()

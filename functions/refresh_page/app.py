@@ -19,16 +19,16 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour.aws import cloudfront_client, dynamodb_client, s3_client
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog
-from detour.lambda_support import idempotency_config, once_per_transition, traced, transition_from
-from detour.maintenance_page import InvalidRefreshRequest, Refreshed, RefreshRequest, refresh, refresh_request
-from detour.page import PageSettings
-from detour.page_publisher import PagePublisher, PagePublishError
-from detour.settings import Settings, required
-from detour.site_notice import NoticeBoard
-from detour.transition import Transition, format_time
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import Transition, format_time
+from detour.incidents.updates import UpdateLog
+from detour.page.publisher import PagePublisher, PagePublishError
+from detour.page.refresh import InvalidRefreshRequest, Refreshed, RefreshRequest, refresh, refresh_request
+from detour.page.render import PageSettings
+from detour.runtime.aws import cloudfront_client, dynamodb_client, s3_client
+from detour.runtime.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.runtime.settings import Settings, required
 
 settings = Settings.from_env()
 page_settings = PageSettings(

@@ -17,13 +17,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour import direct_events
-from detour.aws import dynamodb_client, lambda_client, secrets_provider
-from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
-from detour.settings import Settings, required
-from detour.slack_replays import ReplayGuard
-from detour.slack_request import RequestRefused, SignedRequest, SlackAsk, parse_ask
-from detour.slack_responses import (
+from detour.incidents.posting import UpdateTargets
+from detour.runtime import direct_events
+from detour.runtime.aws import dynamodb_client, lambda_client, secrets_provider
+from detour.runtime.settings import Settings, required
+from detour.runtime.tracing import traced
+from detour.slack.commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
+from detour.slack.replays import ReplayGuard
+from detour.slack.request import RequestRefused, SignedRequest, SlackAsk, parse_ask
+from detour.slack.responses import (
     acknowledgement,
     answer_to,
     failure,
@@ -31,10 +33,8 @@ from detour.slack_responses import (
     http_answer,
     slack_permissions,
 )
-from detour.slack_secret import load_signing_secret
-from detour.slack_transport import SlackDeliveryError
-from detour.tracing import traced
-from detour.update_posting import UpdateTargets
+from detour.slack.secret import load_signing_secret
+from detour.slack.transport import SlackDeliveryError
 
 settings = Settings.from_env()
 secret_id = required("SLACK_SECRET_ARN")
@@ -87,7 +87,7 @@ def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
 def work(ask: SlackAsk) -> dict[str, Any]:
     logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
     command = parse_command(ask)  # parsed once already: a CommandError here is a bug, and raises
-    from detour.incident_desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
+    from detour.slack.desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
 
     try:
         verdict, refusal = _permissions().verdict_with_groups(ask, command, group_members(secret_id))

@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from detour.page import PageSettings, render_page, render_status
-from detour.page_status import SiteHistory, page_status
-from detour.site_notice import NoticeBoard
-from detour.slack_threads import ThreadStore, new_claim
+from detour.incidents.notices import NoticeBoard
+from detour.page.render import PageSettings, render_page, render_status
+from detour.page.status import SiteHistory, page_status
+from detour.slack.threads import ThreadStore, new_claim
 from tests.cli.world import DOMAIN, World
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.site_notice import NoticeBoard
+from detour.incidents.notices import NoticeBoard
 from detour_cli import drill as drill_verb
 from tests.cli.conftest import DISTRIBUTION_ADDRESSES
 from tests.cli.dns_server import AuthoritativeTestServer

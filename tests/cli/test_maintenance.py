@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incident_updates import Source, Stage, UpdateLog
-from detour.site_notice import NoticeBoard, SiteNotice, during_maintenance
-from detour.update_posting import UpdateTargets
+from detour.incidents.notices import NoticeBoard, SiteNotice, during_maintenance
+from detour.incidents.posting import UpdateTargets
+from detour.incidents.updates import Source, Stage, UpdateLog
 from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.test_update import CALLER
 from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
@@ -159,7 +159,7 @@ def test_on_and_off_post_in_progress_and_completed_to_the_timeline(
 
 
 def test_a_failed_invert_posts_nothing(world: World, run: Any, lambdas: LambdaRecorder, monkeypatch: Any) -> None:
-    from detour import planned_maintenance  # noqa: PLC0415
+    from detour.incidents import maintenance as planned_maintenance  # noqa: PLC0415
 
     class Refusing:
         def update_health_check(self, **kwargs: Any) -> Any:
@@ -178,7 +178,7 @@ def test_a_failed_invert_posts_nothing(world: World, run: Any, lambdas: LambdaRe
 
 def test_the_layer_does_the_same_for_slack(world: World, lambdas: LambdaRecorder) -> None:
     """/detour maintenance on|off: the same steps with Slack's author and source, the caller's clients."""
-    from detour import planned_maintenance  # noqa: PLC0415
+    from detour.incidents import maintenance as planned_maintenance  # noqa: PLC0415
 
     maintenance = _maintenance(world, route53=boto3.client("route53"))
     now = datetime.now(UTC)
@@ -217,7 +217,7 @@ def test_maintenance_is_on_even_when_the_page_cannot_be_asked_and_it_says_so(
 
 
 def _maintenance(world: World, route53: Any) -> Any:
-    from detour import planned_maintenance  # noqa: PLC0415
+    from detour.incidents import maintenance as planned_maintenance  # noqa: PLC0415
 
     return planned_maintenance.Maintenance(
         site_id=world.check_id,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from detour.slack_message import human_duration
-from detour.transition import format_time
+from detour.incidents.transition import format_time
+from detour.slack.message import human_duration
 from tests.cli.world import DOMAIN, World
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incident_updates import UPDATE_ID_PATTERN, Source, Span, Stage, Timeline, Update, UpdateLog
-from detour.operator_updates import IncidentContext, choose_stage, derived_update_id, joins
-from detour.site_notice import NoticeBoard, SiteNotice
-from detour.windows import FailoverWindow
+from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.operator_updates import IncidentContext, choose_stage, derived_update_id, joins
+from detour.incidents.updates import UPDATE_ID_PATTERN, Source, Span, Stage, Timeline, Update, UpdateLog
+from detour.incidents.windows import FailoverWindow
 from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
 
@@ -237,7 +237,7 @@ def test_a_missing_stack_is_an_error(world: World, run: Any) -> None:
     assert "no stack nope" in err
 
 
-# The rules shared with /detour update (detour.operator_updates), without AWS.
+# The rules shared with /detour update (detour.incidents.operator_updates), without AWS.
 
 AT = datetime(2026, 11, 29, 18, 5, 12, tzinfo=UTC)
 

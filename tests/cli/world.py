@@ -17,8 +17,8 @@ from typing import Any
 
 import boto3
 
-from detour.incident_store import IncidentStore
-from detour.transition import AlarmState, Transition
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import AlarmState, Transition
 
 STACK = "detour"
 ZONE = "detour.test"

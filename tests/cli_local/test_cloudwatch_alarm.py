@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from detour.alarm_message import parse_sns_event
+from detour.incidents.alarm_message import parse_sns_event
 from detour_cli.local.cloudwatch import HealthAlarm, lambda_event, notification
 
 ALARM = {

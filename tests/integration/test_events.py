@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from detour.alarm_message import InvalidAlarmMessage
+from detour.incidents.alarm_message import InvalidAlarmMessage
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for
 from tests.support.events import ALARM_NAME, SITE_ID

@@ -15,9 +15,9 @@ from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detour.incident_store import IncidentStore, IncidentStoreError
-from detour.transition import Transition
-from detour.windows import derive_windows
+from detour.incidents.store import IncidentStore, IncidentStoreError
+from detour.incidents.transition import Transition
+from detour.incidents.windows import derive_windows
 from tests.support.aws import CountingClient, OneRequestAtATime, seed_history, store_for
 from tests.support.events import REASONS
 from tests.support.transitions import T0, chain

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from detour import lambda_support
-from detour.alarm_message import InvalidAlarmMessage, UnknownAlarm
-from detour.incident_store import IncidentStore
+from detour.incidents.alarm_message import InvalidAlarmMessage, UnknownAlarm
+from detour.incidents.store import IncidentStore
+from detour.runtime import lambda_support
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
 from tests.support.aws import OneRequestAtATime, store_for

@@ -13,13 +13,14 @@ from typing import Any
 import boto3
 import pytest
 
-from detour import slack_announcer, slack_transport
-from detour.alarm_message import parse_sns_event
-from detour.slack_announcer import Incidents, announce
-from detour.slack_message import Site
-from detour.slack_secret import BotToken, SlackSecretError
-from detour.slack_threads import ThreadStore, new_claim
-from detour.slack_transport import SlackBot, SlackDeliveryError
+from detour.incidents.alarm_message import parse_sns_event
+from detour.slack import announcer as slack_announcer
+from detour.slack import transport as slack_transport
+from detour.slack.announcer import Incidents, announce
+from detour.slack.message import Site
+from detour.slack.secret import BotToken, SlackSecretError
+from detour.slack.threads import ThreadStore, new_claim
+from detour.slack.transport import SlackBot, SlackDeliveryError
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, WEBHOOK_PATH, FakeSlack
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics
@@ -407,7 +408,7 @@ def test_planned_maintenance_is_announced_as_such_and_recorded_as_planned(
     function_env: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from detour.site_notice import NoticeBoard, SiteNotice  # noqa: PLC0415
+    from detour.incidents.notices import NoticeBoard, SiteNotice  # noqa: PLC0415
 
     board = NoticeBoard(function_env.name, boto3.client("dynamodb"))
     board.post(SITE_ID, SiteNotice("Database upgrade until 03:00 UTC.", planned=True, until=at(60)))
@@ -429,7 +430,7 @@ def test_planned_maintenance_is_announced_as_such_and_recorded_as_planned(
 def test_planned_maintenance_pings_no_one(
     slack: FakeSlack, secret: Callable[..., str], load: Callable[..., ModuleType], function_env: Any
 ) -> None:
-    from detour.site_notice import NoticeBoard, SiteNotice  # noqa: PLC0415
+    from detour.incidents.notices import NoticeBoard, SiteNotice  # noqa: PLC0415
 
     NoticeBoard(function_env.name, boto3.client("dynamodb")).post(SITE_ID, SiteNotice("Upgrade", planned=True))
     module = load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}), mention="channel")

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from detour import page_publisher
+from detour.page import publisher as page_publisher
 from detour_cli.local.cfn_endpoint import ResponseCatcher, cfn_response_endpoint
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for

@@ -13,11 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
-from detour.incident_updates import RESOLVED_FOR, UpdateLog
-from detour.maintenance_page import InvalidRefreshRequest
-from detour.page_publisher import PagePublisher, PagePublishError
-from detour.site_notice import NoticeBoard, SiteNotice
+from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
+from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.updates import RESOLVED_FOR, UpdateLog
+from detour.page.publisher import PagePublisher, PagePublishError
+from detour.page.refresh import InvalidRefreshRequest
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
 from tests.support.aws import store_for
@@ -261,7 +261,7 @@ def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery
 ) -> None:
     """Two refreshes race: the ALARM's reads the bucket, stalls, and the OK's publishes meanwhile.
     The stalled one's conditional write then fails, it reads again, sees a newer page, and stops."""
-    from detour.page_publisher import PagePublisher  # noqa: PLC0415
+    from detour.page.publisher import PagePublisher  # noqa: PLC0415
 
     class StallsBeforeWriting:
         def __init__(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
+from detour.incidents.notices import NoticeBoard, NoticeError, SiteNotice
 from tests.support.events import SITE_ID
 from tests.support.page import T0
 

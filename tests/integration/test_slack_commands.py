@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from detour.incident_updates import Source, Stage, Update, UpdateLog
+from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.slack_requests import SIGNING_SECRET, signature
 from tests.support.events import SITE_ID, transition_event

@@ -14,14 +14,14 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incident_commands import Command, Verb
-from detour.incident_desk import Desk
-from detour.incident_store import IncidentStore
-from detour.incident_updates import Source, Stage, Update, UpdateLog
-from detour.planned_maintenance import Maintenance
-from detour.site_notice import NoticeBoard
-from detour.slack_request import SlackAsk
-from detour.update_posting import UpdateTargets
+from detour.incidents.maintenance import Maintenance
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.posting import UpdateTargets
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import Source, Stage, Update, UpdateLog
+from detour.slack.commands import Command, Verb
+from detour.slack.desk import Desk
+from detour.slack.request import SlackAsk
 from tests.support.events import SITE_ID, transition_event
 from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, slack_desk
 

@@ -11,12 +11,12 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.alarm_message import parse_sns_event
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog
-from detour.maintenance_page import Refreshed, refresh
-from detour.page_publisher import PagePublisher
-from detour.site_notice import NoticeBoard
+from detour.incidents.alarm_message import parse_sns_event
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import UpdateLog
+from detour.page.publisher import PagePublisher
+from detour.page.refresh import Refreshed, refresh
 from tests.support.events import ALARM_NAME, SITE_ID, transition_event
 from tests.support.page import SETTINGS, at, update
 

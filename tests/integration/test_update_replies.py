@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 import pytest
 
-from detour import direct_events
-from detour.incident_updates import Source, Stage, Update, UpdateLog
-from detour.slack_transport import SlackDeliveryError
-from detour.slack_update_replies import ThreadNotReady
+from detour.incidents.updates import Source, Stage, Update, UpdateLog
+from detour.runtime import direct_events
+from detour.slack.transport import SlackDeliveryError
+from detour.slack.update_replies import ThreadNotReady
 from tests.support.events import SITE_ID, transition_event
 from tests.support.slack_desk import ALICE, SlackDesk, slack_desk
 

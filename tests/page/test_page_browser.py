@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from detour.incident_updates import RESOLVED_FOR, Source, Stage
-from detour.page import render_page
-from detour.page_status import PageState, PageStatus, PageUpdate
-from detour.windows import FailoverWindow
+from detour.incidents.updates import RESOLVED_FOR, Source, Stage
+from detour.incidents.windows import FailoverWindow
+from detour.page.render import render_page
+from detour.page.status import PageState, PageStatus, PageUpdate
 from tests.support.page import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

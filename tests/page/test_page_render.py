@@ -10,9 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from detour.incident_updates import MAX_MESSAGE_CHARS as MAX_UPDATE_CHARS
-from detour.incident_updates import RESOLVED_FOR
-from detour.page import (
+from detour.incidents.notices import MAX_MESSAGE_CHARS, SiteNotice
+from detour.incidents.updates import MAX_MESSAGE_CHARS as MAX_UPDATE_CHARS
+from detour.incidents.updates import RESOLVED_FOR
+from detour.incidents.windows import FailoverWindow
+from detour.page.render import (
     MAX_PAGE_BYTES,
     MAX_UPDATES,
     MIN_UPDATES_SHOWN,
@@ -23,9 +25,7 @@ from detour.page import (
     render_page,
     render_status,
 )
-from detour.page_status import MAX_DETAIL_CHARS, RESTORED_MESSAGE, PageStatus, SiteHistory, page_status
-from detour.site_notice import MAX_MESSAGE_CHARS, SiteNotice
-from detour.windows import FailoverWindow
+from detour.page.status import MAX_DETAIL_CHARS, RESTORED_MESSAGE, PageStatus, SiteHistory, page_status
 from tests.support.html import Element, parse_html
 from tests.support.page import HOSTILE, SETTINGS, at, timeline, transition, update
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from detour.incident_updates import RESOLVED_FOR
-from detour.page_status import RESTORED_MESSAGE, PageState, SiteHistory, page_status
-from detour.site_notice import NoticeError, SiteNotice
+from detour.incidents.notices import NoticeError, SiteNotice
+from detour.incidents.updates import RESOLVED_FOR
+from detour.page.status import RESTORED_MESSAGE, PageState, SiteHistory, page_status
 from tests.support.page import at, timeline, transition, update
 
 DEFAULT = "We are working on it."

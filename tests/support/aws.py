@@ -10,7 +10,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
-from detour.incident_store import IncidentStore
+from detour.incidents.store import IncidentStore
 from detour_cli.local.fake_slack import free_port
 from tests.support.template import source
 
@@ -121,9 +121,9 @@ class CountingClient:
 def seed_history(table_name: str, transitions: list[Any]) -> None:
     """Write a long, already applied history in bulk (what years of recording would leave), with its
     windows and version, without recording each transition one by one."""
-    from detour.dynamodb_items import encode, site_key  # noqa: PLC0415
-    from detour.incident_store import EDGE, TRANSITION, VERSION, _transition_item, _window_item  # noqa: PLC0415
-    from detour.windows import derive_windows, ordered  # noqa: PLC0415
+    from detour.incidents.items import encode, site_key  # noqa: PLC0415
+    from detour.incidents.store import EDGE, TRANSITION, VERSION, _transition_item, _window_item  # noqa: PLC0415
+    from detour.incidents.windows import derive_windows, ordered  # noqa: PLC0415
 
     client = boto3.client("dynamodb")
     items = [_transition_item(t) | {"applied": True} for t in transitions]

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from detour.aws import forget_clients
+from detour.runtime.aws import forget_clients
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 

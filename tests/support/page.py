@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from detour.incident_updates import Source, Stage, Timeline, Update
-from detour.page import PageSettings
-from detour.transition import AlarmState, Transition
+from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.updates import Source, Stage, Timeline, Update
+from detour.page.render import PageSettings
 from tests.support.events import ACCOUNT, ALARM_NAME, SITE_ID
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)

@@ -12,8 +12,8 @@ from typing import Any
 
 import boto3
 
-from detour.aws import forget_clients
-from detour.incident_updates import Update, UpdateLog
+from detour.incidents.updates import Update, UpdateLog
+from detour.runtime.aws import forget_clients
 from detour_cli.local.fake_slack import FakeSlack
 from detour_cli.local.function_url import FunctionUrl
 from detour_cli.local.lambda_runtime import InProcessFunction

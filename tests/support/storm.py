@@ -36,9 +36,9 @@ from typing import Any
 
 import boto3
 
-from detour.incident_store import IncidentStore
-from detour.incident_updates import RESOLVED_FOR
-from detour.slack_message import human_duration
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import RESOLVED_FOR
+from detour.slack.message import human_duration
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, Message
 from detour_cli.local.slack_requests import SIGNING_SECRET
 from tests.support.aws import create_incidents_table

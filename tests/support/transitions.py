@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from detour.transition import AlarmState, Transition
+from detour.incidents.transition import AlarmState, Transition
 
 T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 

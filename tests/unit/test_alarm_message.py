@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from detour.alarm_message import InvalidAlarmMessage, UnknownAlarm, parse_alarm_message, parse_sns_event
-from detour.transition import AlarmState
+from detour.incidents.alarm_message import InvalidAlarmMessage, UnknownAlarm, parse_alarm_message, parse_sns_event
+from detour.incidents.transition import AlarmState
 from tests.support.events import ALARM_NAME, SITE_ID, alarm_message, sns_event, transition_event
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detour import cfn_response
+from detour.runtime import cfn_response
 from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from detour_cli.local.fake_slack import free_port
 

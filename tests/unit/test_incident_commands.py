@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from detour.incident_commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
-from detour.incident_updates import MAX_MESSAGE_CHARS, Stage
-from detour.planned_maintenance import parse_until
-from detour.slack_request import SlackAsk
+from detour.incidents.maintenance import parse_until
+from detour.incidents.updates import MAX_MESSAGE_CHARS, Stage
+from detour.slack.commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
+from detour.slack.request import SlackAsk
 
 ALICE, MALLORY, CHANNEL = "U0ALICE", "U0MALLORY", "C0INCIDENT"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from detour.settings import MissingSetting, Settings
+from detour.runtime.settings import MissingSetting, Settings
 
 
 def test_settings_come_from_the_template_environment(monkeypatch: pytest.MonkeyPatch) -> None:

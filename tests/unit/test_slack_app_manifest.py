@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from detour.slack_request import SHORTCUT_CALLBACK
+from detour.slack.request import SHORTCUT_CALLBACK
 
 MANIFEST = Path(__file__).resolve().parents[2] / "docs" / "slack-app-manifest.yaml"
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "detour"
@@ -31,7 +31,7 @@ def test_the_command_and_the_shortcut_go_to_the_function_url() -> None:
 def test_every_scope_is_one_the_code_calls_for() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert scopes == {"chat:write", "channels:history", "groups:history", "commands", "usergroups:read"}
-    transport = (LAYER / "slack_transport.py").read_text()
+    transport = (LAYER / "slack" / "transport.py").read_text()
     for method in ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies"):
         assert method in transport
     assert "usergroups.users.list" in transport  # usergroups:read

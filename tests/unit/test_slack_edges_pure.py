@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from detour import slack_responses
-from detour.incident_updates import RESOLVED_FOR, incident_window
-from detour.planned_maintenance import parse_until
-from detour.slack_secret import BotToken
-from detour.slack_transport import SlackBot
-from detour.windows import FailoverWindow
+from detour.incidents.maintenance import parse_until
+from detour.incidents.updates import RESOLVED_FOR, incident_window
+from detour.incidents.windows import FailoverWindow
+from detour.slack import responses as slack_responses
+from detour.slack.secret import BotToken
+from detour.slack.transport import SlackBot
 
 T0 = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
 

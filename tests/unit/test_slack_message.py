@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from detour import slack_message as say
-from detour.alarm_message import parse_alarm_message
-from detour.transition import Transition
-from detour.windows import FailoverWindow
+from detour.incidents.alarm_message import parse_alarm_message
+from detour.incidents.transition import Transition
+from detour.incidents.windows import FailoverWindow
+from detour.slack import message as say
 from tests.support.events import alarm_message
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, tzinfo=UTC)

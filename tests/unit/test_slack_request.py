@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from detour.slack_request import (
+from detour.slack.request import (
     MAX_AGE_S,
     RequestRefused,
     SignedRequest,

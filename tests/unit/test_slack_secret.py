@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from detour.slack_secret import SLACK_API, BotToken, IncomingWebhook, SlackSecretError, parse_slack_secret
+from detour.slack.secret import SLACK_API, BotToken, IncomingWebhook, SlackSecretError, parse_slack_secret
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:detour-slack-AbCdEf"
 TOKEN = "xoxb-9999-8888-SeCrEtToKeN"

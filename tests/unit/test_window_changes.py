@@ -9,9 +9,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detour.transition import AlarmState, Transition
-from detour.window_changes import Neighbourhood, changes_for
-from detour.windows import FailoverWindow, derive_windows, ordered
+from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.window_changes import Neighbourhood, changes_for
+from detour.incidents.windows import FailoverWindow, derive_windows, ordered
 from tests.support.transitions import T0, chain, transition
 
 

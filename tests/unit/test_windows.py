@@ -6,8 +6,8 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detour.transition import AlarmState, Transition
-from detour.windows import derive_windows, window_for
+from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.windows import derive_windows, window_for
 from tests.support.transitions import T0, transition
 
 STATES = list(AlarmState)

@@ -1,1 +1,2 @@
-"""Detour's shared layer: the failover domain (transitions, windows) and its AWS adapters."""
+"""Detour's shared layer, by what it serves: `incidents` (transitions, windows, the store, the
+timeline), `slack`, `page`, and `runtime` (the Lambda wiring the functions share)."""

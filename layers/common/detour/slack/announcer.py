@@ -36,13 +36,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from detour import slack_message as say
-from detour.incident_store import IncidentStore
-from detour.slack_thread import SlackThread
-from detour.slack_threads import Claim, ThreadRecord, ThreadStore, new_claim
-from detour.slack_transport import Slack, SlackDeliveryError
-from detour.transition import AlarmState, Transition, format_time
-from detour.windows import FailoverWindow
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import AlarmState, Transition, format_time
+from detour.incidents.windows import FailoverWindow
+from detour.slack import message as say
+from detour.slack.thread import SlackThread
+from detour.slack.threads import Claim, ThreadRecord, ThreadStore, new_claim
+from detour.slack.transport import Slack, SlackDeliveryError
 
 EVENT_TYPE = "detour_incident"
 MAX_STEPS = 8  # announce, resolve, a correction or two, and lost races

@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from detour import planned_maintenance
-from detour.aws import dynamodb_client, lambda_client, route53_client
-from detour.incident_commands import USAGE, Command, Verb
-from detour.incident_store import IncidentStore
-from detour.incident_updates import INCIDENT_STAGES, MAINTENANCE_STAGES, Source, Update, UpdateLog
-from detour.operator_updates import IncidentContext, compose, joins, read_context
-from detour.site_notice import NoticeBoard, NoticeError, SiteNotice
-from detour.slack_message import escape, human_duration, truncate
-from detour.slack_request import SlackAsk
-from detour.transition import format_time
-from detour.update_posting import PostedUpdate, UpdateTargets, post_update
-from detour.windows import FailoverWindow
+from detour.incidents import maintenance as planned_maintenance
+from detour.incidents.notices import NoticeBoard, NoticeError, SiteNotice
+from detour.incidents.operator_updates import IncidentContext, compose, joins, read_context
+from detour.incidents.posting import PostedUpdate, UpdateTargets, post_update
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import format_time
+from detour.incidents.updates import INCIDENT_STAGES, MAINTENANCE_STAGES, Source, Update, UpdateLog
+from detour.incidents.windows import FailoverWindow
+from detour.runtime.aws import dynamodb_client, lambda_client, route53_client
+from detour.slack.commands import USAGE, Command, Verb
+from detour.slack.message import escape, human_duration, truncate
+from detour.slack.request import SlackAsk
 
 
 @dataclass(frozen=True, slots=True)

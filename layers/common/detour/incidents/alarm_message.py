@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from detour.transition import AlarmState, Transition, parse_time
+from detour.incidents.transition import AlarmState, Transition, parse_time
 
 NAMESPACE = "AWS/Route53"
 METRIC = "HealthCheckStatus"

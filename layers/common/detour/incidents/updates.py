@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.dynamodb_items import (
+from detour.incidents.items import (
     TRANSACTION_CANCELLED,
     IncidentStoreError,
     decode,
@@ -43,8 +43,8 @@ from detour.dynamodb_items import (
     site_pk,
     store_errors,
 )
-from detour.transition import AlarmState, Transition, format_time, parse_time
-from detour.windows import FailoverWindow
+from detour.incidents.transition import AlarmState, Transition, format_time, parse_time
+from detour.incidents.windows import FailoverWindow
 
 UPDATE = "UPDATE#"
 UPDATE_ID = "UPDATEID#"

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from detour.incident_updates import MAX_MESSAGE_CHARS, InvalidUpdate, Stage, parse_stage
-from detour.slack_request import SlackAsk, plain_text
+from detour.incidents.updates import MAX_MESSAGE_CHARS, InvalidUpdate, Stage, parse_stage
+from detour.slack.request import SlackAsk, plain_text
 
 USAGE = (
     "`/detour status` · `/detour update [stage] <message>` · `/detour maintenance on <message> [until 2h]` · "

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from detour import direct_events
-from detour.incident_updates import Update, UpdateLog
+from detour.incidents.updates import Update, UpdateLog
+from detour.runtime import direct_events
 
 
 @dataclass(frozen=True, slots=True)

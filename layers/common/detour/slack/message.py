@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from detour.incident_updates import Source, Update
-from detour.transition import AlarmState, Transition
-from detour.windows import FailoverWindow
+from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.updates import Source, Update
+from detour.incidents.windows import FailoverWindow
 
 HEADER_MAX = 150  # Block Kit: header text
 FIELD_MAX = 2000  # section field

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.dynamodb_items import (
+from detour.incidents.items import (
     CONDITION_FAILED,
     TRANSACTION_CANCELLED,
     decode,
@@ -36,9 +36,9 @@ from detour.dynamodb_items import (
     site_pk,
     store_errors,
 )
-from detour.incident_store import WINDOW
-from detour.transition import format_time, parse_time
-from detour.windows import FailoverWindow
+from detour.incidents.store import WINDOW
+from detour.incidents.transition import format_time, parse_time
+from detour.incidents.windows import FailoverWindow
 
 THREAD = "THREAD#"
 NOTE = "NOTE#"

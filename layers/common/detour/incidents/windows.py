@@ -3,7 +3,7 @@
 SNS delivers at least once and not always in order, so a window is never "opened" or "closed" by
 whichever message arrives first. It is a pure function of the set of transitions recorded so far:
 an ALARM paired with the next OK by time. The same set, in any order, with any duplicates, gives
-the same windows. `detour.window_changes` applies one transition at a time to stored windows and
+the same windows. `detour.incidents.window_changes` applies one transition at a time to stored windows and
 must always agree with `derive_windows` (the property tests hold it to that).
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from detour.transition import AlarmState, Transition
+from detour.incidents.transition import AlarmState, Transition
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from detour.aws import secrets_provider
-from detour.incident_commands import Permissions
-from detour.slack_message import escape, truncate
-from detour.slack_request import SlackAsk
-from detour.slack_secret import BotToken, load_slack_credentials
-from detour.slack_transport import SlackDeliveryError, retry_handlers
+from detour.runtime.aws import secrets_provider
+from detour.slack.commands import Permissions
+from detour.slack.message import escape, truncate
+from detour.slack.request import SlackAsk
+from detour.slack.secret import BotToken, load_slack_credentials
+from detour.slack.transport import SlackDeliveryError, retry_handlers
 
 RESPONSE_TIMEOUT_S = 5
 
@@ -71,7 +71,7 @@ def group_members(secret_id: str) -> Callable[[str], frozenset[str]]:
         credentials = load_slack_credentials(secret_id, secrets_provider())
         if not isinstance(credentials, BotToken):
             raise SlackDeliveryError("a user group in SlackUpdaters needs a bot token in the Slack secret")
-        from detour.slack_transport import SlackBot  # noqa: PLC0415 - imports slack_sdk: the work only
+        from detour.slack.transport import SlackBot  # noqa: PLC0415 - imports slack_sdk: the work only
 
         return SlackBot(credentials, secret_id).usergroup_members(group)
 

@@ -11,9 +11,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from detour.slack_message import SlackMessage
-from detour.slack_secret import BotToken, IncomingWebhook, SlackCredentials
-from detour.slack_thread import SlackThread
+from detour.slack.message import SlackMessage
+from detour.slack.secret import BotToken, IncomingWebhook, SlackCredentials
+from detour.slack.thread import SlackThread
 
 TIMEOUT_S = 5
 RATE_LIMIT_RETRIES = 2

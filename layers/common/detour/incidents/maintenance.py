@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detour.incident_store import IncidentStore
-from detour.incident_updates import Source, Stage, Update, UpdateLog
-from detour.operator_updates import compose, recent_duplicate
-from detour.site_notice import NoticeBoard, SiteNotice
-from detour.transition import format_time
-from detour.update_posting import PostedUpdate, UpdateTargets, post_update
+from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.operator_updates import compose, recent_duplicate
+from detour.incidents.posting import PostedUpdate, UpdateTargets, post_update
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import format_time
+from detour.incidents.updates import Source, Stage, Update, UpdateLog
 
 RELATIVE = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}

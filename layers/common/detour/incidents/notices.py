@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.transition import Transition, format_time, parse_time
+from detour.incidents.transition import Transition, format_time, parse_time
 
 SORT_KEY = "NOTICE"
 # The page carries the message twice (as text and in its embedded status), escaped: 500 characters

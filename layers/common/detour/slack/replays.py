@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.dynamodb_items import CONDITION_FAILED, encode, error_code, store_errors
+from detour.incidents.items import CONDITION_FAILED, encode, error_code, store_errors
 
 PARTITION = "SLACK#REQUESTS"
 REMEMBER_S = 600

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from detour.transition import AlarmState, Transition
-from detour.windows import FailoverWindow, window_opened_by
+from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.windows import FailoverWindow, window_opened_by
 
 
 class InconsistentWindows(RuntimeError):

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from detour import direct_events
-from detour.incident_store import IncidentStore
-from detour.incident_updates import UpdateLog, current_span
-from detour.page import HISTORY_LENGTH, MAX_UPDATES, PageSettings, render
-from detour.page_publisher import PagePublisher
-from detour.page_status import PageStatus, SiteHistory, page_status
-from detour.site_notice import NoticeBoard, during_maintenance
-from detour.transition import Transition, format_time
+from detour.incidents.notices import NoticeBoard, during_maintenance
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import Transition, format_time
+from detour.incidents.updates import UpdateLog, current_span
+from detour.page.publisher import PagePublisher
+from detour.page.render import HISTORY_LENGTH, MAX_UPDATES, PageSettings, render
+from detour.page.status import PageStatus, SiteHistory, page_status
+from detour.runtime import direct_events
 
 SCHEDULE_REASON = "schedule"
 

@@ -21,10 +21,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from detour.incident_updates import RESOLVED_FOR, Source, Stage, Timeline
-from detour.site_notice import SiteNotice
-from detour.transition import AlarmState, Transition, format_time
-from detour.windows import FailoverWindow, derive_windows, ordered
+from detour.incidents.notices import SiteNotice
+from detour.incidents.transition import AlarmState, Transition, format_time
+from detour.incidents.updates import RESOLVED_FOR, Source, Stage, Timeline
+from detour.incidents.windows import FailoverWindow, derive_windows, ordered
 
 # "Technical details": the alarm's reason, CloudWatch's own words (about 160 characters). Not the
 # alarm's description: the stack wrote that ("the primary ... is failing"), and it is true only in

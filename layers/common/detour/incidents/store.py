@@ -8,11 +8,11 @@ Single-table layout, everything under the site's partition, sorted by time:
     pk = SITE#<health check id>    sk = WINDOWS                            the windows' version, newest
     pk = SITE#<health check id>    sk = THREAD#<started_at>                an incident's Slack thread
     pk = SITE#<health check id>    sk = UPDATE#<posted_at>#<id>            the incident timeline
-                                                                           (`detour.incident_updates`)
+                                                                           (`detour.incidents.updates`)
     pk = IDEMPOTENCY#<service>     sk = <hash>                             Powertools, with a TTL
 
 Recording is two steps, each safe to repeat. A conditional put stores the transition once, not yet
-applied. Applying it then changes only the windows around it (`detour.window_changes`): it reads
+applied. Applying it then changes only the windows around it (`detour.incidents.window_changes`): it reads
 the window before it, the window after it and the next applied edge (one item each: applied ALARMs
 and OKs are copied under EDGE#, so no read skips unapplied or INSUFFICIENT_DATA transitions), and
 writes the changes, the transition's `applied` flag, its edge and the version (the number of
@@ -36,7 +36,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from detour.dynamodb_items import (
+from detour.incidents.items import (
     CONDITION_FAILED,
     TRANSACTION_CANCELLED,
     IncidentStoreError,
@@ -47,10 +47,10 @@ from detour.dynamodb_items import (
     site_pk,
     store_errors,
 )
-from detour.incident_updates import alarm_entry, update_item
-from detour.transition import AlarmState, Transition, format_time, parse_time
-from detour.window_changes import InconsistentWindows, Neighbourhood, WindowChanges, changes_for
-from detour.windows import FailoverWindow
+from detour.incidents.transition import AlarmState, Transition, format_time, parse_time
+from detour.incidents.updates import alarm_entry, update_item
+from detour.incidents.window_changes import InconsistentWindows, Neighbourhood, WindowChanges, changes_for
+from detour.incidents.windows import FailoverWindow
 
 TRANSITION = "TRANSITION#"
 EDGE = "EDGE#"

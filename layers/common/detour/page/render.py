@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from detour.incident_updates import RESOLVED_FOR
-from detour.page_status import PageStatus
-from detour.transition import format_time
-from detour.windows import FailoverWindow
+from detour.incidents.transition import format_time
+from detour.incidents.updates import RESOLVED_FOR
+from detour.incidents.windows import FailoverWindow
+from detour.page.status import PageStatus
 
 TEMPLATE = "maintenance.html.j2"
 MAX_PAGE_BYTES = 20 * 1024
@@ -123,7 +123,7 @@ def _template() -> Any:
     import jinja2  # noqa: PLC0415 - deliberately lazy, see the module docstring
 
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("detour", "templates"),
+        loader=jinja2.PackageLoader("detour.page", "templates"),
         autoescape=True,  # every value is text; nothing from an alarm or an operator becomes markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from detour.alarm_message import InvalidAlarmMessage, parse_sns_event
-from detour.aws import dynamodb_client
-from detour.tracing import traced
-from detour.transition import Transition
+from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
+from detour.incidents.transition import Transition
+from detour.runtime.aws import dynamodb_client
+from detour.runtime.tracing import traced
 
 __all__ = ["idempotency_config", "once_per_transition", "traced", "transition_from"]
 

@@ -7,7 +7,7 @@ and from a terminal (`detour update [--stage STAGE] "message"`).
 - Pressing enter twice is harmless: the id is a hash of the source, author, stage, message and the
   minute, so a second post within the minute finds the first (the table keeps one); one in the next
   minute is caught by `recent_duplicate`, which looks back a minute.
-- Which incident it joins is decided by time alone (see `incident_updates`): `IncidentContext`
+- Which incident it joins is decided by its time and stage (see `incidents.updates`): `IncidentContext`
   says it in words for the poster.
 """
 
@@ -17,8 +17,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from detour.incident_store import IncidentStore
-from detour.incident_updates import (
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.store import IncidentStore
+from detour.incidents.transition import format_time
+from detour.incidents.updates import (
     LEAD,
     RESOLVED_FOR,
     Source,
@@ -31,9 +33,7 @@ from detour.incident_updates import (
     incident_window,
     parse_stage,
 )
-from detour.site_notice import NoticeBoard
-from detour.transition import format_time
-from detour.windows import FailoverWindow
+from detour.incidents.windows import FailoverWindow
 
 AGAIN_WITHIN = timedelta(minutes=1)  # the same update by the same person this soon is the same post
 STAGE_NAMES = ", ".join(stage.value for stage in Stage)

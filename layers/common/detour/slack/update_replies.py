@@ -1,6 +1,6 @@
 """An operator's update, replied once in its incident's Slack thread.
 
-The incident is the one the update belongs to by time (`incident_updates.incident_window`). Its
+The incident is the one the update belongs to by time and stage (`incidents.updates.incident_window`). Its
 thread gets one line per update, claimed like the alarm's own notes, so a retried or duplicated
 event never posts it twice. An update with no incident yet (posted before the alarm) goes to the
 channel as a message of its own: the thread does not exist yet. An update whose incident is not
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 
-from detour import slack_message as say
-from detour.incident_store import IncidentStore
-from detour.incident_updates import Update, incident_window
-from detour.slack_announcer import ThreadPoster
-from detour.slack_thread import SlackThread
-from detour.slack_threads import ThreadStore, new_claim
-from detour.slack_transport import Slack, SlackDeliveryError
+from detour.incidents.store import IncidentStore
+from detour.incidents.updates import Update, incident_window
+from detour.slack import message as say
+from detour.slack.announcer import ThreadPoster
+from detour.slack.thread import SlackThread
+from detour.slack.threads import ThreadStore, new_claim
+from detour.slack.transport import Slack, SlackDeliveryError
 
 
 class ThreadNotReady(RuntimeError):
