@@ -36,6 +36,7 @@ from detour.incidents.store import IncidentStore
 from detour.incidents.updates import (
     LEAD,
     MAX_MESSAGE_CHARS,
+    RESOLVED_FOR,
     InvalidUpdate,
     Source,
     Stage,
@@ -49,7 +50,8 @@ from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_argume
 LIST_LIMIT = 100  # --list: the current incident's newest updates
 ALL_LIMIT = 1000  # --all
 EPILOG = paragraphs(
-    f"Stages: {STAGE_NAMES}. Without --stage: the incident's current stage (its newest update's), or "
+    f"Stages: {STAGE_NAMES}. Without --stage: the incident's current stage (its newest update's) unless "
+    "that closes it (resolved, completed: after a recovery an update without a stage is news), or "
     "in_progress during planned maintenance, or investigating.",
     "Which incident an update joins is decided by time: the open failover window; a window closed less "
     "than 10 minutes ago, for a resolved or completed update (a closing word); otherwise the next incident, "
@@ -160,6 +162,7 @@ def _run_post(args: argparse.Namespace, stage: Stage | None) -> int:
 
 def _posted_text(domain: str, posted: PostedUpdate, context: IncidentContext, *, defaulted: bool) -> str:
     update = posted.update
+    window = context.window_for(update.stage)
     if not posted.new:
         return paragraphs(
             f"Already posted at {utc_text(update.posted_at)} (stage {update.stage.value}, by {update.author}): "
@@ -182,7 +185,7 @@ def _posted_text(domain: str, posted: PostedUpdate, context: IncidentContext, *,
             ).splitlines(),
             f"  {printable(update.message)}",
             *paragraphs(
-                f"It belongs to {joins(context.window_for(update.stage), maintenance=context.maintenance)}."
+                f"It belongs to {joins(window, maintenance=context.maintenance, closing=update.stage.closing)}."
             ).splitlines(),
             *paragraphs(
                 "The maintenance page and status.json show it within seconds (refresh_page republishes now), "
@@ -216,8 +219,9 @@ def _run_list(args: argparse.Namespace) -> int:
 
 def _current(context: IncidentContext) -> str:
     """The incident --list shows, in words."""
-    window = context.window
-    if window is not None:
+    window = context.before
+    recent = window is not None and (window.ended_at is None or context.now - window.ended_at <= RESOLVED_FOR)
+    if window is not None and recent:
         kind = "planned maintenance" if window.planned else "incident"
         if window.ended_at is None:
             return f"{kind} open since {utc_text(window.started_at)}"

@@ -274,7 +274,8 @@ def test_which_incident_in_words() -> None:
         (None, False, Stage.INVESTIGATING),
         (None, True, Stage.IN_PROGRESS),
         (Stage.MONITORING, True, Stage.MONITORING),  # the timeline's own stage first
-        (Stage.RESOLVED, False, Stage.RESOLVED),
+        (Stage.RESOLVED, False, Stage.INVESTIGATING),  # after a recovery: news, unless said `resolved`
+        (Stage.COMPLETED, True, Stage.IN_PROGRESS),
     ],
 )
 def test_the_default_stage(newest: Stage | None, maintenance: bool, expected: Stage) -> None:

@@ -303,6 +303,7 @@ class Pool:
         self._results: Any = self._context.Queue()
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
+        self.timeout_s = timeout_s
         self._processes = [
             self._context.Process(
                 target=_worker,
@@ -394,13 +395,16 @@ class Pool:
 
 
 def redrive(pool: Pool, dead_letters: list[Attempt], *, rounds: int = 3, pause_s: float = 1.0) -> list[RunResult]:
-    """Redrive the dead-letter queue (each a new invocation: a new request id) until it is empty."""
+    """Redrive the dead-letter queue (each a new invocation: a new request id) until it is empty.
+    The last round waits out a Lambda timeout first, as an operator's redrive minutes later does: an
+    attempt whose idempotency record could not be released (its DynamoDB call failed too) holds it
+    "in progress" until then."""
     runs: list[RunResult] = []
     letters = [a.delivery for a in dead_letters]
     for round_number in range(1, rounds + 1):
         if not letters:
             break
-        time.sleep(pause_s)
+        time.sleep(pause_s if round_number < rounds else max(pause_s, pool.timeout_s))
         again = [replace(d, attempt=1, request_id=str(uuid.uuid4()), redrive=round_number) for d in letters]
         run = pool.run(again)
         runs.append(run)

@@ -57,9 +57,12 @@ class IncidentContext:
 
     @property
     def default_stage(self) -> Stage:
-        if self.timeline.stage is not None:
-            return self.timeline.stage
-        return Stage.IN_PROGRESS if self.maintenance else Stage.INVESTIGATING
+        """The incident's current stage; never a closing one (an update after the recovery that says
+        nothing of its stage is news, not the old incident's closing word: say `resolved` to close)."""
+        current = self.timeline.stage
+        if current is not None and not current.closing:
+            return current
+        return Stage.IN_PROGRESS if self.planned else Stage.INVESTIGATING
 
     @property
     def planned(self) -> bool:
@@ -135,8 +138,14 @@ def recent_duplicate(update: Update, log: UpdateLog) -> Update | None:
     )
 
 
-def joins(window: FailoverWindow | None, *, maintenance: bool = False) -> str:
+def joins(window: FailoverWindow | None, *, maintenance: bool = False, closing: bool = False) -> str:
     """Which incident an update belongs to, for the person who posted it (after "It belongs to")."""
+    if window is None and closing:
+        minutes = int(RESOLVED_FOR.total_seconds() // 60)
+        return (
+            f"no incident: a resolved or completed update closes an incident only within {minutes} minutes of "
+            "its recovery, so the page does not show this one (it is kept in the timeline, `--list --all`)"
+        )
     if window is None and maintenance:
         return (
             "the planned maintenance under way: the page shows it now, and its failover window opens when the "

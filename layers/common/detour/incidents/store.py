@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -239,8 +239,11 @@ class IncidentStore:
         if transition.new_state is not AlarmState.INSUFFICIENT_DATA:
             edge = _transition_item(transition) | {"sk": EDGE + transition.key, "kind": "edge"}
             actions.append({"Put": {"TableName": self.table_name, "Item": encode(edge)}})
-        # The incident timeline's automatic entry, written once: with the applied flag.
-        actions.append({"Put": {"TableName": self.table_name, "Item": encode(update_item(alarm_entry(transition)))}})
+        # The incident timeline's automatic entry, written once: with the applied flag. Inside planned
+        # maintenance it keeps maintenance's stages, even once the notice is gone (the OK that ends it).
+        within = around.before is not None and around.before.planned and around.before.holds(transition.changed_at)
+        entry = alarm_entry(replace(transition, planned=transition.planned or within))
+        actions.append({"Put": {"TableName": self.table_name, "Item": encode(update_item(entry))}})
         with self._errors(f"applying transition {transition.key} to the windows of site {site_id}"):
             try:
                 self._client.transact_write_items(TransactItems=actions)

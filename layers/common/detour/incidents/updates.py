@@ -147,6 +147,8 @@ def alarm_entry(transition: Transition) -> Update:
     elif transition.new_state is AlarmState.OK:
         stage = Stage.COMPLETED if planned else Stage.RESOLVED
         message = "The site answers its health checks again: visitors are sent back to it."
+    elif planned:
+        stage, message = Stage.IN_PROGRESS, "Health data for the site went missing during planned maintenance."
     else:
         stage, message = Stage.INVESTIGATING, "Health data for the site went missing: we are checking it."
     return Update(

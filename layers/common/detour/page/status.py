@@ -133,7 +133,13 @@ def page_status(
     """`timeline` is the current incident's (see `incident_updates.current_span`), newest first."""
     timeline = timeline or Timeline(updates=())
     status = _state(history, now)
-    planned = notice.planned if notice else False
+    last = history.recent[0] if history.recent else None
+    # Planned by the operator's notice, or by the window it opened (which outlives a notice past its `until`).
+    planned = bool(notice and notice.planned) or (last is not None and last.is_open and last.planned)
+    began = notice.since if notice and notice.planned else None
+    if status.state is PageState.RESOLVED and began and status.resolved_at and began > status.resolved_at:
+        # Maintenance turned on after the last recovery: visitors arriving now are in it, not in "we're back".
+        status = PageStatus(PageState.UNAVAILABLE, updated_at=began, message="")
     updates = tuple(PageUpdate(u.stage, u.message, u.posted_at, u.source) for u in timeline.updates)
     status = replace(
         status,

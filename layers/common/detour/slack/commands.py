@@ -105,7 +105,7 @@ def _maintenance(rest: str) -> Command:
     if switch.lower() == "on":
         found = UNTIL.match(words)
         message, until = (found["message"], found["until"]) if found else (words, "")
-        return Command(Verb.MAINTENANCE_ON, message=_message(message), until=until)
+        return Command(Verb.MAINTENANCE_ON, message=_message(plain_text(message)), until=until)
     raise CommandError(f"`/detour maintenance` takes `on <message> [until 2h]` or `off`. {USAGE}")
 
 

@@ -16,7 +16,6 @@ from detour.incidents.posting import PostedUpdate, UpdateTargets, post_update
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.incidents.updates import INCIDENT_STAGES, MAINTENANCE_STAGES, Source, Update, UpdateLog
-from detour.incidents.windows import FailoverWindow
 from detour.runtime.aws import dynamodb_client, lambda_client, route53_client
 from detour.slack.commands import USAGE, Command, Verb
 from detour.slack.message import escape, human_duration, truncate
@@ -55,15 +54,20 @@ class Desk:
     def _status(self, now: datetime) -> str:
         context = self._context(now)
         site = f"*{escape(self.domain)}*"
-        window = context.window
-        if window is not None and window.ended_at is None:
-            kind = "planned maintenance" if window.planned else "an outage"
+        last = context.before
+        if last is not None and last.ended_at is None:
+            kind = "planned maintenance" if last.planned else "an outage"
             head = (
-                f"{site} is on the maintenance page ({kind}) since {_utc(window.started_at)}, "
-                f"{human_duration((now - window.started_at).total_seconds())} so far."
+                f"{site} is on the maintenance page ({kind}) since {_utc(last.started_at)}, "
+                f"{human_duration((now - last.started_at).total_seconds())} so far."
             )
-        elif window is not None and window.ended_at is not None:
-            head = f"{site} is back on its primary since {_utc(window.ended_at)}."
+        elif context.maintenance:
+            head = (
+                f"{site}: planned maintenance is on (the health check is inverted); Route 53 moves visitors to the "
+                "maintenance page within a minute or two."
+            )
+        elif last is not None and last.ended_at is not None:
+            head = f"{site} is served by its primary; the last incident ended {_utc(last.ended_at)}."
         else:
             head = f"{site} is served by its primary: no incident is open."
         latest = context.timeline.updates[0] if context.timeline.updates else None
@@ -82,20 +86,25 @@ class Desk:
             self.site_id, stage=stage, message=command.message, author=ask.user_id, source=Source.SLACK, now=now
         )
         posted = self._post(replace(update, update_id=_request_id(ask)))
-        return self._posted_answer(posted, context.window_for(posted.update.stage))
+        return self._posted_answer(posted, context)
 
     def _post(self, update: Update) -> PostedUpdate:
         return post_update(update, log=self.log, lambda_client=self.lambda_client, targets=self.targets)
 
-    def _posted_answer(self, posted: PostedUpdate, window: FailoverWindow | None) -> str:
+    def _posted_answer(self, posted: PostedUpdate, context: IncidentContext) -> str:
         update = posted.update
         quoted = f"“{escape(truncate(update.message, 300))}”"
         if not posted.new:
             return f"Already posted at {_utc(update.posted_at)} ({update.stage.label}): {quoted}. Nothing changed."
         return (
             f"Posted to the {escape(self.domain)} maintenance page as *{update.stage.label}*: {quoted}. It belongs to "
-            f"{joins(window)}. The page shows it within seconds, and the incident thread gets it too."
+            f"{self._joins(update, context)}. The page shows it within seconds, and the incident thread gets it "
+            "too."
         )
+
+    def _joins(self, update: Update, context: IncidentContext) -> str:
+        window = context.window_for(update.stage)
+        return joins(window, maintenance=context.maintenance, closing=update.stage.closing)
 
     def _maintenance_on(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         try:
