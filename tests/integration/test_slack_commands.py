@@ -18,7 +18,7 @@ from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.slack_requests import SIGNING_SECRET, signature
 from tests.support.events import SITE_ID, transition_event
-from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, slack_desk
+from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, health_check, slack_desk
 
 HOSTILE = "<!channel> <@U0BOB> <script>alert(1)</script> & <https://evil.example|click> " + "x" * 120
 
@@ -36,10 +36,6 @@ def outage(desk: SlackDesk, minutes_ago: float = 3) -> None:
     desk.invoke("refresh_page", event)
 
 
-def status_json(desk: SlackDesk) -> dict[str, object]:
-    return dict(json.loads(desk.page("status.json")))
-
-
 def test_an_update_from_slack_reaches_the_page_the_thread_and_the_person(desk: SlackDesk) -> None:
     outage(desk)
     answer = desk.slack.slash_command(desk.command_url, text="update identified Found the cause", user_id=ALICE)
@@ -50,7 +46,7 @@ def test_an_update_from_slack_reaches_the_page_the_thread_and_the_person(desk: S
 
     (update,) = [u for u in desk.updates() if u.source is Source.SLACK]
     assert (update.stage, update.message, update.author) == (Stage.IDENTIFIED, "Found the cause", ALICE)
-    status = status_json(desk)
+    status = desk.status()
     assert status["stage"] == "identified"
     assert status["updates"][0]["message"] == "Found the cause"  # type: ignore[index]
     assert "author" not in json.dumps(status)
@@ -168,7 +164,7 @@ def test_a_message_from_the_thread_is_posted_by_the_shortcut(desk: SlackDesk) ->
     desk.lambdas.wait_idle()
     (update,) = [u for u in desk.updates() if u.source is Source.SLACK]
     assert update.stage is Stage.INVESTIGATING  # the incident's stage: the alarm's entry
-    assert status_json(desk)["updates"][0]["message"].startswith("Root cause")  # type: ignore[index]
+    assert desk.status()["updates"][0]["message"].startswith("Root cause")  # type: ignore[index]
 
 
 def test_an_update_before_the_alarm_is_kept_and_shown(desk: SlackDesk) -> None:
@@ -176,11 +172,11 @@ def test_an_update_before_the_alarm_is_kept_and_shown(desk: SlackDesk) -> None:
     desk.lambdas.wait_idle()
     (said,) = desk.slack.responses_to(answer.response_url)
     assert "no incident open yet" in said.text
-    assert status_json(desk)["updates"][0]["message"] == "DNS provider outage, on it"  # type: ignore[index]
+    assert desk.status()["updates"][0]["message"] == "DNS provider outage, on it"  # type: ignore[index]
     (message,) = desk.slack.roots()  # no thread yet: a message of its own in the channel
     assert "DNS provider outage, on it" in message.text
     outage(desk, minutes_ago=0)  # the alarm arrives: the update is part of its incident
-    assert any(u["message"] == "DNS provider outage, on it" for u in status_json(desk)["updates"])  # type: ignore[attr-defined, index]
+    assert any(u["message"] == "DNS provider outage, on it" for u in desk.status()["updates"])  # type: ignore[attr-defined, index]
 
 
 def test_a_secret_without_a_signing_secret_fails_loudly_and_never_logs_the_token(desk: SlackDesk) -> None:
@@ -241,10 +237,7 @@ def test_the_update_posted_event_file_replies_its_update(desk: SlackDesk) -> Non
 
 def test_planned_maintenance_on_and_off_from_slack(aws: str) -> None:
     route53 = boto3.client("route53")
-    check_id = route53.create_health_check(
-        CallerReference="detour-slack-maintenance",
-        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "origin.example.com", "Port": 443},
-    )["HealthCheck"]["Id"]
+    check_id = health_check()
     with slack_desk(aws, site_id=check_id) as desk:
         on = desk.slack.slash_command(
             desk.command_url, text="maintenance on Upgrading the database until 2h", user_id=ALICE

@@ -23,31 +23,13 @@ from detour.slack.commands import Command, Verb
 from detour.slack.desk import Desk
 from detour.slack.request import SlackAsk
 from tests.support.events import SITE_ID, transition_event
-from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, slack_desk
+from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, health_check, inverted, slack_desk
 
 
 @pytest.fixture
 def desk(aws: str) -> Iterator[SlackDesk]:
     with slack_desk(aws) as built:
         yield built
-
-
-def status_json(desk: SlackDesk) -> dict[str, Any]:
-    return dict(json.loads(desk.page("status.json")))
-
-
-def health_check() -> str:
-    return str(
-        boto3.client("route53").create_health_check(
-            CallerReference=f"detour-edges-{datetime.now(UTC).timestamp()}",
-            HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "origin.example.com", "Port": 443},
-        )["HealthCheck"]["Id"]
-    )
-
-
-def inverted(check_id: str) -> bool:
-    config = boto3.client("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
-    return bool(config.get("Inverted"))
 
 
 class FlakyResponseUrl:
@@ -201,7 +183,7 @@ def test_the_shortcut_does_not_publish_slack_user_ids_on_the_page(desk: SlackDes
         user_id=ALICE,
     )
     desk.lambdas.wait_idle()
-    assert ALICE not in json.dumps(status_json(desk))
+    assert ALICE not in json.dumps(desk.status())
     assert ALICE not in desk.page()
 
 
@@ -215,11 +197,11 @@ def test_an_update_posted_before_the_alarm_of_a_flap_stays_on_the_page(desk: Sla
         desk.invoke("refresh_page", event)
     desk.slack.slash_command(desk.command_url, text="update investigating Down again, we are on it", user_id=ALICE)
     desk.lambdas.wait_idle()
-    assert any(u["message"] == "Down again, we are on it" for u in status_json(desk)["updates"])
+    assert any(u["message"] == "Down again, we are on it" for u in desk.status()["updates"])
     again = transition_event("ALARM", "OK", datetime.now(UTC))  # CloudWatch catches up a minute later
     desk.invoke("notify_slack", again)
     desk.invoke("refresh_page", again)
-    messages = [u["message"] for u in status_json(desk)["updates"]]
+    messages = [u["message"] for u in desk.status()["updates"]]
     assert "Down again, we are on it" in messages, messages
 
 

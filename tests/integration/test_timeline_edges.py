@@ -4,7 +4,6 @@ second adversarial review; each was once a real defect."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ import pytest
 from detour.incidents.store import IncidentStore
 from detour.incidents.updates import Stage, UpdateLog
 from tests.support.events import transition_event
-from tests.support.slack_desk import ALICE, SlackDesk, slack_desk
+from tests.support.slack_desk import ALICE, SlackDesk, health_check, slack_desk
 from tests.support.transitions import transition
 
 
@@ -24,10 +23,6 @@ from tests.support.transitions import transition
 def desk(aws: str) -> Iterator[SlackDesk]:
     with slack_desk(aws) as built:
         yield built
-
-
-def status_json(desk: SlackDesk) -> dict[str, Any]:
-    return dict(json.loads(desk.page("status.json")))
 
 
 def deliver(desk: SlackDesk, event: dict[str, Any]) -> None:
@@ -44,22 +39,13 @@ def ask(desk: SlackDesk, text: str) -> str:
     return said[-1]
 
 
-def health_check() -> str:
-    return str(
-        boto3.client("route53").create_health_check(
-            CallerReference=f"detour-second-review-{datetime.now(UTC).timestamp()}",
-            HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "origin.example.com", "Port": 443},
-        )["HealthCheck"]["Id"]
-    )
-
-
 def test_an_update_without_a_stage_minutes_after_a_recovery_survives_the_flaps_alarm(desk: SlackDesk) -> None:
     now = datetime.now(UTC)
     deliver(desk, transition_event("ALARM", "OK", now - timedelta(minutes=20)))
     deliver(desk, transition_event("OK", "ALARM", now - timedelta(minutes=3)))
     said = ask(desk, "update Errors are back, we are on it")
     deliver(desk, transition_event("ALARM", "OK", datetime.now(UTC)))  # CloudWatch catches up
-    status = status_json(desk)
+    status = desk.status()
     messages = [u["message"] for u in status["updates"]]
     assert "Errors are back, we are on it" in messages, (said, status["stage"], messages)
 
@@ -69,7 +55,7 @@ def test_a_late_closing_word_is_not_promised_on_a_page_that_never_shows_it(desk:
     deliver(desk, transition_event("ALARM", "OK", now - timedelta(minutes=40)))
     deliver(desk, transition_event("OK", "ALARM", now - timedelta(minutes=15)))
     said = ask(desk, "update resolved All good now; a postmortem follows tomorrow")
-    on_page = any(u["message"].startswith("All good now") for u in status_json(desk)["updates"])
+    on_page = any(u["message"].startswith("All good now") for u in desk.status()["updates"])
     assert on_page or "the page shows it now" not in said, said
 
 

@@ -5,6 +5,8 @@ Lambda Invoke API; everything else is moto's server. What the rehearsal plays, f
 from __future__ import annotations
 
 import io
+import json
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +55,25 @@ class SlackDesk:
 
     def log(self, name: str) -> str:
         return self.logs[name].getvalue()
+
+    def status(self) -> dict[str, Any]:
+        """The published status.json."""
+        return dict(json.loads(self.page("status.json")))
+
+
+def health_check() -> str:
+    """A real (moto) health check, for the tests that invert it: its id is the site's."""
+    return str(
+        boto3.client("route53").create_health_check(
+            CallerReference=f"detour-desk-{uuid.uuid4().hex}",
+            HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "origin.example.com", "Port": 443},
+        )["HealthCheck"]["Id"]
+    )
+
+
+def inverted(check_id: str) -> bool:
+    config = boto3.client("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    return bool(config.get("Inverted"))
 
 
 @contextmanager
