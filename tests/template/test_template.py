@@ -279,6 +279,28 @@ def test_only_this_stacks_alarm_may_publish_over_tls_to_an_encrypted_topic(cfn: 
     assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
+def test_the_key_and_the_operator_topic_admit_exactly_this_stacks_alarms(cfn: dict[str, Any]) -> None:
+    """Named one by one: `alarm:<stack>-*` would also admit the alarms of a stack named <stack>-staging."""
+    prefix = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    alarms = {
+        r["Properties"]["AlarmName"]["Fn::Sub"]: r["Properties"]
+        for r in resources_of(cfn, "AWS::CloudWatch::Alarm").values()
+    }
+    key = cfn["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (grant,) = [s for s in key if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert "ArnLike" not in grant["Condition"]
+    assert {arn["Fn::Sub"].removeprefix(prefix) for arn in grant["Condition"]["ArnEquals"]["aws:SourceArn"]} == set(
+        alarms
+    )
+    operator = cfn["Resources"]["OperatorTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in operator if s["Effect"] == "Allow"]
+    to_operator = {name for name, props in alarms.items() if {"Ref": "OperatorTopic"} in props.get("AlarmActions", [])}
+    assert {
+        arn["Fn::Sub"].removeprefix(prefix) for arn in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    } == to_operator
+    assert to_operator  # the dead-letter alarms
+
+
 def test_the_incidents_table_is_recoverable_encrypted_and_expires_idempotency_records(
     cfn: dict[str, Any],
 ) -> None:
