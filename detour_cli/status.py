@@ -2,7 +2,7 @@
 
 Reads the stack's outputs and parameters, then asks Route 53 for the health check's checkers and
 flags, CloudWatch for the alarm, the hosted zone's own name servers for the domain's A answer, and
-the incidents table for an open failover window.
+the incidents table for an open failover window and the current incident's timeline.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from detour.incidents.notices import NoticeBoard
+from detour.incidents.operator_updates import read_context
+from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
+from detour.incidents.updates import Timeline, UpdateLog
 from detour.slack.message import human_duration
 from detour_cli import authoritative_dns as adns
 from detour_cli.output import (
@@ -29,6 +33,7 @@ from detour_cli.output import (
     utc_text,
 )
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
+from detour_cli.update import timeline_table
 from detour_cli.window_log import LoggedWindow, current_window
 
 HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
@@ -111,6 +116,7 @@ class Status:
     maintenance_addresses: tuple[str, ...]
     distribution: str
     window: LoggedWindow | None
+    timeline: Timeline  # what the page says of the current incident, newest first
     now: datetime
 
     def problems(self) -> list[str]:
@@ -124,6 +130,9 @@ class Status:
         if self.window is not None:
             found.append(f"a failover window is open since {utc_text(self.window.started_at)}")
         return found
+
+
+TIMELINE_SHOWN = 3  # the newest updates status shows; `detour update --list` shows them all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,7 +177,16 @@ def gather(args: argparse.Namespace) -> Status:
     distribution = stack.output("DistributionDomainName")
     maintenance = lookup.addresses(distribution)
     answers = [adns.ask(server, domain) for server in servers]
-    window = current_window(session.client("dynamodb"), stack.output("IncidentsTableName"), check_id)
+    dynamodb, table = session.client("dynamodb"), stack.output("IncidentsTableName")
+    window = current_window(dynamodb, table, check_id)
+    context = read_context(
+        check_id,
+        store=IncidentStore(table, dynamodb),
+        log=UpdateLog(table, dynamodb),
+        notices=NoticeBoard(table, dynamodb),
+        now=datetime.now(UTC),
+        limit=TIMELINE_SHOWN,
+    )
     return Status(
         stack=stack.name,
         region=args.region,
@@ -180,6 +198,7 @@ def gather(args: argparse.Namespace) -> Status:
         maintenance_addresses=maintenance,
         distribution=distribution,
         window=window,
+        timeline=context.timeline,
         now=datetime.now(UTC),
     )
 
@@ -278,8 +297,31 @@ def as_json(status: Status) -> dict[str, Any]:
             "reason": window.reason,
             "planned": window.planned,
         },
+        "timeline": {
+            "stage": status.timeline.stage.value if status.timeline.stage else None,
+            "updates": [
+                {
+                    "stage": u.stage.value,
+                    "message": u.message,
+                    "posted_at": format_time(u.posted_at),
+                    "source": u.source.value,
+                    "author": u.author,
+                }
+                for u in status.timeline.updates
+            ],
+            "earlier_updates": status.timeline.earlier,
+        },
         "problems": status.problems(),
     }
+
+
+def _timeline_lines(timeline: Timeline) -> list[str]:
+    if not timeline.updates:
+        return ["Incident timeline: nothing posted for a current incident (`detour update` posts)"]
+    stage = timeline.stage.value if timeline.stage else "none"
+    earlier = f", {timeline.earlier} earlier" if timeline.earlier else ""
+    head = f"Incident timeline (what the page says): stage {stage}, newest first{earlier}"
+    return [head, *(f"  {row}" for row in timeline_table(timeline.updates).splitlines())]
 
 
 def render(status: Status, style: Style) -> str:
@@ -334,6 +376,8 @@ def render(status: Status, style: Style) -> str:
         lines.append(style(f"Failover window OPEN since {utc_text(w.started_at)} ({lasted}, {kind})", "red"))
         if w.reason:
             lines.append(f"  {printable(w.reason)}")
+
+    lines += ["", *_timeline_lines(status.timeline)]
 
     problems = status.problems()
     lines.append("")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -315,3 +316,30 @@ def test_a_crash_is_exit_2_never_1(run: Any, world: Any) -> None:
     code, _, err = run("status", "--nameserver", "ns:not-a-port")
     assert code == 2
     assert "error" in err
+
+
+def test_the_current_incidents_timeline_is_shown_newest_first(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    from detour.incidents.updates import Source, Stage, Update, UpdateLog  # noqa: PLC0415
+
+    started = datetime.now(UTC) - timedelta(minutes=12)
+    world.transition("ALARM", started)
+    UpdateLog(world.table_name, boto3.client("dynamodb")).post(
+        Update(
+            world.check_id,
+            Stage.IDENTIFIED,
+            "Disk full; moving it.",
+            started + timedelta(minutes=5),
+            Source.SLACK,
+            "U0ALICE",
+            "slack:1.2.3",
+        )
+    )
+    _, report = status_json(run, dns_server)
+    assert report["timeline"]["stage"] == "identified"
+    assert report["timeline"]["updates"][0]["message"] == "Disk full; moving it."
+    assert report["timeline"]["updates"][1]["source"] == "alarm"
+    _, text, _ = status(run, dns_server)
+    assert "Incident timeline (what the page says): stage identified, newest first" in text
+    assert re.search(r"identified\s+slack\s+U0ALICE\s+Disk full; moving it\.", text)
