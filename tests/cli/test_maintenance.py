@@ -235,3 +235,13 @@ def test_on_twice_within_a_minute_posts_one_update(world: World, run: Any, lambd
     assert code == 0
     assert "timeline update already posted at" in out
     assert [u.stage for u in people_updates(world)] == [Stage.IN_PROGRESS]
+
+
+def test_on_during_an_outage_is_refused_and_changes_nothing(world: World, run: Any) -> None:
+    world.transition("ALARM", datetime.now(UTC) - timedelta(minutes=4))
+    code, _, err = run("maintenance", "on", "--message", "Upgrading the database.", "--yes")
+    assert code == 2
+    assert "an outage is open since" in err
+    assert "send visitors back to it" in err
+    assert not inverted(world)
+    assert notice(world) is None
