@@ -2,11 +2,15 @@
 
     {"detour": "refresh", "site_id": ..., "reason": ...}          -> refresh_page: republish the page
     {"detour": "update-posted", "site_id": ..., "update": <key>}  -> notify_slack: reply the update
-    {"detour": "slack-command", "command": {...}}                 -> slack_commands: do what was asked
+    {"detour": "slack-command", "ask": {...}}                     -> slack_commands: do what was asked
 
-They carry keys, never content: a function reads the update itself from the incidents table, so an
-invoker can at most make a function redo what the table already says. Asynchronous invocation
-retries twice and then keeps the event in the function's dead-letter queue, like SNS deliveries.
+The first two carry keys, never content: a function reads the update itself from the incidents
+table, so an invoker can at most make a function redo what the table already says. The third
+carries a Slack request its acknowledgement verified; nothing but IAM stands between it and a
+principal allowed to invoke slack_commands directly (such a principal may already write the table),
+which is why the Function URL's public permission is limited to invocations through the URL.
+Asynchronous invocation retries twice and then keeps the event in the function's dead-letter queue,
+like SNS deliveries.
 """
 
 from __future__ import annotations
