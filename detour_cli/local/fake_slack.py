@@ -417,14 +417,10 @@ class FakeSlack(LoopbackServer):
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         """The channel's top-level messages, newest first; `oldest` and `latest` exclusive."""
-        if args.get("channel") not in self.channels:
-            return {"ok": False, "error": "channel_not_found"}
-        try:
-            oldest, latest = _ts_bound(args.get("oldest"), "0"), _ts_bound(args.get("latest"), "inf")
-            limit = _limit(args.get("limit"), 100, HISTORY_LIMIT_MAX)
-            before = _cursor(args.get("cursor"), "before")
-        except ValueError:
-            return {"ok": False, "error": "invalid_arguments"}
+        paging = _paging(args, self.channels, 100, HISTORY_LIMIT_MAX, "before")
+        if isinstance(paging, dict):
+            return paging
+        oldest, latest, limit, before = paging
         if before is not None:
             latest = min(latest, before)
         with self._lock:
@@ -432,25 +428,14 @@ class FakeSlack(LoopbackServer):
             chosen = sorted((m for m in roots if oldest < Decimal(m.ts) < latest), key=_ts_key, reverse=True)
             page = chosen[:limit]
             listed = [self._listed(m, _flag(args.get("include_all_metadata"))) for m in page]
-        has_more = len(chosen) > limit
-        return {
-            "ok": True,
-            "messages": listed,
-            "has_more": has_more,
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": _make_cursor("before", page[-1].ts) if has_more else ""},
-        }
+        return _page(listed, page, "before", has_more=len(chosen) > limit) | {"pin_count": 0}
 
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread: its root first, then its replies oldest first (`oldest`/`latest` exclusive)."""
-        if args.get("channel") not in self.channels:
-            return {"ok": False, "error": "channel_not_found"}
-        try:
-            oldest, latest = _ts_bound(args.get("oldest"), "0"), _ts_bound(args.get("latest"), "inf")
-            limit = _limit(args.get("limit"), 1000, REPLIES_LIMIT_MAX)
-            after = _cursor(args.get("cursor"), "after")
-        except ValueError:
-            return {"ok": False, "error": "invalid_arguments"}
+        paging = _paging(args, self.channels, 1000, REPLIES_LIMIT_MAX, "after")
+        if isinstance(paging, dict):
+            return paging
+        oldest, latest, limit, after = paging
         with_metadata = _flag(args.get("include_all_metadata"))
         with self._lock:
             found = next((m for m in self.messages if (m.channel, m.ts) == (args["channel"], args.get("ts"))), None)
@@ -467,13 +452,7 @@ class FakeSlack(LoopbackServer):
             head = [found] if after is None else []
             page = (head + replies)[:limit]
             listed = [self._listed(m, with_metadata) for m in page]
-        has_more = len(head) + len(replies) > limit
-        return {
-            "ok": True,
-            "messages": listed,
-            "has_more": has_more,
-            "response_metadata": {"next_cursor": _make_cursor("after", page[-1].ts) if has_more else ""},
-        }
+        return _page(listed, page, "after", has_more=len(head) + len(replies) > limit)
 
     def _listed(self, message: Message, with_metadata: bool) -> dict[str, Any]:
         """A message as conversations.* list it (the caller holds the lock)."""
@@ -540,6 +519,25 @@ def _flag(value: Any) -> bool:
 
 def _ts_key(message: Message) -> Decimal:
     return Decimal(message.ts)
+
+
+def _paging(
+    args: dict[str, Any], channels: set[str], default_limit: int, maximum: int, direction: str
+) -> tuple[Decimal, Decimal, int, Decimal | None] | dict[str, Any]:
+    """What both conversations.* read methods take: `oldest`, `latest` (exclusive), `limit` and
+    `cursor`; or Slack's refusal."""
+    if args.get("channel") not in channels:
+        return {"ok": False, "error": "channel_not_found"}
+    try:
+        oldest, latest = _ts_bound(args.get("oldest"), "0"), _ts_bound(args.get("latest"), "inf")
+        return oldest, latest, _limit(args.get("limit"), default_limit, maximum), _cursor(args.get("cursor"), direction)
+    except ValueError:
+        return {"ok": False, "error": "invalid_arguments"}
+
+
+def _page(listed: list[dict[str, Any]], page: list[Message], direction: str, *, has_more: bool) -> dict[str, Any]:
+    cursor = _make_cursor(direction, page[-1].ts) if has_more else ""
+    return {"ok": True, "messages": listed, "has_more": has_more, "response_metadata": {"next_cursor": cursor}}
 
 
 def _ts_bound(value: Any, default: str) -> Decimal:

@@ -48,9 +48,14 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if direct_events.kind_of(event) == direct_events.SLACK_COMMAND:
-        return work(SlackAsk.from_json(event.get("ask") or {}))
-    return acknowledge(event, context.function_name)
+    if direct_events.kind_of(event) is None:
+        return acknowledge(event, context.function_name)
+    try:
+        ask = SlackAsk.from_json(direct_events.slack_ask(event))
+    except direct_events.InvalidDirectEvent as error:
+        logger.error("Rejected a direct event; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+    return work(ask)
 
 
 def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:

@@ -10,11 +10,13 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from detour.incidents.updates import Source, Stage, Update, UpdateLog
+from detour.runtime.direct_events import InvalidDirectEvent
 from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.slack_requests import SIGNING_SECRET, signature
 from tests.support.events import SITE_ID, transition_event
@@ -277,3 +279,20 @@ def test_a_failed_work_tells_the_person_and_is_retried(desk: SlackDesk) -> None:
     assert [i.event["ask"]["text"] for i in desk.lambdas.dead_letters] == ["update Found it"]
     # stored once, whatever the retries: the sweep or the next post brings the page up to date
     assert [u.message for u in desk.updates() if u.source is Source.SLACK] == ["Found it"]
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ({"detour": "refresh", "site_id": SITE_ID, "reason": "update"}, "takes 'slack-command' events"),
+        ({"detour": "slack-command"}, "without its request"),
+        ({"detour": "slack-command", "ask": {"kind": "command", "user_id": ALICE}}, "without channel_id"),
+    ],
+)
+def test_a_direct_event_it_cannot_do_fails_and_is_dead_lettered(
+    desk: SlackDesk, event: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(InvalidDirectEvent, match=says):
+        desk.invoke("slack_commands", event)
+    assert "Rejected a direct event" in desk.log("slack_commands")
+    assert desk.slack.responses == []

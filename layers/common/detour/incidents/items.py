@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELLED = "TransactionCanceledException"
+CONDITION_FAILED_REASON = "ConditionalCheckFailed"  # a cancelled transaction's reason for one item
 _to_dynamodb = TypeSerializer().serialize
 _from_dynamodb = TypeDeserializer().deserialize
 
@@ -49,3 +50,8 @@ def site_key(site_id: str, sk: str) -> dict[str, Any]:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """A cancelled transaction's reason codes, one per item, in order ("None" for items that passed)."""
+    return [str(reason.get("Code", "")) for reason in error.response.get("CancellationReasons") or []]

@@ -38,8 +38,10 @@ from botocore.exceptions import ClientError
 
 from detour.incidents.items import (
     CONDITION_FAILED,
+    CONDITION_FAILED_REASON,
     TRANSACTION_CANCELLED,
     IncidentStoreError,
+    cancellation_reasons,
     decode,
     encode,
     error_code,
@@ -56,7 +58,6 @@ TRANSITION = "TRANSITION#"
 EDGE = "EDGE#"
 WINDOW = "WINDOW#"
 VERSION = "WINDOWS"
-CONDITION_FAILED_REASON = "ConditionalCheckFailed"
 # Writers per site are the three functions times the deliveries in flight: a few, briefly. Past this
 # many lost races the invocation fails and Lambda retries it later.
 MAX_ATTEMPTS = 10
@@ -250,7 +251,7 @@ class IncidentStore:
             except ClientError as error:
                 if error_code(error) != TRANSACTION_CANCELLED:
                     raise
-                if _cancellation_reasons(error)[:1] == [CONDITION_FAILED_REASON]:
+                if cancellation_reasons(error)[:1] == [CONDITION_FAILED_REASON]:
                     return True  # someone else applied it
                 # The version moved, or a concurrent transaction touched the same items (real DynamoDB's
                 # TransactionConflict): applied meanwhile by someone else, or to be tried again.
@@ -352,10 +353,6 @@ class IncidentStore:
 def _jitter() -> float:
     """0 to 1, from os.urandom: `random` would cost every cold start a few ms to import."""
     return int.from_bytes(os.urandom(2)) / 0xFFFF
-
-
-def _cancellation_reasons(error: ClientError) -> list[str]:
-    return [str(reason.get("Code", "")) for reason in error.response.get("CancellationReasons") or []]
 
 
 def _is_applied(item: dict[str, Any]) -> bool:

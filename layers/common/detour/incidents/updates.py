@@ -34,8 +34,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from detour.incidents.items import (
+    CONDITION_FAILED_REASON,
     TRANSACTION_CANCELLED,
     IncidentStoreError,
+    cancellation_reasons,
     decode,
     encode,
     error_code,
@@ -223,7 +225,9 @@ class UpdateLog:
             try:
                 self._client.transact_write_items(TransactItems=actions)
             except ClientError as error:
-                if error_code(error) != TRANSACTION_CANCELLED or _first_reason(error) != "ConditionalCheckFailed":
+                if error_code(error) != TRANSACTION_CANCELLED or cancellation_reasons(error)[:1] != [
+                    CONDITION_FAILED_REASON
+                ]:
                     raise
                 return self._first_post(update), False
         return update, True
@@ -317,8 +321,3 @@ def update_from_item(item: dict[str, Any]) -> Update:
         author=item.get("author", ""),
         update_id=item["update_id"],
     )
-
-
-def _first_reason(error: ClientError) -> str:
-    reasons = error.response.get("CancellationReasons") or [{}]
-    return str(reasons[0].get("Code", ""))

@@ -46,6 +46,20 @@ def slack_command(ask: dict[str, str]) -> dict[str, Any]:
     return {KIND: SLACK_COMMAND, "ask": ask}
 
 
+def slack_ask(event: dict[str, Any]) -> dict[str, Any]:
+    """The Slack request a `slack-command` event carries; InvalidDirectEvent for any other direct
+    event, or one without the request's fields (so it fails, and is dead-lettered, not swallowed)."""
+    if kind_of(event) != SLACK_COMMAND:
+        raise InvalidDirectEvent(f"slack_commands takes {SLACK_COMMAND!r} events, not {kind_of(event)!r}")
+    ask = event.get("ask")
+    if not isinstance(ask, dict):
+        raise InvalidDirectEvent(f"a {SLACK_COMMAND!r} event without its request ('ask')")
+    missing = [name for name in ("kind", "user_id", "channel_id", "trigger_id", "response_url") if not ask.get(name)]
+    if missing:
+        raise InvalidDirectEvent(f"a {SLACK_COMMAND!r} event without {', '.join(missing)}")
+    return ask
+
+
 def field(event: dict[str, Any], name: str) -> str:
     value = event.get(name)
     if not isinstance(value, str) or not value or len(value) > 300:

@@ -138,7 +138,7 @@ class SlackBot:
 
         given = {k: v for k, v in arguments.items() if v is not None}
         # Slack takes JSON bodies for write methods only: read methods get a query string, as slack_sdk's own do.
-        body = {"http_verb": "GET", "params": _query(given)} if method in READ_METHODS else {"json": given}
+        body = {"http_verb": "GET", "params": given} if method in READ_METHODS else {"json": given}
         try:
             return (client or self._client).api_call(method, **body)
         except SlackApiError as error:
@@ -188,10 +188,6 @@ class SlackWebhook:
 
     def find(self, claims: set[str], thread: SlackThread | None, oldest: datetime) -> SlackThread | None:
         raise NotImplementedError("incoming webhooks cannot read the channel")
-
-
-def _query(arguments: dict[str, Any]) -> dict[str, str]:
-    return {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in arguments.items()}
 
 
 def _timed_out(error: Exception) -> bool:
