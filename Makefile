@@ -21,10 +21,11 @@ demo: $(VENV)/.installed ## Rehearse a whole outage locally: no AWS account, no 
 test: lint typecheck edge-test pytest build ## Everything CI runs: ruff, cfn-lint, mypy, node --test, pytest, sam build
 	@echo "make test: all checks passed"
 
-lint: $(VENV)/.installed ## ruff (lint + format check) and cfn-lint on the template
+lint: $(VENV)/.installed ## ruff (lint + format check) and cfn-lint on the hub and site templates
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint sites/site.yaml
 
 typecheck: $(VENV)/.installed ## mypy (strict) on the layer, the functions and the CLI (config: pyproject.toml)
 	$(BIN)/mypy
