@@ -1,8 +1,9 @@
 """`detour status`: is the site on its primary or on the maintenance page, and why.
 
-Reads the stack's outputs and parameters, then asks Route 53 for the health check's checkers and
-flags, CloudWatch for the alarm, the hosted zone's own name servers for the domain's A answer, and
-the incidents table for an open failover window and the current incident's timeline.
+Reads the hub stack's outputs, the site registry and the site stack's outputs and parameters, then
+asks Route 53 for the health check's checkers and flags, CloudWatch for the alarm, the hosted
+zone's own name servers for the domain's A answer, and the incidents table for an open failover
+window and the current incident's timeline. With several sites and no --site: one line per site.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from detour.incidents.notices import NoticeBoard
 from detour.incidents.operator_updates import read_context
 from detour.incidents.store import IncidentStore
@@ -24,6 +27,7 @@ from detour.slack.message import human_duration
 from detour_cli import authoritative_dns as adns
 from detour_cli.output import (
     EXIT_CODES_HELP,
+    EXIT_ERROR,
     EXIT_OK,
     EXIT_PROBLEM,
     Style,
@@ -32,7 +36,8 @@ from detour_cli.output import (
     run_reporting_errors,
     utc_text,
 )
-from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
+from detour_cli.sites import Deployment, SiteView, add_site_argument, read_deployment
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 from detour_cli.update import timeline_table
 from detour_cli.window_log import LoggedWindow, current_window
 
@@ -43,6 +48,10 @@ EPILOG = paragraphs(
         problem="a problem found: DNS answers the maintenance page or neither, the health check is unhealthy, "
         "Inverted, Disabled or without observations, the alarm is in ALARM, or a failover window is open"
     ),
+    "Sites: --site picks one (its domain, health check id, site name or site stack). Without --site, a "
+    "deployment with one site shows that site; with several, one line per site (healthy, on the page or "
+    "unknown, and since when), exit 1 if any site has a problem (one on its page does), 2 if a site could "
+    "not be read.",
     "Name servers: by default the zone's own (its delegation set), resolved through this machine's resolver. "
     "--nameserver HOST[:PORT] (repeatable) or DETOUR_NAMESERVERS=HOST[:PORT],... asks those instead; --resolver "
     "HOST[:PORT] or DETOUR_RESOLVER resolves the other names (the name servers, the distribution, a load "
@@ -106,7 +115,8 @@ class AlarmState:
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    stack: str
+    stack: str  # the hub
+    site_stack: str
     region: str
     domain: str
     health: HealthCheckState
@@ -143,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    add_site_argument(parser)
     parser.add_argument("--format", choices=["text", "json"], default="text", help="json for scripts")
     parser.add_argument(
         "--nameserver", action="append", metavar="HOST[:PORT]", help="ask this server instead of the zone's own"
@@ -153,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    status = gather(args)
+    session = session_for(args)
+    deployment = read_deployment(args, session)
+    if args.site is None and len(deployment.sites) > 1:
+        return _run_overview(args, session, deployment, out)
+    status = gather_site(deployment.choose(args.site), args, session)
     if args.format == "json":
         print(json.dumps(as_json(status), indent=2), file=out)
     else:
@@ -162,22 +177,25 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def gather(args: argparse.Namespace) -> Status:
+    """The status of the site --site names (or of the only site)."""
     session = session_for(args)
-    stack = read_stack(session.client("cloudformation"), args.stack)
-    check_id = stack.output("HealthCheckId")
-    domain = stack.parameter("DomainName")
+    return gather_site(read_deployment(args, session).choose(getattr(args, "site", None)), args, session)
+
+
+def gather_site(site: SiteView, args: argparse.Namespace, session: Any) -> Status:
+    check_id, domain = site.site_id, site.domain
     resolver = args.resolver or os.environ.get("DETOUR_RESOLVER")
     lookup = adns.NameLookup(adns.parse_host_port(resolver) if resolver else None)
 
     route53 = session.client("route53")
     health = _health_check(route53, check_id)
-    alarm = _alarm(session.client("cloudwatch"), stack.output("HealthAlarmName"))
-    servers = _name_servers(route53, stack.parameter("HostedZoneId"), args.nameserver, lookup)
-    primary = _primary_addresses(stack.parameter("PrimaryKind"), stack.parameter("PrimaryTarget"), lookup)
-    distribution = stack.output("DistributionDomainName")
+    alarm = _alarm(session.client("cloudwatch"), site.alarm_name)
+    servers = _name_servers(route53, site.parameter("HostedZoneId"), args.nameserver, lookup)
+    primary = _primary_addresses(site.parameter("PrimaryKind"), site.parameter("PrimaryTarget"), lookup)
+    distribution = site.output("DistributionDomainName")
     maintenance = lookup.addresses(distribution)
     answers = [adns.ask(server, domain) for server in servers]
-    dynamodb, table = session.client("dynamodb"), stack.output("IncidentsTableName")
+    dynamodb, table = session.client("dynamodb"), site.table
     window = current_window(dynamodb, table, check_id)
     context = read_context(
         check_id,
@@ -188,7 +206,8 @@ def gather(args: argparse.Namespace) -> Status:
         limit=TIMELINE_SHOWN,
     )
     return Status(
-        stack=stack.name,
+        stack=site.hub.name,
+        site_stack=site.stack.name,
         region=args.region,
         domain=domain,
         health=health,
@@ -218,7 +237,7 @@ def _health_check(route53: Any, check_id: str) -> HealthCheckState:
 def _alarm(cloudwatch: Any, name: str) -> AlarmState:
     alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     if not alarms:
-        raise DetourError(f"alarm {name} (the stack's HealthAlarmName output) does not exist in this region")
+        raise DetourError(f"alarm {name} (the site's registered alarm) does not exist in this region")
     alarm = alarms[0]
     # StateTransitionedTimestamp is when the state last changed; StateUpdatedTimestamp moves on other updates too
     since = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
@@ -256,6 +275,7 @@ def as_json(status: Status) -> dict[str, Any]:
     health, alarm, window = status.health, status.alarm, status.window
     return {
         "stack": status.stack,
+        "site_stack": status.site_stack,
         "region": status.region,
         "domain": status.domain,
         "checked_at": format_time(status.now),
@@ -326,7 +346,8 @@ def _timeline_lines(timeline: Timeline) -> list[str]:
 
 def render(status: Status, style: Style) -> str:
     health, alarm = status.health, status.alarm
-    lines = [style(f"Detour status of {status.domain}", "bold") + f" (stack {status.stack}, {status.region})", ""]
+    where = f"site stack {status.site_stack}, hub {status.stack}, {status.region}"
+    lines = [style(f"Detour status of {status.domain}", "bold") + f" ({where})", ""]
 
     verdict = style("HEALTHY", "green") if health.healthy else style("UNHEALTHY", "red", "bold")
     overturned = ", turned over by Inverted" if health.inverted and not health.disabled else ""
@@ -386,3 +407,116 @@ def render(status: Status, style: Style) -> str:
     else:
         lines.append(style("OK: ", "green", "bold") + "the primary is healthy and DNS answers it")
     return "\n".join(lines)
+
+
+# -- several sites: one line each ---------------------------------------------------------------------
+
+HEALTHY, ON_THE_PAGE, UNKNOWN = "healthy", "on the page", "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLine:
+    """One site in the overview: its status, or why it could not be read."""
+
+    site: SiteView
+    status: Status | None
+    error: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.status is None:
+            return UNKNOWN
+        return {adns.PRIMARY: HEALTHY, adns.MAINTENANCE: ON_THE_PAGE}.get(self.status.dns.serving, UNKNOWN)
+
+    @property
+    def since(self) -> datetime | None:
+        """Since when: the open failover window's start, else the alarm's last change."""
+        if self.status is None:
+            return None
+        return self.status.window.started_at if self.status.window else self.status.alarm.since
+
+    def problems(self) -> list[str]:
+        if self.status is None:
+            return [f"could not be read: {self.error}"]
+        return self.status.problems()
+
+
+def gather_all(deployment: Deployment, args: argparse.Namespace, session: Any) -> list[SiteLine]:
+    lines = []
+    for site in deployment.views():
+        try:
+            lines.append(SiteLine(site, gather_site(site, args, session)))
+        except (DetourError, ClientError, BotoCoreError) as error:  # one site's trouble hides no other site
+            lines.append(SiteLine(site, None, _error_text(error)))
+    return lines
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"AWS error: {details.get('Code', '?')}: {details.get('Message', error)}"
+    return str(error)
+
+
+def _run_overview(args: argparse.Namespace, session: Any, deployment: Deployment, out: TextIO) -> int:
+    lines = gather_all(deployment, args, session)
+    now = datetime.now(UTC)
+    if args.format == "json":
+        print(json.dumps(overview_json(deployment, lines, args.region, now), indent=2), file=out)
+    else:
+        print(render_overview(deployment, lines, args.region, now, Style(out)), file=out)
+    if any(line.status is None for line in lines):
+        return EXIT_ERROR
+    return EXIT_PROBLEM if any(line.problems() for line in lines) else EXIT_OK
+
+
+def overview_json(deployment: Deployment, lines: list[SiteLine], region: str, now: datetime) -> dict[str, Any]:
+    return {
+        "stack": deployment.hub.name,
+        "region": region,
+        "checked_at": format_time(now),
+        "sites": [
+            {
+                "domain": line.site.domain,
+                "site_name": line.site.site_name,
+                "site_id": line.site.site_id,
+                "site_stack": line.site.site.stack_name,
+                "state": line.state,
+                "since": format_time(line.since) if line.since else None,
+                "problems": line.problems(),
+                "error": line.error or None,
+                "status": as_json(line.status) if line.status else None,
+            }
+            for line in lines
+        ],
+    }
+
+
+def render_overview(deployment: Deployment, lines: list[SiteLine], region: str, now: datetime, style: Style) -> str:
+    colour = {HEALTHY: ("green",), ON_THE_PAGE: ("red", "bold")}
+    width = max(len(line.site.domain) for line in lines)
+    text = [
+        style(f"Detour status of {len(lines)} sites", "bold") + f" (hub stack {deployment.hub.name}, {region})",
+        "",
+    ]
+    for line in lines:
+        state = style(f"{line.state:<11}", *colour.get(line.state, ("yellow",)))
+        since = (
+            f"since {utc_text(line.since)} ({human_duration((now - line.since).total_seconds())})" if line.since else ""
+        )
+        text.append(f"  {line.site.domain:<{width}}  {state}  {since}".rstrip())
+        problems = line.problems()
+        if problems:
+            text.append(f"  {'':<{width}}  " + "; ".join(problems))
+    on_page = [line.site.domain for line in lines if line.state == ON_THE_PAGE]
+    troubled = [line.site.domain for line in lines if line.problems()]
+    text.append("")
+    if troubled:
+        summary = f"{len(on_page)} of {len(lines)} sites on the maintenance page"
+        text.append(
+            style("PROBLEM: ", "red", "bold")
+            + f"{summary}; problems at {', '.join(troubled)}. `detour status --site DOMAIN` says why."
+        )
+    else:
+        text.append(style("OK: ", "green", "bold") + f"all {len(lines)} sites healthy and DNS answers their primaries")
+    return "\n".join(text)

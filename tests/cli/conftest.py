@@ -7,23 +7,34 @@ import pytest
 
 from tests.cli.dns_server import AuthoritativeTestServer
 from tests.cli.lambda_recorder import LambdaRecorder
-from tests.cli.world import DISTRIBUTION, World, build_world
+from tests.cli.world import DISTRIBUTION, OTHER_DISTRIBUTION, World, add_other_site, build_world
 
-# What the distribution's and a load balancer's names resolve to, as a recursive resolver would say.
+# What the distributions' and a load balancer's names resolve to, as a recursive resolver would say.
 DISTRIBUTION_ADDRESSES = ["198.51.100.7", "198.51.100.8"]
+OTHER_DISTRIBUTION_ADDRESSES = ["198.51.100.17"]
 BALANCER = "detour-alb-123456.us-east-1.elb.amazonaws.com"
 BALANCER_ADDRESSES = ["203.0.113.21", "203.0.113.22"]
 
 
 @pytest.fixture
 def world(incidents_table: Any) -> World:
-    """The stack, an Elastic IP primary: what `detour status` and `detour report` read."""
+    """The hub and one site, an Elastic IP primary: what the operator verbs read."""
     return build_world(incidents_table.name)
 
 
 @pytest.fixture
+def other_site(world: World) -> World:
+    """A second site in the same hub and zone: api.detour.test."""
+    return add_other_site(world)
+
+
+@pytest.fixture
 def dns_server(world: World) -> Iterator[AuthoritativeTestServer]:
-    names = {DISTRIBUTION: DISTRIBUTION_ADDRESSES, BALANCER: BALANCER_ADDRESSES}
+    names = {
+        DISTRIBUTION: DISTRIBUTION_ADDRESSES,
+        OTHER_DISTRIBUTION: OTHER_DISTRIBUTION_ADDRESSES,
+        BALANCER: BALANCER_ADDRESSES,
+    }
     with AuthoritativeTestServer(world.zone_id, names) as server:
         yield server
 

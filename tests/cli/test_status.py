@@ -18,17 +18,29 @@ from detour_cli.authoritative_dns import NameLookup
 from detour_cli.output import Style
 from tests.cli.conftest import BALANCER, BALANCER_ADDRESSES, DISTRIBUTION_ADDRESSES
 from tests.cli.dns_server import AuthoritativeTestServer
-from tests.cli.world import ALARM, DISTRIBUTION, DOMAIN, STACK, World, build_world, stack_template
+from tests.cli.world import (
+    ALARM,
+    DISTRIBUTION,
+    DOMAIN,
+    OTHER_DOMAIN,
+    SITE_STACK,
+    STACK,
+    World,
+    build_world,
+    hub_template,
+    stack_template,
+)
 
 ANSI_ESCAPE = "\033["
+SITE_PARAMETERS = ("HubStackName", "DomainName", "HostedZoneId", "PrimaryKind", "PrimaryTarget", "SiteName")
 
 
 def status(run: Any, server: AuthoritativeTestServer, *extra: str) -> tuple[int, str, str]:
     return run("status", "--nameserver", server.address, "--resolver", server.address, *extra)
 
 
-def status_json(run: Any, server: AuthoritativeTestServer) -> tuple[int, dict[str, Any]]:
-    code, out, err = status(run, server, "--format", "json")
+def status_json(run: Any, server: AuthoritativeTestServer, *extra: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = status(run, server, "--format", "json", *extra)
     assert code != 2, err
     return code, json.loads(out)
 
@@ -221,26 +233,30 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     assert Style(Terminal())("UNHEALTHY", "red") == "UNHEALTHY"  # type: ignore[arg-type]
 
 
-def test_a_missing_output_is_named_and_exits_2(run: Any, aws: str) -> None:
-    zone = boto3.client("route53").create_hosted_zone(Name="detour.test", CallerReference="partial")
+def test_a_missing_hub_output_is_named_and_exits_2(run: Any, aws: str) -> None:
     boto3.client("cloudformation").create_stack(
         StackName="partial",
-        TemplateBody=json.dumps(stack_template("IPv4", outputs=("HealthAlarmName",))),
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": v}
-            for k, v in {
-                "DomainName": DOMAIN,
-                "HostedZoneId": zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
-                "PrimaryKind": "IPv4",
-                "PrimaryTarget": "192.0.2.10",
-                "IncidentsTableName": "t",
-            }.items()
-        ],
+        TemplateBody=json.dumps(hub_template(outputs=("PageBucketName",))),
+        Parameters=[{"ParameterKey": "IncidentsTableName", "ParameterValue": "t"}],
     )
     code, out, err = run("status", "--stack", "partial")
     assert code == 2
     assert out == ""
-    assert "stack partial has no output HealthCheckId: deploy template.yaml first" in err
+    assert "stack partial has no output IncidentsTableName: deploy template.yaml first" in err
+
+
+def test_a_missing_site_stack_output_is_named_and_exits_2(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    cfn = boto3.client("cloudformation")
+    cfn.update_stack(
+        StackName=world.site_stack,
+        TemplateBody=json.dumps(stack_template("IPv4", outputs=("HealthCheckId", "HealthAlarmName"))),
+        Parameters=[{"ParameterKey": p, "UsePreviousValue": True} for p in SITE_PARAMETERS],
+    )
+    code, out, err = status(run, dns_server)
+    assert code == 2
+    assert f"stack {world.site_stack} has no output DistributionDomainName" in err
 
 
 def test_a_missing_stack_exits_2(run: Any, aws: str) -> None:
@@ -299,6 +315,7 @@ def test_gather_uses_only_the_stacks_outputs(world: World, dns_server: Authorita
     gathered = status_verb.gather(args)
     assert gathered.health.id == world.check_id
     assert gathered.distribution == DISTRIBUTION
+    assert (gathered.stack, gathered.site_stack) == (STACK, SITE_STACK)
 
 
 def test_an_inverted_check_on_a_failing_primary_is_called_out() -> None:
@@ -343,3 +360,83 @@ def test_the_current_incidents_timeline_is_shown_newest_first(
     _, text, _ = status(run, dns_server)
     assert "Incident timeline (what the page says): stage identified, newest first" in text
     assert re.search(r"identified\s+slack\s+U0ALICE\s+Disk full; moving it\.", text)
+
+
+# -- several sites ------------------------------------------------------------------------------------
+
+
+def test_with_several_sites_status_prints_one_line_each_and_exits_1_when_one_is_on_its_page(
+    run: Any, world: World, other_site: World, dns_server: AuthoritativeTestServer
+) -> None:
+    code, out, err = status(run, dns_server)
+    assert (code, err) == (0, "")
+    assert "Detour status of 2 sites (hub stack detour, us-east-1)" in out
+    assert re.search(rf"^  {re.escape(OTHER_DOMAIN)}\s+healthy\s+since ", out, re.MULTILINE)
+    assert re.search(rf"^  {re.escape(DOMAIN)}\s+healthy\s+since ", out, re.MULTILINE)
+    assert "OK: all 2 sites healthy" in out
+
+    started = datetime.now(UTC) - timedelta(minutes=12)
+    other_site.invert(True)
+    other_site.transition("ALARM", started)
+    code, out, _ = status(run, dns_server)
+    assert code == 1
+    [line] = [line for line in out.splitlines() if line.startswith(f"  {OTHER_DOMAIN}")]
+    assert re.search(r"on the page\s+since .*\(12 min", line)
+    assert re.search(rf"^  {re.escape(DOMAIN)}\s+healthy", out, re.MULTILINE)
+    assert "PROBLEM: 1 of 2 sites on the maintenance page; problems at api.detour.test" in out
+
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    states = {site["domain"]: (site["state"], site["site_id"]) for site in report["sites"]}
+    assert states == {DOMAIN: ("healthy", world.check_id), OTHER_DOMAIN: ("on the page", other_site.check_id)}
+    [api] = [site for site in report["sites"] if site["domain"] == OTHER_DOMAIN]
+    assert api["since"].startswith(started.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert api["status"]["dns"]["serving"] == "maintenance"
+    assert any("Inverted" in problem for problem in api["problems"])
+
+
+@pytest.mark.parametrize("name", [OTHER_DOMAIN, "API.detour.test.", "detour-site-api", "id"])
+def test_site_chooses_one_site_by_domain_stack_or_id(
+    run: Any, world: World, other_site: World, dns_server: AuthoritativeTestServer, name: str
+) -> None:
+    other_site.invert(True)
+    code, report = status_json(run, dns_server, "--site", other_site.check_id if name == "id" else name)
+    assert code == 1
+    assert (report["domain"], report["site_stack"]) == (OTHER_DOMAIN, other_site.site_stack)
+    assert report["health_check"]["id"] == other_site.check_id
+    assert report["alarm"]["name"] == other_site.alarm
+    assert report["dns"]["serving"] == "maintenance"
+
+    code, report = status_json(run, dns_server, "--site", "www.detour.test")
+    assert (code, report["domain"], report["dns"]["serving"]) == (0, DOMAIN, "primary")
+
+
+def test_an_unknown_site_is_exit_2_and_the_sites_are_listed(
+    run: Any, world: World, other_site: World, dns_server: AuthoritativeTestServer
+) -> None:
+    code, out, err = status(run, dns_server, "--site", "shop.detour.test")
+    assert (code, out) == (2, "")
+    assert "no site is called 'shop.detour.test'; the sites are: " in err
+    assert f"api.detour.test ({other_site.check_id}), www.detour.test ({world.check_id})" in err
+
+
+def test_a_site_that_cannot_be_read_is_unknown_and_exit_2_the_others_are_shown(
+    run: Any, world: World, other_site: World, dns_server: AuthoritativeTestServer
+) -> None:
+    boto3.client("cloudformation").delete_stack(StackName=other_site.site_stack)
+    code, out, _ = status(run, dns_server)
+    assert code == 2
+    assert re.search(rf"^  {re.escape(OTHER_DOMAIN)}\s+unknown", out, re.MULTILINE)
+    assert f"could not be read: no stack {other_site.site_stack}" in out
+    assert re.search(rf"^  {re.escape(DOMAIN)}\s+healthy", out, re.MULTILINE)
+
+
+def test_a_hub_without_sites_says_how_to_add_one(run: Any, aws: str, incidents_table: Any) -> None:
+    boto3.client("cloudformation").create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(hub_template()),
+        Parameters=[{"ParameterKey": "IncidentsTableName", "ParameterValue": incidents_table.name}],
+    )
+    code, _, err = run("status")
+    assert code == 2
+    assert "no site is registered yet" in err

@@ -1,10 +1,15 @@
-"""A deployed Detour, as far as `detour status` and `detour report` can see it, built in moto.
+"""A deployed Detour, as far as the operator verbs can see it, built in moto: a hub stack and one
+or more registered sites, each with a small site stack.
 
-A small CloudFormation stack holds what the verbs read through describe_stacks: the parameters
-(DomainName, HostedZoneId, PrimaryKind, PrimaryTarget), the health check and both failover records
-(created by moto's CloudFormation, like template.yaml's), and Outputs with the names of what moto's
-CloudFormation cannot create (the alarm, made with put_metric_alarm; the distribution, which only
-needs a name here) and of the incidents table (the `incidents_table` fixture, from template.yaml).
+The hub stack (`detour`) has the Outputs the verbs read from the hub: the incidents table (the
+`incidents_table` fixture, from template.yaml) and the names of the functions (names only: moto's
+Lambda runs no code without Docker; tests record the invocations instead). Each site stack
+(`detour-site-<name>`) holds what the verbs read through describe_stacks: the parameters
+(DomainName, HostedZoneId, PrimaryKind, PrimaryTarget, the health-check settings), the health check
+and both failover records (created by moto's CloudFormation, like sites/site.yaml's), and Outputs
+naming what moto's CloudFormation cannot create (the alarm, made with put_metric_alarm; the
+distribution, which only needs a name here). The site is registered in the hub's table, as its
+`Custom::DetourSite` would register it.
 """
 
 from __future__ import annotations
@@ -12,33 +17,48 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from detour.incidents.sites import RegisteredSite, SiteRegistry
 from detour.incidents.store import IncidentStore
-from detour.incidents.transition import AlarmState, Transition
+from detour.incidents.transition import AlarmState, Transition, format_time
 
-STACK = "detour"
+STACK = "detour"  # the hub
 ZONE = "detour.test"
+SITE = "www"
+SITE_STACK = f"detour-site-{SITE}"
 DOMAIN = "www.detour.test"
-ALARM = "detour-primary-health"
+ALARM = f"{STACK}/{SITE_STACK}/primary-health"
 DISTRIBUTION = "d1detourtest.cloudfront.net"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 ELB_ZONE = "Z35SXDOTRQ7X7K"
 REFRESH_PAGE = "detour-RefreshPageFunction-TEST"
 NOTIFY_SLACK = "detour-NotifySlackFunction-TEST"
+PAGE_BUCKET = "detour-pagebucket-test"
+# A second site in the same zone, for the verbs that serve several.
+OTHER_SITE = "api"
+OTHER_DOMAIN = "api.detour.test"
+OTHER_DISTRIBUTION = "d2detourtest.cloudfront.net"
 
 
 @dataclass
 class World:
+    """One registered site of the hub (the hub's stack is `stack`)."""
+
     stack: str
     zone_id: str
     check_id: str
     table_name: str
     primary_kind: str
     primary_target: str
+    site_stack: str = SITE_STACK
+    domain: str = DOMAIN
+    alarm: str = ALARM
+    distribution: str = DISTRIBUTION
 
     @property
     def store(self) -> IncidentStore:
@@ -53,8 +73,8 @@ class World:
         self.store.record(
             Transition(
                 site_id=self.check_id,
-                alarm_name=ALARM,
-                alarm_arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{ALARM}",
+                alarm_name=self.alarm,
+                alarm_arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{self.alarm}",
                 alarm_description="Detour: primary failing",
                 account_id="123456789012",
                 region="us-east-1",
@@ -72,27 +92,41 @@ class World:
             self.transition("OK", end, planned=planned)
 
 
-def build_world(table_name: str, primary_kind: str = "IPv4", primary_target: str = "192.0.2.10") -> World:
-    route53 = boto3.client("route53")
-    zone = route53.create_hosted_zone(Name=ZONE, CallerReference=str(uuid.uuid4()))
-    zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+def build_world(
+    table_name: str,
+    primary_kind: str = "IPv4",
+    primary_target: str = "192.0.2.10",
+    *,
+    site: str = SITE,
+    domain: str = DOMAIN,
+    distribution: str = DISTRIBUTION,
+    slack_channel: str = "",
+) -> World:
+    """The hub (made if it is not there yet) and one more site in the test zone."""
+    cfn = boto3.client("cloudformation")
+    _hub(cfn, table_name)
+    zone_id = _zone()
+    site_stack = f"detour-site-{site}"
+    alarm = f"{STACK}/{site_stack}/primary-health"
     parameters = {
-        "DomainName": DOMAIN,
+        "HubStackName": STACK,
+        "DomainName": domain,
         "HostedZoneId": zone_id,
         "PrimaryKind": primary_kind,
         "PrimaryTarget": primary_target,
-        "IncidentsTableName": table_name,
+        "SiteName": "",
+        "SlackChannel": slack_channel,
     }
-    cfn = boto3.client("cloudformation")
     cfn.create_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(stack_template(primary_kind)),
+        StackName=site_stack,
+        TemplateBody=json.dumps(stack_template(primary_kind, alarm=alarm, distribution=distribution)),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
     )
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]}
+    described = cfn.describe_stacks(StackName=site_stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
     check_id = outputs["HealthCheckId"]
     boto3.client("cloudwatch").put_metric_alarm(
-        AlarmName=ALARM,
+        AlarmName=alarm,
         Namespace="AWS/Route53",
         MetricName="HealthCheckStatus",
         Dimensions=[{"Name": "HealthCheckId", "Value": check_id}],
@@ -102,11 +136,85 @@ def build_world(table_name: str, primary_kind: str = "IPv4", primary_target: str
         Threshold=1,
         ComparisonOperator="LessThanThreshold",
     )
-    return World(STACK, zone_id, check_id, table_name, primary_kind, primary_target)
+    SiteRegistry(table_name, boto3.client("dynamodb")).put(
+        RegisteredSite(
+            site_id=check_id,
+            domain=domain,
+            site_name=domain,
+            alarm_name=alarm,
+            distribution_id=outputs["DistributionId"],
+            page_url=f"https://{distribution}/",
+            stack_name=site_stack,
+            default_message="We are working to restore the service as quickly as possible.",
+            slack_channel=slack_channel,
+            template_version="1",
+            registered_at=format_time(datetime.now(UTC)),
+        )
+    )
+    return World(
+        STACK, zone_id, check_id, table_name, primary_kind, primary_target, site_stack, domain, alarm, distribution
+    )
 
 
-def stack_template(primary_kind: str, outputs: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The part of template.yaml the two verbs look at; `outputs` leaves some out (for error tests)."""
+def add_other_site(world: World, primary_target: str = "192.0.2.20") -> World:
+    """A second site, api.detour.test, in the same hub and zone."""
+    return build_world(
+        world.table_name,
+        primary_target=primary_target,
+        site=OTHER_SITE,
+        domain=OTHER_DOMAIN,
+        distribution=OTHER_DISTRIBUTION,
+        slack_channel="C0APITEAM1",
+    )
+
+
+def _hub(cfn: Any, table_name: str) -> None:
+    try:
+        cfn.describe_stacks(StackName=STACK)
+        return
+    except ClientError:
+        pass
+    cfn.create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(hub_template()),
+        Parameters=[{"ParameterKey": "IncidentsTableName", "ParameterValue": table_name}],
+    )
+
+
+def _zone() -> str:
+    route53 = boto3.client("route53")
+    for zone in route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"]:
+        if zone["Name"].rstrip(".") == ZONE:
+            return str(zone["Id"].rsplit("/", 1)[-1])
+    zone = route53.create_hosted_zone(Name=ZONE, CallerReference=str(uuid.uuid4()))
+    return str(zone["HostedZone"]["Id"].rsplit("/", 1)[-1])
+
+
+def hub_template(outputs: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The part of template.yaml the verbs look at; `outputs` leaves some out (for error tests)."""
+    all_outputs = {
+        "IncidentsTableName": {"Value": {"Ref": "IncidentsTableName"}},
+        "RefreshPageFunctionName": {"Value": REFRESH_PAGE},
+        "NotifySlackFunctionName": {"Value": NOTIFY_SLACK},
+        "PageBucketName": {"Value": PAGE_BUCKET},
+        "SiteTemplateVersion": {"Value": "1"},
+    }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"IncidentsTableName": {"Type": "String"}},
+        "Resources": {"AlarmTopic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {k: v for k, v in all_outputs.items() if outputs is None or k in outputs},
+    }
+
+
+def stack_template(
+    primary_kind: str,
+    outputs: tuple[str, ...] | None = None,
+    *,
+    alarm: str = ALARM,
+    distribution: str = DISTRIBUTION,
+) -> dict[str, Any]:
+    """The part of sites/site.yaml the verbs look at; `outputs` leaves some out (for error tests)."""
     load_balancer = primary_kind == "LoadBalancer"
     check_target = (
         {"FullyQualifiedDomainName": {"Ref": "PrimaryTarget"}}
@@ -120,21 +228,21 @@ def stack_template(primary_kind: str, outputs: tuple[str, ...] | None = None) ->
     )
     all_outputs = {
         "HealthCheckId": {"Value": {"Ref": "HealthCheck"}},
-        "HealthAlarmName": {"Value": ALARM},
-        "IncidentsTableName": {"Value": {"Ref": "IncidentsTableName"}},
-        "DistributionDomainName": {"Value": DISTRIBUTION},
-        # Names only: moto's Lambda runs no code without Docker; tests record the invocations instead.
-        "RefreshPageFunctionName": {"Value": REFRESH_PAGE},
-        "NotifySlackFunctionName": {"Value": NOTIFY_SLACK},
+        "HealthAlarmName": {"Value": alarm},
+        "DistributionId": {"Value": "E" + distribution.split(".", 1)[0].upper()},
+        "DistributionDomainName": {"Value": distribution},
+        "SiteName": {"Value": {"Ref": "DomainName"}},
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {
             **{
                 name: {"Type": "String"}
-                for name in ("DomainName", "HostedZoneId", "PrimaryKind", "PrimaryTarget", "IncidentsTableName")
+                for name in ("HubStackName", "DomainName", "HostedZoneId", "PrimaryKind", "PrimaryTarget")
             },
-            # As in template.yaml; `detour drill` reads its budget (interval x threshold) from these.
+            "SiteName": {"Type": "String", "Default": ""},
+            "SlackChannel": {"Type": "String", "Default": ""},
+            # As in sites/site.yaml; `detour drill` reads its budget (interval x threshold) from these.
             "HealthCheckInterval": {"Type": "String", "Default": "10"},
             "HealthCheckFailureThreshold": {"Type": "String", "Default": "3"},
         },
@@ -174,7 +282,7 @@ def stack_template(primary_kind: str, outputs: tuple[str, ...] | None = None) ->
                     "SetIdentifier": "detour-maintenance",
                     "Failover": "SECONDARY",
                     "AliasTarget": {
-                        "DNSName": DISTRIBUTION,
+                        "DNSName": distribution,
                         "HostedZoneId": CLOUDFRONT_ZONE,
                         "EvaluateTargetHealth": False,
                     },
