@@ -1,9 +1,12 @@
-"""slack_commands: `/detour` and the "Post to the maintenance page" message shortcut, from Slack.
+"""slack_commands: `/detour` and the "Post to the maintenance page" message shortcut, from Slack,
+for every site the registry holds.
 
-Function URL (Slack's request) -> verify Slack's signature, refuse a replay -> parse, authorize ->
-queue the work on this same function -> acknowledge, within Slack's three seconds.
-The queued work (this function, invoked asynchronously) -> authorize against user groups -> do it
-(post the update, show the status, planned maintenance on or off) -> answer through response_url.
+Function URL (Slack's request) -> verify Slack's signature, refuse a replay -> read the registered
+sites -> parse, authorize, choose the site -> queue the work, with the chosen site's id, on this
+same function -> acknowledge, within Slack's three seconds.
+The queued work (this function, invoked asynchronously) -> the site it carries, still registered ->
+authorize against user groups -> do it for that site (post the update, show the status, planned
+maintenance on or off) -> answer through response_url.
 """
 
 from __future__ import annotations
@@ -18,16 +21,29 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from detour.incidents.posting import UpdateTargets
+from detour.incidents.sites import RegisteredSite, SiteChoiceError, SiteRegistry, UnregisteredSite
 from detour.runtime import direct_events
 from detour.runtime.aws import dynamodb_client, lambda_client, secrets_provider
 from detour.runtime.settings import Settings, required
 from detour.runtime.tracing import traced
-from detour.slack.commands import USAGE, Command, CommandError, Permissions, Verb, Verdict, parse_command
+from detour.slack.commands import (
+    USAGE,
+    Command,
+    CommandError,
+    Permissions,
+    Verb,
+    Verdict,
+    parse_command,
+    site_for,
+    site_names,
+)
+from detour.slack.message import escape
 from detour.slack.replays import ReplayGuard
 from detour.slack.request import RequestRefused, SignedRequest, SlackAsk, parse_ask
 from detour.slack.responses import (
     acknowledgement,
     answer_to,
+    default_channel,
     failure,
     group_members,
     http_answer,
@@ -38,11 +54,12 @@ from detour.slack.transport import SlackDeliveryError
 
 settings = Settings.from_env()
 secret_id = required("SLACK_SECRET_ARN")
-site_id, domain = required("SITE_ID"), required("SITE_DOMAIN")
 updaters, channels = os.environ.get("SLACK_UPDATERS", ""), os.environ.get("SLACK_COMMAND_CHANNELS", "")
 targets = UpdateTargets(refresh_page=required("REFRESH_PAGE_FUNCTION"), notify_slack=required("NOTIFY_SLACK_FUNCTION"))
 logger = Logger()
 metrics = Metrics()
+SITE = "site_id"  # the queued work's site: a registered site's id, or EVERY_SITE
+EVERY_SITE = "*"  # `status` among several sites, none named: every site's, read-only
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -52,10 +69,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return acknowledge(event, context.function_name)
     try:
         ask = SlackAsk.from_json(direct_events.slack_ask(event))
-    except direct_events.InvalidDirectEvent as error:
+        site_id = direct_events.field(event, SITE)
+        sites = _registry().all()
+        command = parse_command(ask, site_names(sites))  # parsed once already: a CommandError here is a bug
+        chosen = _queued_site(site_id, sites, command)
+    except (direct_events.InvalidDirectEvent, UnregisteredSite) as error:
         logger.error("Rejected a direct event; failing so it is retried, then dead-lettered", error=str(error))
         raise
-    return work(ask)
+    return work(ask, command, chosen, sites)
 
 
 def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
@@ -73,34 +94,53 @@ def acknowledge(event: dict[str, Any], own_name: str) -> dict[str, Any]:
         return http_answer(refused.status, "")  # the reason stays in the log: no help for a forger
 
     logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
+    return _take(ask, own_name)
+
+
+def _take(ask: SlackAsk, own_name: str) -> dict[str, Any]:
+    """Parse, authorize, choose the site, queue the work: or answer at once why not."""
+    sites = _registry().all()
     try:
-        command = parse_command(ask)
+        command = parse_command(ask, site_names(sites))
     except CommandError as error:
         return _say(ask, str(error))
-    verdict, refusal = _permissions().verdict(ask, command)
+    verdict, refusal = _permissions(sites).verdict(ask, command)
     if verdict is Verdict.REFUSED:
         _log_refusal(ask, command)
         return _say(ask, refusal)
     if command.verb is Verb.HELP:
         return _say(ask, USAGE)
+    try:  # decided here, once: the work does it for this site, whatever the registry says by then
+        site = site_for(ask, command, sites, default_channel(secret_id))
+    except SiteChoiceError as unclear:
+        logger.info("Slack command for no one site: answered with the sites", verb=command.verb.value)
+        return _say(ask, str(unclear))
 
-    direct_events.invoke_async(lambda_client(), own_name, direct_events.slack_command(ask.to_json()))
-    logger.info("Slack command acknowledged", verb=command.verb.value)
-    return _say(ask, _working_on(command), quietly=True)
+    site_id = site.site_id if site else EVERY_SITE
+    queued = direct_events.slack_command(ask.to_json()) | {SITE: site_id}
+    direct_events.invoke_async(lambda_client(), own_name, queued)
+    logger.info("Slack command acknowledged", verb=command.verb.value, site_id=site_id)
+    return _say(ask, _working_on(command, site), quietly=True)
 
 
-def work(ask: SlackAsk) -> dict[str, Any]:
-    logger.append_keys(slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind)
-    command = parse_command(ask)  # parsed once already: a CommandError here is a bug, and raises
-    from detour.slack.desk import desk_for  # noqa: PLC0415 - the work's modules: not the acknowledgement's
+def work(ask: SlackAsk, command: Command, site: RegisteredSite | None, sites: list[RegisteredSite]) -> dict[str, Any]:
+    """Do it for `site` (None: every site's status), the site the acknowledgement chose."""
+    logger.append_keys(
+        slack_user=ask.user_id, slack_channel=ask.channel_id, request_kind=ask.kind, site_id=_site_id(site)
+    )
+    from detour.slack.desk import desk_for, overview  # noqa: PLC0415 - the work's modules: not the acknowledgement's
 
     try:
-        verdict, refusal = _permissions().verdict_with_groups(ask, command, group_members(secret_id))
+        verdict, refusal = _permissions(sites).verdict_with_groups(ask, command, group_members(secret_id))
         if verdict is Verdict.REFUSED:
             _log_refusal(ask, command)
             _tell(ask, refusal)
             return {"verb": command.verb.value, "refused": True}
-        answer = desk_for(settings.table_name, site_id, domain, targets).answer(ask, command, datetime.now(UTC))
+        now = datetime.now(UTC)
+        if site is None:
+            answer = overview([desk_for(settings.table_name, each, targets) for each in sites], now)
+        else:
+            answer = desk_for(settings.table_name, site, targets).answer(ask, command, now)
     except Exception as error:  # the person hears it now; the work is retried, then dead-lettered
         metrics.add_metric(name="SlackCommandsFailed", unit=MetricUnit.Count, value=1)
         logger.exception("Slack command failed; failing so it is retried", verb=command.verb.value)
@@ -109,7 +149,27 @@ def work(ask: SlackAsk) -> dict[str, Any]:
     _tell(ask, answer)
     metrics.add_metric(name="SlackCommandsDone", unit=MetricUnit.Count, value=1)
     logger.info("Slack command done", verb=command.verb.value)
-    return {"verb": command.verb.value, "done": True}
+    return {"verb": command.verb.value, "site_id": _site_id(site), "done": True}
+
+
+def _queued_site(site_id: str, sites: list[RegisteredSite], command: Command) -> RegisteredSite | None:
+    """The site the queued work carries, still registered. Never chosen again here: the request is
+    done for the site its acknowledgement chose, or fails (retried, then dead-lettered)."""
+    if site_id == EVERY_SITE:
+        if command.verb is not Verb.STATUS:
+            raise direct_events.InvalidDirectEvent(f"only `status` is done for every site, not {command.verb.value!r}")
+        return None
+    for site in sites:
+        if site.site_id == site_id:
+            return site
+    raise UnregisteredSite(
+        f"site {site_id!r} is not registered with this Detour deployment (no site stack created it, or it was "
+        "removed); nothing was done for it"
+    )
+
+
+def _site_id(site: RegisteredSite | None) -> str:
+    return site.site_id if site else EVERY_SITE
 
 
 def _say(ask: SlackAsk, text: str, *, quietly: bool = False) -> dict[str, Any]:
@@ -137,16 +197,22 @@ def _log_refusal(ask: SlackAsk, command: Command) -> None:
     metrics.add_metric(name="SlackCommandsRefused", unit=MetricUnit.Count, value=1)
 
 
-def _permissions() -> Permissions:
-    return slack_permissions(updaters, channels, secret_id)
+def _registry() -> SiteRegistry:
+    return SiteRegistry(settings.table_name, dynamodb_client())
 
 
-def _working_on(command: Command) -> str:
+def _permissions(sites: list[RegisteredSite]) -> Permissions:
+    return slack_permissions(updaters, channels, secret_id, site_channels=(site.slack_channel for site in sites))
+
+
+def _working_on(command: Command, site: RegisteredSite | None) -> str:
+    where = f" for {escape(site.domain)}" if site else ""
     return {
-        "status": "Looking it up…",
-        "update": "Posting your update to the maintenance page and the incident thread…",
-        "maintenance on": "Turning planned maintenance on…",
-        "maintenance off": "Turning planned maintenance off…",
+        "status": f"Looking it up{where or ' for every site'}…",
+        "update": f"Posting your update to the {escape(site.domain) + ' ' if site else ''}maintenance page and the "
+        "incident thread…",
+        "maintenance on": f"Turning planned maintenance on{where}…",
+        "maintenance off": f"Turning planned maintenance off{where}…",
     }.get(command.verb.value, "On it…")
 
 

@@ -204,7 +204,7 @@ def test_the_logger_forgets_the_previous_request(desk: SlackDesk) -> None:
 
 def test_the_channel_of_the_secret_is_where_commands_are_taken(desk: SlackDesk) -> None:
     answer = desk.slack.slash_command(desk.command_url, text="help", user_id=MALLORY, channel_id=CHANNEL)
-    assert "/detour update [stage] <message>" in answer.json()["text"]
+    assert "/detour [site] update [stage] <message>" in answer.json()["text"]
 
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -114,8 +114,7 @@ def _maintenance_on_twice(desk: SlackDesk, check_id: str) -> None:
     targets = UpdateTargets(refresh_page="detour-refresh_page", notify_slack="detour-notify_slack")
     table = desk.world.table
     work = Desk(
-        site_id=check_id,
-        domain="www.example.com",
+        site=desk.sites[0],
         store=IncidentStore(table, dynamodb),
         log=UpdateLog(table, dynamodb),
         notices=NoticeBoard(table, dynamodb),

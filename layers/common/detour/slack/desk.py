@@ -1,4 +1,5 @@
-"""The work behind a `/detour` request, once acknowledged: do what was asked, say what changed.
+"""The work behind a `/detour` request, once acknowledged: do what was asked, for the site it was
+asked for, and say what changed. `status` without a site, among several, answers for every site.
 
 Every answer names exactly what changed, or that nothing did and why. Operator text is escaped
 before it is echoed back, so a message can neither mention nor link anyone in Slack.
@@ -6,6 +7,7 @@ before it is echoed back, so a message can neither mention nor link anyone in Sl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -13,6 +15,7 @@ from detour.incidents import maintenance as planned_maintenance
 from detour.incidents.notices import NoticeBoard, NoticeError, SiteNotice
 from detour.incidents.operator_updates import IncidentContext, compose, joins, read_context
 from detour.incidents.posting import PostedUpdate, UpdateTargets, post_update
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.incidents.updates import INCIDENT_STAGES, MAINTENANCE_STAGES, Source, Update, UpdateLog
@@ -25,16 +28,23 @@ from detour.slack.request import SlackAsk
 @dataclass(frozen=True, slots=True)
 class Desk:
     """One site's incident desk: its store, timeline and notice, the functions that follow an
-    update, and how to change planned maintenance."""
+    update, and how to change planned maintenance (its health check)."""
 
-    site_id: str
-    domain: str
+    site: RegisteredSite
     store: IncidentStore
     log: UpdateLog
     notices: NoticeBoard
     lambda_client: object
     targets: UpdateTargets
     maintenance: planned_maintenance.Maintenance
+
+    @property
+    def site_id(self) -> str:
+        return self.site.site_id
+
+    @property
+    def domain(self) -> str:
+        return self.site.domain
 
     def answer(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         """Do it; return the answer for the person who asked (Slack mrkdwn)."""
@@ -51,8 +61,22 @@ class Desk:
     def _context(self, now: datetime) -> IncidentContext:
         return read_context(self.site_id, store=self.store, log=self.log, notices=self.notices, now=now, limit=1)
 
+    def status_line(self, now: datetime) -> str:
+        """The site in one line: on the page since when, planned maintenance, or its primary."""
+        return self._head(self._context(now), now)
+
     def _status(self, now: datetime) -> str:
         context = self._context(now)
+        head = self._head(context, now)
+        latest = context.timeline.updates[0] if context.timeline.updates else None
+        if latest is None:
+            return head
+        return (
+            f"{head} Stage: *{latest.stage.label}*. Latest ({_utc(latest.posted_at)}): "
+            f"“{escape(truncate(latest.message, 300))}”"
+        )
+
+    def _head(self, context: IncidentContext, now: datetime) -> str:
         site = f"*{escape(self.domain)}*"
         last = context.before
         if last is not None and last.ended_at is None:
@@ -70,13 +94,7 @@ class Desk:
             head = f"{site} is served by its primary; the last incident ended {_utc(last.ended_at)}."
         else:
             head = f"{site} is served by its primary: no incident is open."
-        latest = context.timeline.updates[0] if context.timeline.updates else None
-        if latest is None:
-            return head
-        return (
-            f"{head} Stage: *{latest.stage.label}*. Latest ({_utc(latest.posted_at)}): "
-            f"“{escape(truncate(latest.message, 300))}”"
-        )
+        return head
 
     def _update(self, ask: SlackAsk, command: Command, now: datetime) -> str:
         context = self._context(now)
@@ -135,6 +153,14 @@ class Desk:
         )
 
 
+def overview(desks: Sequence[Desk], now: datetime) -> str:
+    """`/detour status` for every site: one line each."""
+    lines = "\n".join(f"• {desk.status_line(now)}" for desk in desks)
+    return (
+        f"Detour protects {len(desks)} sites:\n{lines}\n`/detour <site> status` gives a site's stage and latest update."
+    )
+
+
 def _request_id(ask: SlackAsk) -> str:
     """Slack's trigger_id, the same in its own retries and in Lambda's retries of the work: one
     request, one update, however often it is done."""
@@ -145,19 +171,18 @@ def _utc(moment: datetime) -> str:
     return format_time(moment)[:16].replace("T", " ") + " UTC"
 
 
-def desk_for(table_name: str, site_id: str, domain: str, targets: UpdateTargets) -> Desk:
-    """The site's desk, on the function's clients."""
+def desk_for(table_name: str, site: RegisteredSite, targets: UpdateTargets) -> Desk:
+    """The registered site's desk, on the function's clients."""
     dynamodb = dynamodb_client()
     return Desk(
-        site_id=site_id,
-        domain=domain,
+        site=site,
         store=IncidentStore(table_name, dynamodb),
         log=UpdateLog(table_name, dynamodb),
         notices=NoticeBoard(table_name, dynamodb),
         lambda_client=lambda_client(),
         targets=targets,
         maintenance=planned_maintenance.Maintenance(
-            site_id=site_id,
+            site_id=site.site_id,  # the health check id: planned maintenance inverts this site's check
             table_name=table_name,
             targets=targets,
             dynamodb=dynamodb,

@@ -5,7 +5,7 @@ the acknowledgement loads this module, and must answer within Slack's three seco
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from detour.runtime.aws import secrets_provider
@@ -53,15 +53,19 @@ def failure(error: Exception) -> str:
     )
 
 
-def _default_channel(secret_id: str) -> str:
-    """The secret's channel, through the provider's cache: a change is followed within 5 minutes."""
+def default_channel(secret_id: str) -> str:
+    """The secret's channel, through the provider's cache: a change is followed within 5 minutes.
+    A site without a channel of its own has its threads there."""
     credentials = load_slack_credentials(secret_id, secrets_provider())
     return credentials.channel if isinstance(credentials, BotToken) else ""
 
 
-def slack_permissions(updaters: str, channels: str, secret_id: str) -> Permissions:
-    """The allow-lists, plus the incident channel of the secret (bot mode)."""
-    return Permissions.parse(updaters, channels, default_channel=_default_channel(secret_id))
+def slack_permissions(updaters: str, channels: str, secret_id: str, site_channels: Iterable[str] = ()) -> Permissions:
+    """The allow-lists, plus the incident channel of the secret (bot mode) and the registered
+    sites' own channels."""
+    return Permissions.parse(
+        updaters, channels, default_channel=default_channel(secret_id), site_channels=site_channels
+    )
 
 
 def group_members(secret_id: str) -> Callable[[str], frozenset[str]]:
