@@ -21,16 +21,17 @@ from typing import Any
 from detour.incidents import maintenance as planned_maintenance
 from detour.incidents.items import IncidentStoreError
 from detour.incidents.notices import NoticeError, SiteNotice
-from detour.incidents.posting import UpdateTargets
 from detour.incidents.updates import InvalidUpdate, Source
 from detour_cli.output import EXIT_ERROR, EXIT_OK, paragraphs, run_reporting_errors, utc_text
-from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
-from detour_cli.update import caller_arn
+from detour_cli.sites import SiteView, add_site_argument, resolve_site
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
+from detour_cli.update import caller_arn, update_targets
 
 ALARM_DELAY = timedelta(minutes=5)  # the one-minute metric, the alarm's period and SNS, with margin
 HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers say so
 EPILOG = paragraphs(
     "Exit codes: 0 done; 2 usage error, refused confirmation, missing stack or output, or AWS error.",
+    "--site picks the site (its domain, health check id, site name or site stack); with one site, it is that one.",
     "--until is what the page and Slack say; it does not end the maintenance: run `detour maintenance "
     "off` when you are done (after --until the notice is dropped and the page falls back to the "
     "default message while the check stays inverted).",
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    add_site_argument(parser)
     parser.add_argument("action", choices=["on", "off"])
     parser.add_argument("--message", help="what the maintenance page says (on; at most 500 characters)")
     parser.add_argument("--until", help="when you expect to be back: 2h, 30m, or an ISO time with an offset")
@@ -68,13 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     session = session_for(args)
-    stack = read_stack(session.client("cloudformation"), args.stack)
-    check_id, table = stack.output("HealthCheckId"), stack.output("IncidentsTableName")
-    targets = UpdateTargets(  # read before anything changes: an older stack lacks NotifySlackFunctionName
-        refresh_page=stack.output("RefreshPageFunctionName"), notify_slack=stack.output("NotifySlackFunctionName")
-    )
-    domain = stack.parameters.get("DomainName", "the site")
-    plan = _plan(stack, domain, check_id, notice)
+    site = resolve_site(args, session)
+    check_id, table, domain = site.site_id, site.table, site.domain
+    targets = update_targets(site)  # read before anything changes: an older hub lacks NotifySlackFunctionName
+    plan = _plan(site, domain, check_id, notice)
     print(plan)
     if not args.yes and not _confirmed():
         print("nothing changed", file=sys.stderr)
@@ -91,7 +90,7 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     with _layer_errors():
         author = caller_arn(session)
         if notice is not None:
-            _minimum_until(stack, notice)
+            _minimum_until(site, notice)
             posted = planned_maintenance.start(
                 maintenance, notice, author=author, source=Source.CLI, now=notice.since or datetime.now(UTC)
             )
@@ -134,12 +133,12 @@ def _layer_errors() -> Iterator[None]:
         raise DetourError(str(error)) from error
 
 
-def _minimum_until(stack: StackOutputs, notice: SiteNotice) -> None:
+def _minimum_until(site: SiteView, notice: SiteNotice) -> None:
     """An --until before the alarm can even fire would leave the window unplanned (and ping people)."""
     if notice.until is None or notice.since is None:
         return
-    interval = int(stack.parameters.get("HealthCheckInterval", "10"))
-    threshold = int(stack.parameters.get("HealthCheckFailureThreshold", "3"))
+    interval = int(site.stack.parameters.get("HealthCheckInterval", "10"))
+    threshold = int(site.stack.parameters.get("HealthCheckFailureThreshold", "3"))
     needed = timedelta(seconds=interval * threshold) + ALARM_DELAY
     if notice.until - notice.since < needed:
         minutes = int(needed.total_seconds() // 60) + 1
@@ -162,9 +161,9 @@ def _warn_if_still_failing(route53: Any, check_id: str) -> None:
         )
 
 
-def _plan(stack: StackOutputs, domain: str, check_id: str, notice: SiteNotice | None) -> str:
-    interval = stack.parameters.get("HealthCheckInterval", "10")
-    threshold = stack.parameters.get("HealthCheckFailureThreshold", "3")
+def _plan(site: SiteView, domain: str, check_id: str, notice: SiteNotice | None) -> str:
+    interval = site.stack.parameters.get("HealthCheckInterval", "10")
+    threshold = site.stack.parameters.get("HealthCheckFailureThreshold", "3")
     if notice is None:
         return paragraphs(
             f"Planned maintenance of {domain} ends: health check {check_id} will no longer be inverted, "

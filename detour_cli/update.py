@@ -45,7 +45,8 @@ from detour.incidents.updates import (
     parse_stage,
 )
 from detour_cli.output import EXIT_OK, paragraphs, printable, run_reporting_errors, utc_text
-from detour_cli.stack_outputs import DetourError, StackOutputs, add_stack_arguments, read_stack, session_for
+from detour_cli.sites import SiteView, add_site_argument, resolve_site
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 
 LIST_LIMIT = 100  # --list: the current incident's newest updates
 ALL_LIMIT = 1000  # --all
@@ -58,7 +59,8 @@ EPILOG = paragraphs(
     "if one opens within "
     f"{int(LEAD.total_seconds() // 60)} minutes (the page shows the update at once all the same).",
     "Needs dynamodb:PutItem/GetItem/Query on the incidents table, lambda:InvokeFunction on refresh_page "
-    "and notify_slack, and the stack's outputs (NotifySlackFunctionName: deploy the current template.yaml).",
+    "and notify_slack, and the hub stack's outputs (NotifySlackFunctionName: deploy the current template.yaml).",
+    "--site picks the site (its domain, health check id, site name or site stack); with one site, it is that one.",
     "Exit codes: 0 done (or already posted); 2 usage error (a message too long, an unknown stage), missing "
     "stack or output, or AWS error.",
 )
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    add_site_argument(parser)
     parser.add_argument(
         "message", nargs="?", help=f"what visitors and the team read (1..{MAX_MESSAGE_CHARS} characters)"
     )
@@ -104,23 +107,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _Site:
-    """The stack's pieces an update needs, and the clients to reach them."""
+    """The site's pieces an update needs (from the hub and the registry), and the clients to reach them."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.session = session_for(args)
-        self.stack: StackOutputs = read_stack(self.session.client("cloudformation"), args.stack)
-        self.site_id = self.stack.output("HealthCheckId")
-        self.table = self.stack.output("IncidentsTableName")
-        self.domain = self.stack.parameters.get("DomainName", "the site")
+        self.view: SiteView = resolve_site(args, self.session)
+        self.site_id = self.view.site_id
+        self.table = self.view.table
+        self.domain = self.view.domain
         self.dynamodb = self.session.client("dynamodb")
         self.log = UpdateLog(self.table, self.dynamodb)
 
     def targets(self) -> UpdateTargets:
         """The functions a posted update goes to next (read only when posting)."""
-        return UpdateTargets(
-            refresh_page=self.stack.output("RefreshPageFunctionName"),
-            notify_slack=self.stack.output("NotifySlackFunctionName"),
-        )
+        return update_targets(self.view)
 
     def context(self, now: datetime, limit: int = 10) -> IncidentContext:
         return read_context(
@@ -249,6 +249,14 @@ def timeline_table(updates: Sequence[Update]) -> str:
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4]
         for row in rows
+    )
+
+
+def update_targets(site: SiteView) -> UpdateTargets:
+    """The hub's functions that show a posted update: refresh_page (the page) and notify_slack."""
+    return UpdateTargets(
+        refresh_page=site.hub.output("RefreshPageFunctionName"),
+        notify_slack=site.hub.output("NotifySlackFunctionName"),
     )
 
 

@@ -245,3 +245,25 @@ def test_on_during_an_outage_is_refused_and_changes_nothing(world: World, run: A
     assert "send visitors back to it" in err
     assert not inverted(world)
     assert notice(world) is None
+
+
+def test_with_several_sites_maintenance_is_for_the_site_named_and_no_other(
+    world: World, other_site: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    code, _, err = run("maintenance", "on", "--message", "Upgrade.", "--yes")
+    assert code == 2
+    assert f"say which: api.detour.test ({other_site.check_id}), www.detour.test ({world.check_id})" in err
+    assert not inverted(world)
+    assert not inverted(other_site)
+
+    code, out, _ = run("maintenance", "on", "--site", "detour-site-api", "--message", "Upgrade.", "--yes")
+    assert code == 0
+    assert "Planned maintenance of api.detour.test" in out
+    assert inverted(other_site)
+    assert not inverted(world)
+    assert notice(other_site).planned
+    assert notice(world) is None
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": other_site.check_id, "reason": "update"}]
+
+    assert run("maintenance", "off", "--site", "api.detour.test", "--yes")[0] == 0
+    assert not inverted(other_site)

@@ -254,7 +254,7 @@ def test_a_missing_site_stack_output_is_named_and_exits_2(
         TemplateBody=json.dumps(stack_template("IPv4", outputs=("HealthCheckId", "HealthAlarmName"))),
         Parameters=[{"ParameterKey": p, "UsePreviousValue": True} for p in SITE_PARAMETERS],
     )
-    code, out, err = status(run, dns_server)
+    code, _out, err = status(run, dns_server)
     assert code == 2
     assert f"stack {world.site_stack} has no output DistributionDomainName" in err
 

@@ -210,19 +210,17 @@ def test_a_refused_invocation_says_the_update_is_stored(world: World, run: Any, 
     assert len(from_people(world)) == 1
 
 
-def test_a_stack_without_the_notify_slack_output_is_told_to_deploy(world: World, run: Any, monkeypatch: Any) -> None:
-    from detour_cli import stack_outputs  # noqa: PLC0415
+def test_a_hub_without_the_notify_slack_output_is_told_to_deploy(world: World, run: Any, monkeypatch: Any) -> None:
+    from detour_cli import sites, stack_outputs  # noqa: PLC0415
 
     real = stack_outputs.read_stack
 
     def older_stack(cloudformation: Any, name: str) -> Any:
         stack = real(cloudformation, name)
-        stack.outputs.pop("NotifySlackFunctionName")
+        stack.outputs.pop("NotifySlackFunctionName", None)
         return stack
 
-    from detour_cli import update  # noqa: PLC0415
-
-    monkeypatch.setattr(update, "read_stack", older_stack)
+    monkeypatch.setattr(sites, "read_stack", older_stack)
     code, _, err = run("update", "Looking into it.")
     assert code == 2
     assert "has no output NotifySlackFunctionName: deploy template.yaml first" in err
@@ -235,6 +233,30 @@ def test_a_missing_stack_is_an_error(world: World, run: Any) -> None:
     code, _, err = run("update", "--stack", "nope", "Looking.")
     assert code == 2
     assert "no stack nope" in err
+
+
+def test_with_several_sites_an_update_goes_to_the_site_named(
+    world: World, other_site: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    code, _, err = run("update", "Looking into it.")  # which site?
+    assert code == 2
+    assert "this deployment protects 2 sites; say which: api.detour.test" in err
+    assert lambdas.invocations == []
+
+    code, out, err = run("update", "--site", "api.detour.test", "Looking into it.")
+    assert (code, err) == (0, "")
+    assert "Posted to api.detour.test's timeline" in one_line(out)
+    assert timeline(world) == []
+    [update] = from_people(other_site)
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": other_site.check_id, "reason": "update"}]
+    assert lambdas.events(NOTIFY_SLACK) == [
+        {"detour": "update-posted", "site_id": other_site.check_id, "update": update.key}
+    ]
+    code, out, _ = run("update", "--list", "--site", other_site.check_id)
+    assert code == 0
+    assert "Looking into it." in out
+    code, out, _ = run("update", "--list", "--site", "www.detour.test")
+    assert (code, "Looking into it." in out) == (0, False)
 
 
 # The rules shared with /detour update (detour.incidents.operator_updates), without AWS.
