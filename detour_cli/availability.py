@@ -81,3 +81,28 @@ def summarize(period: Period, rows: list[WindowInPeriod]) -> Summary:
         closed_unplanned=len(repairs),
         availability_pct=100.0 * (scheduled_s - downtime_s) / scheduled_s if scheduled_s > 0 else None,
     )
+
+
+def summarize_sites(period: Period, rows_by_site: list[list[WindowInPeriod]]) -> Summary:
+    """Several sites over the same period, as one: counts and times add up, MTTR is the mean over every
+    closed unplanned window, availability is over the sites' periods together (each minus its planned
+    maintenance), so a site down for an hour in a week of two sites is half as unavailable as one."""
+    each = [summarize(period, rows) for rows in rows_by_site]
+    repairs = [
+        (r.window.ended_at - r.window.started_at).total_seconds()
+        for rows in rows_by_site
+        for r in rows
+        if not r.window.planned and r.window.ended_at is not None
+    ]
+    downtime_s = sum(s.downtime_s for s in each)
+    scheduled_s = sum(period.seconds - s.planned_s for s in each)
+    return Summary(
+        count=sum(s.count for s in each),
+        planned_count=sum(s.planned_count for s in each),
+        downtime_s=downtime_s,
+        longest_s=max((s.longest_s for s in each), default=0.0),
+        planned_s=sum(s.planned_s for s in each),
+        mttr_s=sum(repairs) / len(repairs) if repairs else None,
+        closed_unplanned=len(repairs),
+        availability_pct=100.0 * (scheduled_s - downtime_s) / scheduled_s if scheduled_s > 0 else None,
+    )

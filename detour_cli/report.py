@@ -1,5 +1,7 @@
 """`detour report`: the site's failover windows in a period, and what they add up to.
 
+With several sites and no --site: each site's report, then the total over all of them.
+
 Windows that straddle the period's edges are clipped to it; a window still open counts until now.
 Availability is over the period minus planned maintenance (windows marked planned), so planned
 work never counts against it; MTTR is the mean whole duration of the closed unplanned windows.
@@ -20,7 +22,7 @@ from typing import Any, TextIO
 
 from detour.incidents.transition import format_time
 from detour.slack.message import human_duration
-from detour_cli.availability import Period, Summary, WindowInPeriod, summarize, windows_in
+from detour_cli.availability import Period, Summary, WindowInPeriod, summarize, summarize_sites, windows_in
 from detour_cli.output import (
     EXIT_CODES_HELP,
     EXIT_OK,
@@ -31,7 +33,8 @@ from detour_cli.output import (
     run_reporting_errors,
     utc_text,
 )
-from detour_cli.stack_outputs import DetourError, add_stack_arguments, read_stack, session_for
+from detour_cli.sites import SiteView, add_site_argument, read_deployment
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 from detour_cli.timeline_svg import timeline_svg
 from detour_cli.window_log import logged_windows
 
@@ -41,20 +44,24 @@ REASON_WIDTH = 60
 EPILOG = paragraphs(
     "Times: a span back from now (30d, 12h, 90m, 2w), `now`, or an ISO 8601 date or time (UTC unless it has an "
     "offset), e.g. --since 2026-11-01 --until 2026-11-08T12:00.",
+    "Sites: --site picks one (its domain, health check id, site name or site stack). Without --site, a "
+    "deployment with one site reports that site; with several, each site's report and then the total "
+    "(availability over all the sites' time together). --chart draws one site: say which with --site.",
     "--chart FILE.svg draws the windows on a timeline. PNG is not supported (it would need matplotlib); "
     "convert the SVG if you need one, e.g. rsvg-convert -o chart.png chart.svg.",
-    EXIT_CODES_HELP.format(problem="a failover window in the period is still open (the site is failing over)"),
+    EXIT_CODES_HELP.format(problem="a failover window in the period is still open (a site is failing over)"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    stack: str
+    stack: str  # the hub
     domain: str
-    site: str
+    site: str  # its health check id
     period: Period
     rows: list[WindowInPeriod]
     summary: Summary
+    site_stack: str = ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    add_site_argument(parser)
     parser.add_argument("--since", default="30d", help="start of the period (default: 30d, 30 days ago)")
     parser.add_argument("--until", default="now", help="end of the period (default: now)")
     parser.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default: table")
@@ -104,28 +112,51 @@ def parse_moment(text: str, now: datetime) -> datetime:
 
 def _run(args: argparse.Namespace, period: Period, now: datetime, out: TextIO) -> int:
     session = session_for(args)
-    stack = read_stack(session.client("cloudformation"), args.stack)
-    site = stack.output("HealthCheckId")
-    windows = logged_windows(
-        session.client("dynamodb"), stack.output("IncidentsTableName"), site, since=period.start, until=period.end
-    )
-    rows = windows_in(period, windows, now)
-    report = Report(stack.name, stack.parameters.get("DomainName", site), site, period, rows, summarize(period, rows))
+    deployment = read_deployment(args, session)
+    if args.site is None and len(deployment.sites) > 1:
+        if args.chart:
+            raise DetourError(f"--chart draws one site: say which with --site ({_names(deployment.views())})")
+        reports = [site_report(site, session, period, now) for site in deployment.views()]
+        total = summarize_sites(period, [r.rows for r in reports])
+        _write(args.format, out, reports, total)
+        return EXIT_PROBLEM if any(r.window.is_open for report in reports for r in report.rows) else EXIT_OK
+    report = site_report(deployment.choose(args.site), session, period, now)
     if args.chart:
         title = f"Failover windows of {report.domain}, {utc_text(period.start)} to {utc_text(period.end)}"
         try:
-            args.chart.write_text(timeline_svg(period, rows, title))
+            args.chart.write_text(timeline_svg(period, report.rows, title))
         except OSError as error:
             raise DetourError(f"cannot write the chart {args.chart}: {error}") from error
-    if args.format == "json":
-        out.write(json.dumps(as_json(report), indent=2) + "\n")
-    elif args.format == "csv":
-        out.write(as_csv(rows))
-    else:
-        out.write(as_table(report, Style(out)) + "\n")
+    _write(args.format, out, [report], None)
     if args.chart:
-        print(f"chart: {args.chart} ({len(rows)} windows)", file=sys.stderr)
-    return EXIT_PROBLEM if any(r.window.is_open for r in rows) else EXIT_OK
+        print(f"chart: {args.chart} ({len(report.rows)} windows)", file=sys.stderr)
+    return EXIT_PROBLEM if any(r.window.is_open for r in report.rows) else EXIT_OK
+
+
+def site_report(site: SiteView, session: Any, period: Period, now: datetime) -> Report:
+    """One site's windows in the period, clipped and summed."""
+    windows = logged_windows(session.client("dynamodb"), site.table, site.site_id, since=period.start, until=period.end)
+    rows = windows_in(period, windows, now)
+    return Report(site.hub.name, site.domain, site.site_id, period, rows, summarize(period, rows), site.site.stack_name)
+
+
+def _write(kind: str, out: TextIO, reports: list[Report], total: Summary | None) -> None:
+    """One report as before; several, each in turn and then their total."""
+    style = Style(out)
+    if kind == "csv":
+        out.write(as_csv(reports))
+    elif total is None:
+        text = json.dumps(as_json(reports[0]), indent=2) if kind == "json" else as_table(reports[0], style)
+        out.write(text + "\n")
+    elif kind == "json":
+        out.write(json.dumps(total_json(reports, total), indent=2) + "\n")
+    else:
+        tables = [as_table(report, style) for report in reports]
+        out.write("\n\n".join([*tables, total_table(reports, total, style)]) + "\n")
+
+
+def _names(sites: list[SiteView]) -> str:
+    return ", ".join(site.domain for site in sites)
 
 
 def _row(row: WindowInPeriod) -> dict[str, Any]:
@@ -144,33 +175,52 @@ def _row(row: WindowInPeriod) -> dict[str, Any]:
 
 
 def as_json(report: Report) -> dict[str, Any]:
-    period, summary = report.period, report.summary
+    period = report.period
     return {
         "stack": report.stack,
         "domain": report.domain,
         "site": report.site,
-        "period": {"since": format_time(period.start), "until": format_time(period.end), "seconds": period.seconds},
+        "site_stack": report.site_stack,
+        "period": _period_json(period),
         "windows": [_row(r) for r in report.rows],
-        "summary": {
-            "count": summary.count,
-            "planned_count": summary.planned_count,
-            "downtime_s": round(summary.downtime_s, 3),
-            "longest_s": round(summary.longest_s, 3),
-            "planned_s": round(summary.planned_s, 3),
-            "mttr_s": None if summary.mttr_s is None else round(summary.mttr_s, 3),
-            "closed_unplanned": summary.closed_unplanned,
-            "availability_pct": None if summary.availability_pct is None else round(summary.availability_pct, 4),
-        },
+        "summary": _summary_json(report.summary),
     }
 
 
-def as_csv(rows: list[WindowInPeriod]) -> str:
+def total_json(reports: list[Report], total: Summary) -> dict[str, Any]:
+    return {
+        "stack": reports[0].stack,
+        "period": _period_json(reports[0].period),
+        "sites": [as_json(report) for report in reports],
+        "total": _summary_json(total) | {"sites": len(reports)},
+    }
+
+
+def _period_json(period: Period) -> dict[str, Any]:
+    return {"since": format_time(period.start), "until": format_time(period.end), "seconds": period.seconds}
+
+
+def _summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "count": summary.count,
+        "planned_count": summary.planned_count,
+        "downtime_s": round(summary.downtime_s, 3),
+        "longest_s": round(summary.longest_s, 3),
+        "planned_s": round(summary.planned_s, 3),
+        "mttr_s": None if summary.mttr_s is None else round(summary.mttr_s, 3),
+        "closed_unplanned": summary.closed_unplanned,
+        "availability_pct": None if summary.availability_pct is None else round(summary.availability_pct, 4),
+    }
+
+
+def as_csv(reports: list[Report]) -> str:
+    """One row per window, each with its site's domain and id (the same columns for one site or many)."""
     buffer = io.StringIO()
-    fields = ["started_at", "ended_at", "start_in_period", "end_in_period", "duration_s", "duration"]
-    writer = csv.DictWriter(buffer, fieldnames=[*fields, "planned", "open", "reason"], lineterminator="\n")
+    fields = ["domain", "site", "started_at", "ended_at", "start_in_period", "end_in_period", "duration_s"]
+    writer = csv.DictWriter(buffer, fieldnames=[*fields, "duration", "planned", "open", "reason"], lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        values = _row(row)
+    for site, row in ((report, row) for report in reports for row in report.rows):
+        values = {"domain": site.domain, "site": site.site} | _row(row)
         # Empty for "still open", and lower-case booleans, as most CSV readers and spreadsheets expect.
         writer.writerow(
             values
@@ -185,9 +235,10 @@ def as_csv(rows: list[WindowInPeriod]) -> str:
 
 def as_table(report: Report, style: Style) -> str:
     period, rows, summary = report.period, report.rows, report.summary
+    where = f"site stack {report.site_stack}, hub {report.stack}" if report.site_stack else f"stack {report.stack}"
     lines = [
         style(f"Failover windows of {report.domain}", "bold")
-        + f" (stack {report.stack}), {utc_text(period.start)} to {utc_text(period.end)}",
+        + f" ({where}), {utc_text(period.start)} to {utc_text(period.end)}",
         "",
     ]
     if rows:
@@ -199,17 +250,36 @@ def as_table(report: Report, style: Style) -> str:
             lines.append("* clipped at the period's edge: only the part inside the period is counted")
     else:
         lines.append("No failover windows in this period.")
-    availability = "n/a" if summary.availability_pct is None else f"{summary.availability_pct:.3f} %"
+    return "\n".join([*lines, "", *_summary_lines(summary)])
+
+
+def total_table(reports: list[Report], total: Summary, style: Style) -> str:
+    period = reports[0].period
+    head = style(f"Total over {len(reports)} sites", "bold") + (
+        f" (hub {reports[0].stack}), {utc_text(period.start)} to {utc_text(period.end)}"
+    )
+    per_site = [
+        f"  {report.domain}: {report.summary.count} windows, downtime {human_duration(report.summary.downtime_s)}, "
+        f"availability {_pct(report.summary)}"
+        for report in reports
+    ]
+    return "\n".join([head, "", *per_site, "", *_summary_lines(total, over="the sites' periods together")])
+
+
+def _pct(summary: Summary) -> str:
+    return "n/a" if summary.availability_pct is None else f"{summary.availability_pct:.3f} %"
+
+
+def _summary_lines(summary: Summary, over: str = "the period") -> list[str]:
+    availability = _pct(summary)
     mttr = "n/a (no closed outage)" if summary.mttr_s is None else human_duration(summary.mttr_s)
-    lines += [
-        "",
+    return [
         f"Windows:      {summary.count} ({summary.planned_count} planned)",
         f"Downtime:     {human_duration(summary.downtime_s)} (longest {human_duration(summary.longest_s)})",
         f"Planned:      {human_duration(summary.planned_s)} (excluded from availability)",
         f"MTTR:         {mttr} (over {summary.closed_unplanned} closed unplanned windows)",
-        f"Availability: {availability} (the period minus planned maintenance)",
+        f"Availability: {availability} ({over} minus planned maintenance)",
     ]
-    return "\n".join(lines)
 
 
 def _table_line(row: WindowInPeriod) -> str:

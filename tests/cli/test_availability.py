@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from detour_cli.availability import Period, summarize, windows_in
+from detour_cli.availability import Period, summarize, summarize_sites, windows_in
 from detour_cli.report import parse_moment
 from detour_cli.window_log import LoggedWindow
 
@@ -44,3 +44,17 @@ def test_relative_and_absolute_times() -> None:
     assert parse_moment("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
     assert parse_moment("2026-11-01T10:00+02:00", now) == datetime(2026, 11, 1, 8, tzinfo=UTC)
     assert parse_moment("now", now) == now
+
+
+def test_the_total_over_sites_weighs_each_sites_time_alike() -> None:
+    now = T0 + timedelta(days=2)
+    down_an_hour = windows_in(DAY, [window(60, 120)], now)
+    planned_and_down = windows_in(DAY, [window(0, 240, planned=True), window(600, 630)], now)
+    total = summarize_sites(DAY, [down_an_hour, planned_and_down, []])
+    assert (total.count, total.planned_count, total.closed_unplanned) == (3, 1, 2)
+    assert total.downtime_s == 90 * 60
+    assert total.longest_s == 60 * 60
+    assert total.mttr_s == 45 * 60
+    scheduled = 3 * 86400 - 4 * 3600
+    assert total.availability_pct == 100.0 * (scheduled - 90 * 60) / scheduled
+    assert summarize_sites(DAY, []).availability_pct is None

@@ -15,7 +15,7 @@ import pytest
 
 from detour.incidents.transition import format_time
 from detour.slack.message import human_duration
-from tests.cli.world import DOMAIN, World
+from tests.cli.world import DOMAIN, OTHER_DOMAIN, World
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -212,3 +212,56 @@ def test_a_period_reaching_into_the_future_ends_now(run: Any, world: World) -> N
     assert code == 0
     until = datetime.fromisoformat(json.loads(out)["period"]["until"].replace("Z", "+00:00"))
     assert until <= datetime.now(UTC)
+
+
+# -- several sites ------------------------------------------------------------------------------------
+
+
+def test_with_several_sites_each_is_reported_then_the_total(
+    run: Any, period: Period, other_site: World, tmp_path: Path
+) -> None:
+    # api.detour.test: one unplanned hour inside the period, and one still open now
+    other_site.outage(period.start + timedelta(days=5), period.start + timedelta(days=5, hours=1), reason="api down")
+    code, report = report_json(run, *period.args())
+    assert code == 0
+    by_domain = {site["domain"]: site for site in report["sites"]}
+    assert set(by_domain) == {DOMAIN, OTHER_DOMAIN}
+    assert by_domain[DOMAIN]["summary"]["count"] == 4
+    assert by_domain[OTHER_DOMAIN]["summary"]["downtime_s"] == 3600
+    assert by_domain[OTHER_DOMAIN]["site_stack"] == "detour-site-api"
+    total = report["total"]
+    assert (total["sites"], total["count"], total["planned_count"]) == (2, 5, 1)
+    assert total["downtime_s"] == (sum(UNPLANNED_IN_PERIOD) + 60) * 60
+    assert total["mttr_s"] == sum([*WHOLE_CLOSED_UNPLANNED, 60]) * 60 / 4
+    scheduled = 2 * (period.end - period.start).total_seconds() - PLANNED_IN_PERIOD * 60
+    assert total["availability_pct"] == round(100 * (scheduled - total["downtime_s"]) / scheduled, 4)
+
+    code, text, _ = run("report", *period.args())
+    assert code == 0
+    assert f"Failover windows of {DOMAIN} (site stack detour-site-www, hub detour)" in text
+    assert f"Failover windows of {OTHER_DOMAIN} (site stack detour-site-api, hub detour)" in text
+    assert "Total over 2 sites (hub detour)" in text
+    assert f"  {OTHER_DOMAIN}: 1 windows, downtime 1 h" in text
+    assert "Windows:      5 (1 planned)" in text
+    assert f"Availability: {total['availability_pct']:.3f} % (the sites' periods together" in text
+
+    code, out, _ = run("report", "--format", "csv", *period.args())
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["domain"] for r in rows].count(OTHER_DOMAIN) == 1
+    assert {r["site"] for r in rows} == {by_domain[DOMAIN]["site"], other_site.check_id}
+
+    other_site.outage(datetime.now(UTC) - timedelta(minutes=5), None)  # an open window at one site: exit 1
+    assert run("report", "--since", "1h")[0] == 1
+
+    code, _, err = run("report", "--chart", str(tmp_path / "c.svg"))
+    assert code == 2
+    assert "--chart draws one site: say which with --site (api.detour.test, www.detour.test)" in err
+
+
+def test_site_reports_one_site_of_several(run: Any, period: Period, other_site: World) -> None:
+    code, report = report_json(run, "--site", "detour-site-api", *period.args())
+    assert (code, report["domain"], report["windows"]) == (0, OTHER_DOMAIN, [])
+    code, report = report_json(run, "--site", "detour api", *period.args())
+    assert (code, report["domain"]) == (0, OTHER_DOMAIN)
+    code, report = report_json(run, "--site", "WWW.detour.test", *period.args())
+    assert (code, report["domain"], report["summary"]["count"]) == (0, DOMAIN, 4)

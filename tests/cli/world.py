@@ -43,6 +43,7 @@ PAGE_BUCKET = "detour-pagebucket-test"
 OTHER_SITE = "api"
 OTHER_DOMAIN = "api.detour.test"
 OTHER_DISTRIBUTION = "d2detourtest.cloudfront.net"
+OTHER_SITE_NAME = "Detour API"
 
 
 @dataclass
@@ -100,6 +101,7 @@ def build_world(
     site: str = SITE,
     domain: str = DOMAIN,
     distribution: str = DISTRIBUTION,
+    site_name: str = "",
     slack_channel: str = "",
 ) -> World:
     """The hub (made if it is not there yet) and one more site in the test zone."""
@@ -114,7 +116,7 @@ def build_world(
         "HostedZoneId": zone_id,
         "PrimaryKind": primary_kind,
         "PrimaryTarget": primary_target,
-        "SiteName": "",
+        "SiteName": site_name,
         "SlackChannel": slack_channel,
     }
     cfn.create_stack(
@@ -140,7 +142,7 @@ def build_world(
         RegisteredSite(
             site_id=check_id,
             domain=domain,
-            site_name=domain,
+            site_name=site_name or domain,
             alarm_name=alarm,
             distribution_id=outputs["DistributionId"],
             page_url=f"https://{distribution}/",
@@ -164,6 +166,7 @@ def add_other_site(world: World, primary_target: str = "192.0.2.20") -> World:
         site=OTHER_SITE,
         domain=OTHER_DOMAIN,
         distribution=OTHER_DISTRIBUTION,
+        site_name=OTHER_SITE_NAME,
         slack_channel="C0APITEAM1",
     )
 
