@@ -8,6 +8,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,23 @@ from typing import Any
 import boto3
 import pytest
 
+from detour.incidents.sites import RegisteredSite, UnregisteredSite
+from detour.incidents.store import IncidentStore
 from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour.runtime.direct_events import InvalidDirectEvent
 from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.slack_requests import SIGNING_SECRET, signature
 from tests.support.events import SITE_ID, transition_event
-from tests.support.slack_desk import ALICE, MALLORY, SlackDesk, health_check, slack_desk
+from tests.support.slack_desk import (
+    ALICE,
+    MALLORY,
+    SlackDesk,
+    health_check,
+    inverted,
+    registered_site,
+    slack_desk,
+)
+from tests.support.transitions import transition
 
 HOSTILE = "<!channel> <@U0BOB> <script>alert(1)</script> & <https://evil.example|click> " + "x" * 120
 
@@ -281,12 +293,24 @@ def test_a_failed_work_tells_the_person_and_is_retried(desk: SlackDesk) -> None:
     assert [u.message for u in desk.updates() if u.source is Source.SLACK] == ["Found it"]
 
 
+ASK = {
+    "kind": "command",
+    "user_id": ALICE,
+    "channel_id": CHANNEL,
+    "text": "update Found it",
+    "trigger_id": "1.2.3",
+    "response_url": "https://hooks.slack.com/commands/T0/1/x",
+}
+
+
 @pytest.mark.parametrize(
     ("event", "says"),
     [
         ({"detour": "refresh", "site_id": SITE_ID, "reason": "update"}, "takes 'slack-command' events"),
         ({"detour": "slack-command"}, "without its request"),
         ({"detour": "slack-command", "ask": {"kind": "command", "user_id": ALICE}}, "without channel_id"),
+        ({"detour": "slack-command", "ask": ASK}, "needs a 'site_id' string"),  # which site: never guessed again
+        ({"detour": "slack-command", "ask": ASK, "site_id": "*"}, "only `status` is done for every site"),
     ],
 )
 def test_a_direct_event_it_cannot_do_fails_and_is_dead_lettered(
@@ -296,3 +320,241 @@ def test_a_direct_event_it_cannot_do_fails_and_is_dead_lettered(
         desk.invoke("slack_commands", event)
     assert "Rejected a direct event" in desk.log("slack_commands")
     assert desk.slack.responses == []
+
+
+# ------------------------------------------------------------------------------------ many sites
+
+SHOP_CHANNEL, API_CHANNEL = "C0SHOP001", "C0API0001"  # each site's own channel; CHANNEL (the secret's) is neither's
+
+
+@pytest.fixture
+def two(aws: str) -> Iterator[tuple[SlackDesk, RegisteredSite, RegisteredSite]]:
+    """Two registered sites, each with its own health check and channel."""
+    shop = registered_site(health_check(), "shop.example.com", slack_channel=SHOP_CHANNEL)
+    api = registered_site(health_check(), "api.example.com", slack_channel=API_CHANNEL)
+    with slack_desk(aws, sites=[shop, api]) as built:
+        yield built, shop, api
+
+
+def untouched(desk: SlackDesk, site: RegisteredSite) -> None:
+    """Nothing of `site` changed: no update in its timeline, no notice, its check not inverted."""
+    assert desk.updates(site.site_id) == []
+    assert desk.notice(site.site_id) is None
+    assert not inverted(site.site_id)
+
+
+def queued(desk: SlackDesk) -> list[dict[str, Any]]:
+    return [i.event for i in desk.lambdas.invocations if i.event.get("detour") == "slack-command"]
+
+
+def test_a_site_word_picks_the_site(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, shop, api = two
+    text = "shop.example.com update identified Payment is back"
+    answer = desk.slack.slash_command(desk.command_url, text=text, user_id=ALICE)  # from the secret's channel
+    assert "Posting your update to the shop.example.com maintenance page" in answer.json()["text"]
+    desk.lambdas.wait_idle()
+    (update,) = desk.updates(shop.site_id)
+    assert (update.stage, update.message, update.author) == (Stage.IDENTIFIED, "Payment is back", ALICE)
+    assert [event["site_id"] for event in queued(desk)] == [shop.site_id]
+    (said,) = desk.slack.responses_to(answer.response_url)
+    assert "Posted to the shop.example.com maintenance page as *Identified*" in said.text
+    untouched(desk, api)
+
+
+@pytest.mark.parametrize("word", ["SHOP.example.com.", "detour-site-shop", "{id}"])
+def test_a_site_is_named_by_its_domain_stack_or_id(
+    two: tuple[SlackDesk, RegisteredSite, RegisteredSite], word: str
+) -> None:
+    desk, shop, api = two
+    word = word.format(id=shop.site_id)
+    desk.slack.slash_command(desk.command_url, text=f"{word} update Rolling back", user_id=ALICE)
+    desk.lambdas.wait_idle()
+    assert [u.message for u in desk.updates(shop.site_id)] == ["Rolling back"]
+    untouched(desk, api)
+
+
+def test_the_channel_picks_the_site(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, shop, api = two
+    answer = desk.slack.slash_command(
+        desk.command_url, text="update Rolling back", user_id=ALICE, channel_id=API_CHANNEL
+    )
+    assert "api.example.com" in answer.json()["text"]
+    desk.lambdas.wait_idle()
+    assert [u.message for u in desk.updates(api.site_id)] == ["Rolling back"]
+    untouched(desk, shop)
+    # and a site word beats the channel: the shop's update, asked in the api's channel
+    desk.slack.slash_command(
+        desk.command_url, text="shop.example.com update Shop too", user_id=ALICE, channel_id=API_CHANNEL
+    )
+    desk.lambdas.wait_idle()
+    assert [u.message for u in desk.updates(shop.site_id)] == ["Shop too"]
+    assert [u.message for u in desk.updates(api.site_id)] == ["Rolling back"]
+
+
+@pytest.mark.parametrize("text", ["update Something broke", "maintenance on Upgrading until 2h", "maintenance off"])
+def test_ambiguity_answers_with_the_sites_and_changes_nothing(
+    two: tuple[SlackDesk, RegisteredSite, RegisteredSite], text: str
+) -> None:
+    desk, shop, api = two
+    answer = desk.slack.slash_command(desk.command_url, text=text, user_id=ALICE)  # the secret's channel: no site's
+    said = answer.json()
+    assert said["response_type"] == "ephemeral"
+    assert "Detour protects 2 sites" in said["text"]
+    assert "Nothing changed" in said["text"]
+    assert f"`shop.example.com` ({shop.site_id})" in said["text"]
+    assert f"`api.example.com` ({api.site_id})" in said["text"]
+    assert "/detour api.example.com " in said["text"]  # how to name one
+    desk.lambdas.wait_idle()
+    assert desk.lambdas.invocations == []
+    untouched(desk, shop)
+    untouched(desk, api)
+
+
+def test_a_word_naming_no_site_is_not_guessed(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, shop, _api = two
+    answer = desk.slack.slash_command(desk.command_url, text="shop update Rolling back", user_id=ALICE)
+    assert "`shop` is not a /detour command, nor a site's name" in answer.json()["text"]
+    desk.lambdas.wait_idle()
+    assert desk.lambdas.invocations == []
+    untouched(desk, shop)
+
+
+def test_status_lists_every_site(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, shop, _api = two
+    started = datetime.now(UTC) - timedelta(minutes=12)
+    IncidentStore(desk.world.table, boto3.client("dynamodb")).record(
+        replace(transition("ALARM", 0, site=shop.site_id), alarm_name=shop.alarm_name, changed_at=started)
+    )
+    answer = desk.slack.slash_command(desk.command_url, text="status", user_id=MALLORY)  # read-only: anyone
+    assert "Looking it up for every site" in answer.json()["text"]
+    desk.lambdas.wait_idle()
+    assert [event["site_id"] for event in queued(desk)] == ["*"]
+    (said,) = desk.slack.responses_to(answer.response_url)
+    lines = said.text.splitlines()
+    assert lines[0] == "Detour protects 2 sites:"
+    assert lines[1].startswith("• *api.example.com* is served by its primary")  # ordered by domain
+    assert lines[2].startswith("• *shop.example.com* is on the maintenance page (an outage) since")
+    assert "12 min" in lines[2]
+    # in a site's channel, or named, status is that site's alone
+    one = desk.slack.slash_command(desk.command_url, text="status", user_id=MALLORY, channel_id=SHOP_CHANNEL)
+    named = desk.slack.slash_command(desk.command_url, text="api.example.com", user_id=MALLORY)
+    desk.lambdas.wait_idle()
+    (said,) = desk.slack.responses_to(one.response_url)
+    assert said.text.startswith("*shop.example.com* is on the maintenance page")
+    assert "api." not in said.text
+    (said,) = desk.slack.responses_to(named.response_url)
+    assert said.text.startswith("*api.example.com* is served by its primary")
+    assert "shop." not in said.text
+
+
+def test_a_shortcut_in_an_ambiguous_channel_is_refused_with_the_sites(
+    two: tuple[SlackDesk, RegisteredSite, RegisteredSite],
+) -> None:
+    desk, shop, api = two
+    answer = desk.slack.message_shortcut(
+        desk.command_url, message_text="Root cause found", message_ts="1.000100", thread_ts=None, user_id=ALICE
+    )
+    assert answer.status == 200
+    desk.lambdas.wait_idle()
+    (said,) = desk.slack.responses_to(answer.response_url)
+    assert "The shortcut cannot name a site" in said.text
+    assert "shop.example.com" in said.text
+    assert "api.example.com" in said.text
+    assert desk.lambdas.invocations == []
+    untouched(desk, shop)
+    untouched(desk, api)
+    # in a site's own channel it posts to that site
+    desk.slack.message_shortcut(
+        desk.command_url,
+        message_text="Root cause found",
+        message_ts="1.000200",
+        thread_ts=None,
+        user_id=ALICE,
+        channel_id=SHOP_CHANNEL,
+    )
+    desk.lambdas.wait_idle()
+    assert [u.message for u in desk.updates(shop.site_id)] == ["Root cause found"]
+    untouched(desk, api)
+
+
+def test_a_site_channel_is_allowed_and_another_is_not(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, _, _ = two
+    for channel in (SHOP_CHANNEL, API_CHANNEL, CHANNEL):
+        answer = desk.slack.slash_command(desk.command_url, text="help", user_id=MALLORY, channel_id=channel)
+        assert "/detour [site] status" in answer.json()["text"]
+    answer = desk.slack.slash_command(desk.command_url, text="status", user_id=ALICE, channel_id="C0RANDOM")
+    assert "only in its incident channels" in answer.json()["text"]
+
+
+def test_a_command_for_one_site_never_touches_the_other(two: tuple[SlackDesk, RegisteredSite, RegisteredSite]) -> None:
+    desk, shop, api = two
+    on = desk.slack.slash_command(
+        desk.command_url, text="shop.example.com maintenance on Upgrading until 2h", user_id=ALICE
+    )
+    assert "Turning planned maintenance on for shop.example.com" in on.json()["text"]
+    desk.lambdas.wait_idle()
+    assert inverted(shop.site_id)
+    notice = desk.notice(shop.site_id)
+    assert notice is not None
+    assert notice.planned
+    assert notice.message == "Upgrading"
+    assert [(u.stage, u.message) for u in desk.updates(shop.site_id)] == [(Stage.IN_PROGRESS, "Upgrading")]
+    untouched(desk, api)
+
+    desk.slack.slash_command(desk.command_url, text="update Api is slow", user_id=ALICE, channel_id=API_CHANNEL)
+    off = desk.slack.slash_command(desk.command_url, text="api.example.com maintenance off", user_id=ALICE)
+    desk.lambdas.wait_idle()
+    (said,) = desk.slack.responses_to(off.response_url)
+    assert "No planned maintenance of api.example.com was on. Nothing changed." in said.text
+    assert inverted(shop.site_id)  # the shop's maintenance goes on
+    assert desk.notice(shop.site_id) is not None
+    assert [u.message for u in desk.updates(shop.site_id)] == ["Upgrading"]
+    assert [u.message for u in desk.updates(api.site_id)] == ["Api is slow"]
+    assert not inverted(api.site_id)
+    assert desk.notice(api.site_id) is None
+
+
+def test_the_queued_work_for_an_unregistered_site_fails_and_is_dead_lettered(
+    two: tuple[SlackDesk, RegisteredSite, RegisteredSite],
+) -> None:
+    desk, shop, api = two
+    ask = {
+        "kind": "command",
+        "user_id": ALICE,
+        "channel_id": SHOP_CHANNEL,
+        "text": "update Pwned",
+        "trigger_id": "1.2.3",
+        "response_url": desk.slack.api_url + "commands/x",
+    }
+    event = {"detour": "slack-command", "ask": ask, "site_id": "0000-not-a-site"}
+    with pytest.raises(UnregisteredSite, match="not registered"):
+        desk.invoke("slack_commands", event)
+    assert "Rejected a direct event" in desk.log("slack_commands")
+
+    # queued as the acknowledgement queues it: Lambda retries it twice, then dead-letters it
+    boto3.client("lambda", endpoint_url=desk.lambdas.url).invoke(
+        FunctionName="detour-slack_commands", InvocationType="Event", Payload=json.dumps(event).encode()
+    )
+    desk.lambdas.wait_idle()
+    assert [i.event["site_id"] for i in desk.lambdas.dead_letters] == ["0000-not-a-site"]
+    assert desk.slack.responses == []
+    untouched(desk, shop)
+    untouched(desk, api)
+
+
+def test_a_site_removed_after_the_acknowledgement_is_not_done_for_another(
+    two: tuple[SlackDesk, RegisteredSite, RegisteredSite],
+) -> None:
+    """The work does the site its acknowledgement chose, or nothing: it never chooses again."""
+    desk, shop, api = two
+    answer = desk.slack.slash_command(
+        desk.command_url, text="update Rolling back", user_id=ALICE, channel_id=SHOP_CHANNEL
+    )
+    assert answer.status == 200
+    desk.registry.remove(shop.site_id)  # before the work runs: it waits for nothing, so remove and re-queue
+    desk.lambdas.wait_idle()
+    (event,) = queued(desk)
+    assert event["site_id"] == shop.site_id
+    with pytest.raises(UnregisteredSite):
+        desk.invoke("slack_commands", event)
+    untouched(desk, api)

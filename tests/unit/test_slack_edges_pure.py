@@ -37,6 +37,18 @@ def test_the_command_channel_follows_the_secret(monkeypatch: pytest.MonkeyPatch)
     assert slack_responses.slack_permissions("U0ALICE", "", "arn:secret").channels == {"C0NEW"}
 
 
+def test_the_command_channels_are_the_secrets_and_every_sites(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slack_responses, "secrets_provider", lambda: None)
+    monkeypatch.setattr(
+        slack_responses, "load_slack_credentials", lambda secret_id, provider: BotToken("xoxb-1", "C0HOME")
+    )
+    permissions = slack_responses.slack_permissions(
+        "U0ALICE", "C0WARROOM", "arn:secret", ["C0SHOP001", "", "C0API0001"]
+    )
+    assert permissions.channels == {"C0HOME", "C0WARROOM", "C0SHOP001", "C0API0001"}
+    assert slack_responses.default_channel("arn:secret") == "C0HOME"  # where a site without a channel posts
+
+
 class _Recorder:
     """A loopback Slack Web API that records how each call was encoded, and answers ok."""
 
