@@ -223,7 +223,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def test_the_slack_command_event_file_is_a_real_request_refused_for_its_age(desk: SlackDesk) -> None:
-    """events/slack_command.json: what a Function URL delivers for `/detour update`. Its signature is
+    """events/slack_command.json: what a Function URL delivers for `/detour www.example.com update`. Its signature is
     long stale, so `sam local invoke` shows the gate; signed now, the same body is a valid command."""
     event = json.loads((EVENTS / "slack_command.json").read_text())
     assert desk.invoke("slack_commands", event)["statusCode"] == 401
@@ -234,7 +234,7 @@ def test_the_slack_command_event_file_is_a_real_request_refused_for_its_age(desk
     event["headers"] |= {"x-slack-request-timestamp": now, "x-slack-signature": signature(SIGNING_SECRET, now, body)}
     answer = desk.invoke("slack_commands", event)
     assert answer["statusCode"] == 200
-    assert "Posting your update" in json.loads(answer["body"])["text"]
+    assert "Posting your update to the www.example.com maintenance page" in json.loads(answer["body"])["text"]
 
 
 def test_the_update_posted_event_file_replies_its_update(desk: SlackDesk) -> None:
