@@ -1,9 +1,11 @@
-"""template.yaml read as CloudFormation would read it, offline.
+"""The templates read as CloudFormation would read them, offline: the hub (template.yaml, SAM) and
+a site (sites/site.yaml, plain CloudFormation: `load()` alone reads it, no transform).
 
 `transform()` runs the real SAM transform (samtranslator) with local code paths replaced by S3
 placeholders. `Resolver` evaluates the intrinsic functions for given parameter values and, when it
 is told the physical ids and attributes of deployed resources, resolves Ref, Fn::GetAtt and Fn::Sub
 to them: enough to create the rest of a stack by API calls, or to give a function its environment.
+Given the exports of stacks already deployed (`imports`), it resolves Fn::ImportValue too.
 """
 
 from __future__ import annotations
@@ -69,9 +71,11 @@ class Resolver:
         *,
         pseudo: dict[str, str] | None = None,
         strict: bool = False,
+        imports: dict[str, str] | None = None,
     ) -> None:
         self.template = template
         self.refs: dict[str, Any] = {**PSEUDO, **(pseudo or {}), **parameters}
+        self.imports: dict[str, str] = dict(imports or {})  # export name -> value, for Fn::ImportValue
         self.attributes: dict[tuple[str, str], Any] = {}
         self.stand_ins: set[str] = set()  # resources played locally: any attribute gets a placeholder
         self.strict = strict  # raise on what is unknown, instead of leaving the intrinsic as it is
@@ -116,6 +120,8 @@ class Resolver:
                 return self._attribute(logical_id, attribute)
             if key == "Fn::Sub":
                 return self._sub(arg)
+            if key == "Fn::ImportValue":
+                return self._import(arg)
             if key == "Fn::If":
                 name, yes, no = arg
                 return self.value(yes if self.condition(name) else no)
@@ -175,6 +181,14 @@ class Resolver:
         if self.strict:
             raise Unresolved(f"Ref {name}: not deployed (yet)")
         return {"Ref": name}
+
+    def _import(self, arg: Any) -> Any:
+        name = self.value(arg)
+        if isinstance(name, str) and name in self.imports:
+            return self.imports[name]
+        if self.strict:
+            raise Unresolved(f"Fn::ImportValue {name}: no such export (is the stack that exports it deployed?)")
+        return {"Fn::ImportValue": arg}
 
     def _attribute(self, logical_id: str, attribute: str) -> Any:
         if (logical_id, attribute) in self.attributes:

@@ -5,14 +5,10 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 
 // (The handlers run in their own realm, like CloudFront's runtime: compare values, not prototypes.)
-// Load a function file the way CloudFront runs it: a plain script defining handler(), with the
-// template's ${Parameter} placeholders substituted as Fn::Sub does.
-function load(file, parameters = {}) {
-  let code = readFileSync(new URL(file, import.meta.url), 'utf8');
-  for (const [name, value] of Object.entries(parameters)) {
-    code = code.replaceAll('${' + name + '}', value);
-  }
-  assert.doesNotMatch(code, /\$\{[A-Za-z]+\}/, 'every template placeholder is substituted');
+// Load a function file the way CloudFront runs it: a plain script defining handler(). The template
+// carries each file as it is (no Fn::Sub): one function serves every site.
+function load(file) {
+  const code = readFileSync(new URL(file, import.meta.url), 'utf8');
   const context = vm.createContext({});
   vm.runInContext(code, context, { filename: file });
   return context.handler;
@@ -40,21 +36,19 @@ function viewerEvent(eventType, uri, response) {
   return event;
 }
 
-function originResponse(statusCode = 200) {
-  return {
-    statusCode,
-    statusDescription: 'OK',
-    headers: {
-      'content-type': { value: 'text/html; charset=utf-8' },
-      'cache-control': { value: 'public, max-age=0, s-maxage=300' },
-      etag: { value: '"0123456789abcdef"' },
-    },
-    cookies: {},
+// S3's answer for a site's index.html: its object metadata retry-after arrives as x-amz-meta-retry-after.
+function originResponse(retryAfter, statusCode = 200) {
+  const headers = {
+    'content-type': { value: 'text/html; charset=utf-8' },
+    'cache-control': { value: 'public, max-age=0, s-maxage=300' },
+    etag: { value: '"0123456789abcdef"' },
   };
+  if (retryAfter !== undefined) headers['x-amz-meta-retry-after'] = { value: retryAfter };
+  return { statusCode, statusDescription: 'OK', headers, cookies: {} };
 }
 
 const viewerRequest = load('viewer-request.js');
-const viewerResponse = load('viewer-response.js', { RetryAfterSeconds: '120' });
+const viewerResponse = load('viewer-response.js');
 
 for (const uri of ['/', '/index.html', '/checkout/cart', '/favicon.ico', '/status.json/x', '/STATUS.JSON', '/api/v1/orders?id=1']) {
   test(`viewer request: ${uri} is served the page`, () => {
@@ -69,24 +63,35 @@ test('viewer request: /status.json is served itself', () => {
   assert.equal(viewerRequest(viewerEvent('viewer-request', '/status.json')).uri, '/status.json');
 });
 
-test('viewer response: the page is a 503 with Retry-After that nobody stores', () => {
-  const response = viewerResponse(viewerEvent('viewer-response', '/index.html', originResponse()));
+test('viewer response: the page is a 503 with its Retry-After that nobody stores', () => {
+  const response = viewerResponse(viewerEvent('viewer-response', '/index.html', originResponse('900')));
   assert.equal(response.statusCode, 503);
   assert.equal(response.statusDescription, 'Service Unavailable');
-  assert.equal(response.headers['retry-after'].value, '120');
+  assert.equal(response.headers['retry-after'].value, '900', "the site's own value, from its page's metadata");
   assert.equal(response.headers['cache-control'].value, 'no-store');
   assert.equal(response.headers['content-type'].value, 'text/html; charset=utf-8');
+  assert.equal(response.headers['x-amz-meta-retry-after'], undefined, 'the metadata header never reaches visitors');
 });
 
-test('viewer response: Retry-After is the stack parameter', () => {
-  const custom = load('viewer-response.js', { RetryAfterSeconds: '900' });
-  const response = custom(viewerEvent('viewer-response', '/index.html', originResponse()));
-  assert.equal(response.headers['retry-after'].value, '900');
+test('viewer response: two sites, two Retry-Afters from one function', () => {
+  const shop = viewerResponse(viewerEvent('viewer-response', '/index.html', originResponse('60')));
+  const docs = viewerResponse(viewerEvent('viewer-response', '/index.html', originResponse('3600')));
+  assert.deepEqual([shop.headers['retry-after'].value, docs.headers['retry-after'].value], ['60', '3600']);
 });
 
-test('viewer response: status.json stays 200, without Retry-After, never stored', () => {
-  const response = viewerResponse(viewerEvent('viewer-response', '/status.json', originResponse()));
+for (const [label, stored] of [['absent', undefined], ['empty', ''], ['not a number', '12; drop'], ['a date', 'Wed, 21 Oct 2026 07:28:00 GMT']]) {
+  test(`viewer response: a page whose retry-after metadata is ${label} gets Retry-After 120`, () => {
+    const response = viewerResponse(viewerEvent('viewer-response', '/index.html', originResponse(stored)));
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.headers['retry-after'].value, '120');
+    assert.equal(response.headers['x-amz-meta-retry-after'], undefined);
+  });
+}
+
+test('viewer response: status.json stays 200, without Retry-After or the metadata header, never stored', () => {
+  const response = viewerResponse(viewerEvent('viewer-response', '/status.json', originResponse('900')));
   assert.equal(response.statusCode, 200);
   assert.equal(response.headers['retry-after'], undefined);
+  assert.equal(response.headers['x-amz-meta-retry-after'], undefined);
   assert.equal(response.headers['cache-control'].value, 'no-store');
 });

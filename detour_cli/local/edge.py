@@ -1,12 +1,14 @@
 """The maintenance distribution, played locally: an HTTP server in front of the emulated bucket that
 does what the CloudFront distribution does with its two CloudFront Functions, its custom error
-responses and its response-headers policy.
+responses and its response-headers policy. Each site's distribution reads its own prefix of the hub's
+page bucket (its OriginPath, sites/<site id>/); the local edge is given the same prefix.
 
 The functions are ported from edge/*.js (a test runs both on the same events and compares them).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,9 @@ from botocore.exceptions import ClientError
 
 STATUS = "/status.json"
 PAGE = "/index.html"
+RETRY_AFTER_HEADER = "x-amz-meta-retry-after"  # S3 serves the object metadata retry-after as this header
+DEFAULT_RETRY_AFTER = "120"
+SECONDS = re.compile(r"[0-9]{1,6}")
 
 
 def viewer_request(uri: str) -> str:
@@ -24,12 +29,15 @@ def viewer_request(uri: str) -> str:
     return uri if uri == STATUS else PAGE
 
 
-def viewer_response(uri: str, status: int, headers: dict[str, str], retry_after: str) -> tuple[int, dict[str, str]]:
-    """edge/viewer-response.js: the page is a 503 with Retry-After; nothing is stored by browsers."""
-    headers = {**headers, "cache-control": "no-store"}
+def viewer_response(uri: str, status: int, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """edge/viewer-response.js: the page is a 503 with the Retry-After its object carries (metadata
+    retry-after), never passed on as such; nothing is stored by browsers. `headers`: lower-case names."""
+    headers = dict(headers)
+    stored = headers.pop(RETRY_AFTER_HEADER, None)
+    headers["cache-control"] = "no-store"
     if uri != STATUS:
         status = 503
-        headers["retry-after"] = retry_after
+        headers["retry-after"] = stored if stored is not None and SECONDS.fullmatch(stored) else DEFAULT_RETRY_AFTER
     return status, headers
 
 
@@ -41,9 +49,12 @@ class EdgeResponse:
 
 
 class LocalEdge:
-    def __init__(self, bucket: str, retry_after: str, policy_headers: dict[str, str]) -> None:
+    """One site's distribution. `origin_path`: the site's prefix in the bucket, as `sites/<site id>/`
+    or CloudFront's OriginPath form `/sites/<site id>` (both mean the same)."""
+
+    def __init__(self, bucket: str, origin_path: str, policy_headers: dict[str, str]) -> None:
         self.bucket = bucket
-        self.retry_after = retry_after
+        self.prefix = f"{origin_path.strip('/')}/" if origin_path.strip("/") else ""
         self.policy_headers = policy_headers
         self._s3 = boto3.client("s3")  # made once, here: boto3 sessions are not thread-safe
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -65,18 +76,21 @@ class LocalEdge:
         try:
             status, headers, body = 200, *self._origin(uri)
             # A viewer-response function does not run when the origin answered >= 400.
-            status, headers = viewer_response(uri, status, headers, self.retry_after)
+            status, headers = viewer_response(uri, status, headers)
         except ClientError:
-            # Custom error responses: the origin's 403/404 becomes the page, as a 503.
+            # Custom error responses: the origin's 403/404 becomes the page, as a 503, with the page's
+            # own headers (its x-amz-meta-* included: no viewer-response function runs on an error).
             headers, body = self._origin(PAGE)
             status = 503
         return EdgeResponse(status, {**headers, **self.policy_headers}, body)
 
     def _origin(self, uri: str) -> tuple[dict[str, str], bytes]:
-        found = self._s3.get_object(Bucket=self.bucket, Key=uri.lstrip("/"))
+        found = self._s3.get_object(Bucket=self.bucket, Key=self.prefix + uri.lstrip("/"))
         headers = {"content-type": found.get("ContentType", "application/octet-stream")}
         if found.get("CacheControl"):
             headers["cache-control"] = found["CacheControl"]
+        for name, value in found.get("Metadata", {}).items():  # as S3 serves user metadata
+            headers[f"x-amz-meta-{name.lower()}"] = value
         return headers, found["Body"].read()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

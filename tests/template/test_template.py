@@ -1,4 +1,5 @@
-"""template.yaml: the SAM transform, the decisions its conditions and rules make, and its security."""
+"""template.yaml, the hub: the SAM transform, its parameters, its security (bucket, topic, key), its
+exports for the site stacks, and the alarm-driven functions that serve every site."""
 
 from __future__ import annotations
 
@@ -7,9 +8,51 @@ from typing import Any
 
 import pytest
 
-from tests.support.template import Evaluator, site_parameters, source, transformed
+from tests.support.template import Evaluator, arn_like, hub_parameters, source, transformed
 
-ALARM = {"Fn::Sub": "${AWS::StackName}-primary-health"}
+PREFIX_FILTER = {"AlarmName": [{"prefix": {"Fn::Sub": "${AWS::StackName}/"}}]}
+ALARM_ARN = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+EXPORTS = {
+    "AlarmTopicArn": {"Ref": "AlarmTopic"},
+    "SiteServiceToken": {"Fn::GetAtt": ["SiteSetupFunction", "Arn"]},
+    "PageRequestFunctionArn": {"Fn::GetAtt": ["PageRequestFunction", "FunctionMetadata.FunctionARN"]},
+    "PageResponseFunctionArn": {"Fn::GetAtt": ["PageResponseFunction", "FunctionMetadata.FunctionARN"]},
+    "PageHeadersPolicyId": {"Ref": "PageHeadersPolicy"},
+    "PageBucketDomainName": {"Fn::GetAtt": ["PageBucket", "RegionalDomainName"]},
+}
+# what the registry now holds: no function may be told a site in its environment
+SITE_VARIABLES = {
+    "SITE_ID",
+    "SITE_DOMAIN",
+    "SITE_NAME",
+    "PAGE_URL",
+    "SLACK_MENTION",
+    "CONTACT_URL",
+    "DEFAULT_MESSAGE",
+    "DISTRIBUTION_ID",
+    "ALARM_NAMES",
+}
+GLOBAL_VARIABLES = {
+    "TABLE_NAME",
+    "ALARM_PREFIX",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_TRACE_DISABLED",
+    "POWERTOOLS_SERVICE_NAME",
+}
+ENVIRONMENTS = {
+    "LogWindowFunction": set(),
+    "NotifySlackFunction": {"SLACK_SECRET_ARN"},
+    "RefreshPageFunction": {"PAGE_BUCKET"},
+    "SiteSetupFunction": {"PAGE_BUCKET"},
+    "SlackCommandsFunction": {
+        "SLACK_SECRET_ARN",
+        "SLACK_UPDATERS",
+        "SLACK_COMMAND_CHANNELS",
+        "REFRESH_PAGE_FUNCTION",
+        "NOTIFY_SLACK_FUNCTION",
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -21,157 +64,97 @@ def resources_of(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in cfn["Resources"].items() if v["Type"] == kind}
 
 
-def evaluate(**parameters: str) -> Evaluator:
-    return Evaluator(source(), site_parameters(**parameters))
+def evaluate(stack_name: str = "detour", **parameters: str) -> Any:
+    return Evaluator(source(), hub_parameters(**parameters), stack_name=stack_name)
 
 
 # ---------------------------------------------------------------- parameters and rules
 
 
-def test_every_parameter_is_described() -> None:
-    assert all(p.get("Description") for p in source()["Parameters"].values())
+def test_the_hub_takes_only_hub_wide_parameters_each_described_and_grouped_once() -> None:
+    template = source()
+    assert set(template["Parameters"]) == {
+        "SlackUpdaters",
+        "SlackCommandChannels",
+        "OperatorEmail",
+        "LogRetentionDays",
+        "LogLevel",
+        "EnableTracing",
+    }
+    assert all(p.get("Description") for p in template["Parameters"].values())
+    assert all("Default" in p for p in template["Parameters"].values())  # a first deploy needs no answers
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(template["Parameters"])
 
 
-@pytest.mark.parametrize(
-    ("parameter", "good", "bad"),
-    [
-        (
-            "DomainName",
-            ["www.example.com", "status.shop.example.co.uk"],
-            ["WWW.example.com", "example", "x.com."],
-        ),
-        ("HostedZoneId", ["Z0123456789ABCDEFGHIJ"], ["0123", "z012"]),
-        ("PrimaryTarget", ["203.0.113.10", "my-alb-1.us-east-1.elb.amazonaws.com"], ["http://x.com", "a b"]),
-        ("HealthCheckPath", ["/", "/healthz?full=1"], ["healthz", "/a b"]),
-        (
-            "HealthCheckRegions",
-            ["us-east-1,eu-west-1,ap-southeast-1"],
-            ["us-east-1,eu-west-1", "us-east-1, eu-west-1,sa-east-1", "us-east-2,eu-west-1,sa-east-1"],
-        ),
-        (
-            "CertificateArn",
-            ["arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"],
-            ["arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"],
-        ),
-        ("OperatorEmail", ["", "oncall@example.com"], ["oncall", "a@b"]),
-    ],
-)
-def test_parameter_patterns_accept_and_reject(parameter: str, good: list[str], bad: list[str]) -> None:
-    pattern = re.compile(source()["Parameters"][parameter]["AllowedPattern"])
-    assert all(pattern.fullmatch(value) for value in good)
-    assert not any(pattern.fullmatch(value) for value in bad)
+def test_the_operator_email_pattern() -> None:
+    pattern = re.compile(source()["Parameters"]["OperatorEmail"]["AllowedPattern"])
+    assert all(pattern.fullmatch(v) for v in ("", "oncall@example.com"))
+    assert not any(pattern.fullmatch(v) for v in ("oncall", "a@b"))
 
 
-def test_the_defaults_with_a_load_balancer_break_no_rule() -> None:
+def test_the_hub_deploys_only_in_us_east_1() -> None:
     assert evaluate().failed_rules() == []
+    (failure,) = Evaluator(source(), hub_parameters(), "eu-west-1").failed_rules()
+    assert "Detour must be deployed in us-east-1" in failure
 
 
-@pytest.mark.parametrize(
-    ("parameters", "region", "message"),
-    [
-        ({}, "eu-west-1", "Detour must be deployed in us-east-1"),
-        ({"PrimaryHostedZoneId": ""}, "us-east-1", "PrimaryKind LoadBalancer needs PrimaryHostedZoneId"),
-        ({"HealthCheckProtocol": "HTTPS_STR_MATCH"}, "us-east-1", "need HealthCheckSearchString"),
-        (
-            {"PrimaryKind": "IPv4", "PrimaryTarget": "203.0.113.10", "DualStack": "true"},
-            "us-east-1",
-            "DualStack needs",
-        ),
-    ],
-)
-def test_rules_refuse_impossible_deployments_with_a_reason(
-    parameters: dict[str, str], region: str, message: str
-) -> None:
-    failures = Evaluator(source(), site_parameters(**parameters), region=region).failed_rules()
-    assert len(failures) == 1
-    assert message in failures[0]
-
-
-# ---------------------------------------------------------------- health check and records
-
-
-def test_a_load_balancer_primary_is_an_alias_that_evaluates_target_health() -> None:
-    stack = evaluate()
-    record = stack.resource("PrimaryRecordA")
-    assert record is not None
-    assert record["Failover"] == "PRIMARY"
-    assert record["HealthCheckId"] == {"Ref": "HealthCheck"}
-    assert record["AliasTarget"] == {
-        "DNSName": "my-alb-1234567890.us-east-1.elb.amazonaws.com",
-        "HostedZoneId": "Z35SXDOTRQ7X7K",
-        "EvaluateTargetHealth": True,
+def test_the_hub_holds_no_site() -> None:
+    kinds = {r["Type"] for r in source()["Resources"].values()}
+    assert not kinds & {
+        "AWS::Route53::HealthCheck",
+        "AWS::Route53::RecordSet",
+        "AWS::CloudFront::Distribution",
+        "AWS::CloudFront::OriginAccessControl",
     }
-    assert "TTL" not in record
-    assert "ResourceRecords" not in record
-    check = stack.resource("HealthCheck")["HealthCheckConfig"]  # type: ignore[index]
-    assert check["FullyQualifiedDomainName"] == "my-alb-1234567890.us-east-1.elb.amazonaws.com"
-    assert "IPAddress" not in check
+    alarms = [r["Properties"] for r in source()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms
+    assert all(a["Namespace"] == "AWS/SQS" for a in alarms)  # its own dead letters only
 
 
-def test_an_ip_primary_is_an_a_record_with_ttl_60_and_a_probe_of_the_ip() -> None:
-    stack = evaluate(PrimaryKind="IPv4", PrimaryTarget="203.0.113.10", PrimaryHostedZoneId="")
-    record = stack.resource("PrimaryRecordA")
-    assert record is not None
-    assert (record["ResourceRecords"], record["TTL"]) == (["203.0.113.10"], "60")
-    assert "AliasTarget" not in record
-    check = stack.resource("HealthCheck")["HealthCheckConfig"]  # type: ignore[index]
-    # probes the IP; the domain only rides along as Host header and SNI
-    assert (check["IPAddress"], check["FullyQualifiedDomainName"]) == ("203.0.113.10", "www.example.com")
-    assert stack.failed_rules() == []
+# ---------------------------------------------------------------- exports for the sites
 
 
-def test_the_secondary_is_cloudfront_without_a_health_check() -> None:
-    record = evaluate().resource("SecondaryRecordA")
-    assert record is not None
-    assert record["Failover"] == "SECONDARY"
-    assert "HealthCheckId" not in record
-    assert record["AliasTarget"] == {
-        "DNSName": {"Fn::GetAtt": ["Distribution", "DomainName"]},
-        "HostedZoneId": "Z2FDTNDATAQYW2",
-        "EvaluateTargetHealth": False,
-    }
-
-
-def test_aaaa_records_exist_only_for_a_dual_stack_balancer() -> None:
-    assert evaluate().resource("PrimaryRecordAAAA") is None
-    assert evaluate().resource("SecondaryRecordAAAA") is None
-    dual = evaluate(DualStack="true")
-    primary, secondary = dual.resource("PrimaryRecordAAAA"), dual.resource("SecondaryRecordAAAA")
-    assert primary is not None
-    assert secondary is not None
-    assert (primary["Type"], primary["Failover"], primary["AliasTarget"]["EvaluateTargetHealth"]) == (
-        "AAAA",
-        "PRIMARY",
-        True,
+def test_the_hub_exports_exactly_what_a_site_imports_under_its_stack_name() -> None:
+    outputs = source()["Outputs"]
+    exported = {key: output for key, output in outputs.items() if "Export" in output}
+    assert {key: output["Value"] for key, output in exported.items()} == EXPORTS
+    for key, output in exported.items():
+        assert output["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{key}"}
+    # the export names of two hubs never collide
+    assert (
+        evaluate("detour-staging").value(outputs["AlarmTopicArn"]["Export"]["Name"]) == "detour-staging-AlarmTopicArn"
     )
-    assert (secondary["Type"], secondary["Failover"]) == ("AAAA", "SECONDARY")
 
 
-@pytest.mark.parametrize(
-    ("protocol", "path", "search", "sni"),
-    [
-        ("HTTPS", "/", None, True),
-        ("HTTP", "/", None, None),
-        ("HTTPS_STR_MATCH", "/", "ok", True),
-        ("HTTP_STR_MATCH", "/", "ok", None),
-        ("TCP", None, None, None),
-    ],
-)
-def test_health_check_follows_the_protocol(
-    protocol: str, path: str | None, search: str | None, sni: bool | None
-) -> None:
-    config = evaluate(HealthCheckProtocol=protocol, HealthCheckSearchString="ok").resource("HealthCheck")[
-        "HealthCheckConfig"
-    ]  # type: ignore[index]
-    assert config["Type"] == protocol
-    assert config.get("ResourcePath") == path
-    assert config.get("SearchString") == search
-    assert config.get("EnableSNI") == sni
-    assert (config["RequestInterval"], config["FailureThreshold"]) == ("10", "3")
-    assert config["Regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1"]
+def test_exported_values_never_depend_on_a_parameter() -> None:
+    """An export cannot change while a site imports it: a hub parameter must never move one."""
+    for key in EXPORTS:
+        value = str(source()["Outputs"][key]["Value"])
+        assert not any(parameter in value for parameter in source()["Parameters"]), key
+        assert "Fn::If" not in value
 
 
-# ---------------------------------------------------------------- page bucket and distribution
+def test_outputs_name_everything_an_operator_and_the_cli_look_up() -> None:
+    assert {
+        "SlackCommandsUrl",
+        "PageBucketName",
+        "OperatorTopicArn",
+        "IncidentsTableName",
+        "SlackSecretArn",
+        "LogWindowDeadLetterQueueUrl",
+        "NotifySlackDeadLetterQueueUrl",
+        "RefreshPageDeadLetterQueueUrl",
+        "SlackCommandsDeadLetterQueueUrl",
+        "RefreshPageFunctionName",
+        "NotifySlackFunctionName",
+        "SiteTemplateVersion",
+    } <= set(source()["Outputs"])
+    assert source()["Outputs"]["SiteTemplateVersion"]["Value"] == "1"
+
+
+# ---------------------------------------------------------------- page bucket
 
 
 def test_the_page_bucket_is_private_encrypted_versioned_and_tls_only(cfn: dict[str, Any]) -> None:
@@ -182,123 +165,97 @@ def test_the_page_bucket_is_private_encrypted_versioned_and_tls_only(cfn: dict[s
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     assert bucket["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
     statements = cfn["Resources"]["PageBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    allow = [s for s in statements if s["Effect"] == "Allow"]
-    assert allow == [
-        {
-            "Sid": "OnlyThisDistributionReads",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"},
-            "Action": "s3:GetObject",
-            "Resource": {"Fn::Sub": "${PageBucket.Arn}/*"},
-            "Condition": {
-                "StringEquals": {
-                    "AWS:SourceArn": {
-                        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
-                    }
-                }
-            },
-        }
-    ]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
     )
 
 
-def test_the_distribution_serves_the_domain_over_tls_through_oac(cfn: dict[str, Any]) -> None:
-    config = cfn["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    assert config["Aliases"] == [{"Ref": "DomainName"}]
-    assert config["ViewerCertificate"] == {
-        "AcmCertificateArn": {"Ref": "CertificateArn"},
-        "SslSupportMethod": "sni-only",
-        "MinimumProtocolVersion": "TLSv1.2_2021",
+def test_only_this_accounts_distributions_read_and_only_the_sites_pages(cfn: dict[str, Any]) -> None:
+    statements = cfn["Resources"]["PageBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert allow["Resource"] == {"Fn::Sub": "${PageBucket.Arn}/sites/*"}
+    assert allow["Condition"] == {
+        "ArnLike": {"AWS:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}}
     }
-    assert config["IPV6Enabled"] is True
-    (origin,) = config["Origins"]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
-    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
-    assert origin["DomainName"] == {"Fn::GetAtt": ["PageBucket", "RegionalDomainName"]}  # REST, not website
-    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
-    assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" for b in behaviors)
-    assert all(b["ResponseHeadersPolicyId"] == {"Ref": "PageHeadersPolicy"} for b in behaviors)
-    status = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/status.json")
-    assert status["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
-    errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]}
-    assert {code: (e["ResponseCode"], e["ResponsePagePath"]) for code, e in errors.items()} == {
-        403: (503, "/index.html"),
-        404: (503, "/index.html"),
-    }
+    pattern = evaluate().value(allow["Condition"]["ArnLike"]["AWS:SourceArn"])
+    assert arn_like(pattern, "arn:aws:cloudfront::123456789012:distribution/E2SHOP")
+    assert not arn_like(pattern, "arn:aws:cloudfront::210987654321:distribution/E2SHOP")  # another account's
 
 
-def test_the_page_answers_with_retry_after_and_security_headers(cfn: dict[str, Any]) -> None:
-    config = cfn["Resources"]["PageHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
-    assert config["CustomHeadersConfig"]["Items"] == [
-        {"Header": "Retry-After", "Value": {"Ref": "RetryAfterSeconds"}, "Override": True}
-    ]
-    security = config["SecurityHeadersConfig"]
-    assert security["FrameOptions"]["FrameOption"] == "DENY"
-    assert "default-src 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-    assert "StrictTransportSecurity" not in security  # see the template: HSTS could trap an HTTP primary
+# ---------------------------------------------------------------- alarm topic and key
 
 
-# ---------------------------------------------------------------- alarm, topic, store
-
-
-def test_the_alarm_watches_the_health_check_and_reports_every_state(cfn: dict[str, Any]) -> None:
-    alarm = cfn["Resources"]["HealthAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Route53", "HealthCheckStatus")
-    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": {"Ref": "HealthCheck"}}]
-    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
-        "Minimum",
-        60,
-        1,
-        "LessThanThreshold",
-    )
-    assert alarm["TreatMissingData"] == "missing"
-    topic = [{"Ref": "AlarmTopic"}]
-    assert alarm["AlarmActions"] == alarm["OKActions"] == alarm["InsufficientDataActions"] == topic
-    assert alarm["AlarmName"] == ALARM
-
-
-def test_only_this_stacks_alarm_may_publish_over_tls_to_an_encrypted_topic(cfn: dict[str, Any]) -> None:
+def test_only_this_hubs_site_alarms_may_publish_over_tls_to_an_encrypted_topic(cfn: dict[str, Any]) -> None:
     assert cfn["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "TopicKey"}
     statements = cfn["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     (allow,) = [s for s in statements if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert allow["Action"] == "sns:Publish"
-    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(
-        ":alarm:${AWS::StackName}-primary-health"
-    )
+    assert allow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": ALARM_ARN + "${AWS::StackName}/*"}},
+    }
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
     )
+
+
+def test_the_alarm_topic_denies_every_publisher_but_cloudwatch(cfn: dict[str, Any]) -> None:
+    """Closes the forged-alarm gap: no IAM principal of the account, whatever its own policy says, may
+    publish. A request by an IAM principal carries no aws:PrincipalServiceName, and a negated
+    operator matches a missing key, so the Deny applies to it."""
+    statements = cfn["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny" and "StringNotEquals" in s.get("Condition", {})]
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "sns:Publish"
+    assert deny["Resource"] == {"Ref": "AlarmTopic"}
+    assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"}}
+
+
+def test_the_topic_key_admits_this_hubs_site_alarms_and_its_own_dead_letter_alarms(cfn: dict[str, Any]) -> None:
     key = cfn["Resources"]["TopicKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
-    grant = next(s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
-    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    grants = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(grants) == 2  # conditions in one statement must all hold: the two kinds need two statements
+    for grant in grants:
+        assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+        assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    (sites,) = [g for g in grants if "ArnLike" in g["Condition"]]
+    assert sites["Condition"]["ArnLike"] == {"aws:SourceArn": {"Fn::Sub": ALARM_ARN + "${AWS::StackName}/*"}}
+    (dead_letters,) = [g for g in grants if "ArnEquals" in g["Condition"]]
+    alarms = {r["Properties"]["AlarmName"]["Fn::Sub"] for r in resources_of(cfn, "AWS::CloudWatch::Alarm").values()}
+    assert {
+        arn["Fn::Sub"].removeprefix(ALARM_ARN) for arn in dead_letters["Condition"]["ArnEquals"]["aws:SourceArn"]
+    } == alarms
+    assert len(alarms) == 4
 
 
-def test_the_key_and_the_operator_topic_admit_exactly_this_stacks_alarms(cfn: dict[str, Any]) -> None:
+def test_the_operator_topic_admits_exactly_this_stacks_dead_letter_alarms(cfn: dict[str, Any]) -> None:
     """Named one by one: `alarm:<stack>-*` would also admit the alarms of a stack named <stack>-staging."""
-    prefix = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
     alarms = {
         r["Properties"]["AlarmName"]["Fn::Sub"]: r["Properties"]
         for r in resources_of(cfn, "AWS::CloudWatch::Alarm").values()
     }
-    key = cfn["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
-    (grant,) = [s for s in key if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
-    assert "ArnLike" not in grant["Condition"]
-    assert {arn["Fn::Sub"].removeprefix(prefix) for arn in grant["Condition"]["ArnEquals"]["aws:SourceArn"]} == set(
-        alarms
-    )
     operator = cfn["Resources"]["OperatorTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     (allow,) = [s for s in operator if s["Effect"] == "Allow"]
+    assert "ArnLike" not in allow["Condition"]
     to_operator = {name for name, props in alarms.items() if {"Ref": "OperatorTopic"} in props.get("AlarmActions", [])}
     assert {
-        arn["Fn::Sub"].removeprefix(prefix) for arn in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+        arn["Fn::Sub"].removeprefix(ALARM_ARN) for arn in allow["Condition"]["ArnEquals"]["aws:SourceArn"]
     } == to_operator
-    assert to_operator  # the dead-letter alarms
+    assert to_operator == set(alarms)
+
+
+def test_the_dead_letter_alarms_are_no_site_alarms(cfn: dict[str, Any]) -> None:
+    """They go to the operator topic; were they named <hub>/..., the site subscriptions would take them."""
+    resolver = evaluate()
+    site_pattern = resolver.value({"Fn::Sub": ALARM_ARN + "${AWS::StackName}/*"})
+    for alarm in resources_of(cfn, "AWS::CloudWatch::Alarm").values():
+        name = resolver.value(alarm["Properties"]["AlarmName"])
+        assert re.fullmatch(r"detour-[a-z-]+-dead-letters", name)
+        assert not arn_like(site_pattern, f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")
 
 
 def test_the_incidents_table_is_recoverable_encrypted_and_expires_idempotency_records(
@@ -313,17 +270,31 @@ def test_the_incidents_table_is_recoverable_encrypted_and_expires_idempotency_re
     assert table["DeletionPolicy"] == "Retain"
 
 
+# ---------------------------------------------------------------- every function's environment
+
+
+def test_the_functions_are_told_no_site_only_where_the_registry_is(cfn: dict[str, Any]) -> None:
+    functions = resources_of(cfn, "AWS::Lambda::Function")
+    assert set(functions) == set(ENVIRONMENTS)
+    for name, function in functions.items():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert set(env) == GLOBAL_VARIABLES | ENVIRONMENTS[name], name
+        assert not set(env) & SITE_VARIABLES, name
+        assert env["TABLE_NAME"] == {"Ref": "IncidentsTable"}
+        assert env["ALARM_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/"}  # <hub>/<site stack>/primary-health
+
+
 # ---------------------------------------------------------------- the alarm-driven functions
 
 # function -> the statements its role may have, beyond its own logs and dead letters
 FUNCTION_GRANTS = {
-    "LogWindow": {"IncidentsAndIdempotency"},
-    "NotifySlack": {"IncidentsAndIdempotency", "SlackSecret"},
+    "LogWindow": {"IncidentsAndIdempotency", "SiteRegistry"},
+    "NotifySlack": {"IncidentsAndIdempotency", "SiteRegistry", "SlackSecret"},
 }
 
 
-@pytest.mark.parametrize("name", FUNCTION_GRANTS)
-def test_each_function_subscribes_with_a_body_filter_for_this_stacks_alarm_only(cfn: dict[str, Any], name: str) -> None:
+@pytest.mark.parametrize("name", [*FUNCTION_GRANTS, "RefreshPage"])
+def test_each_function_subscribes_with_a_body_filter_for_this_hubs_site_alarms(cfn: dict[str, Any], name: str) -> None:
     (props,) = [
         r["Properties"]
         for r in resources_of(cfn, "AWS::SNS::Subscription").values()
@@ -332,11 +303,16 @@ def test_each_function_subscribes_with_a_body_filter_for_this_stacks_alarm_only(
     assert props["Protocol"] == "lambda"
     assert props["TopicArn"] == {"Ref": "AlarmTopic"}
     assert props["FilterPolicyScope"] == "MessageBody"
-    assert props["FilterPolicy"] == {"AlarmName": [ALARM]}
+    assert props["FilterPolicy"] == PREFIX_FILTER
     assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]}}
-    env = cfn["Resources"][f"{name}Function"]["Properties"]["Environment"]["Variables"]
-    assert env["ALARM_NAMES"] == ALARM  # the handler refuses any other alarm too
-    assert env["TABLE_NAME"] == {"Ref": "IncidentsTable"}
+
+
+def test_the_filter_prefix_is_what_site_alarm_names_start_with_and_nothing_else() -> None:
+    prefix = evaluate().value(PREFIX_FILTER["AlarmName"][0]["prefix"])
+    assert prefix == "detour/"
+    assert "detour/detour-site-shop/primary-health".startswith(prefix)
+    assert not "detour-staging/detour-site-shop/primary-health".startswith(prefix)
+    assert not "detour-refresh-page-dead-letters".startswith(prefix)
 
 
 @pytest.mark.parametrize("name", FUNCTION_GRANTS)
@@ -365,7 +341,11 @@ def test_each_function_fails_into_an_encrypted_dead_letter_queue_that_alarms(cfn
 def statements_of(role: dict[str, Any] | None) -> list[dict[str, Any]]:
     assert role is not None
     (policy,) = role["Policies"]
-    return policy["PolicyDocument"]["Statement"]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+REGISTRY_CONDITION = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
 
 
 @pytest.mark.parametrize(("name", "grants"), FUNCTION_GRANTS.items())
@@ -380,41 +360,66 @@ def test_each_function_role_grants_only_its_own_resources(name: str, grants: set
         {"Fn::GetAtt": [f"{name}LogGroup", "Arn"]},
     )
     assert granted["DeadLetters"] == ("sqs:SendMessage", {"Fn::GetAtt": [f"{name}DeadLetterQueue", "Arn"]})
-    if "IncidentsAndIdempotency" in grants:
-        (statement,) = [s for s in statements_of(role) if s["Sid"] == "IncidentsAndIdempotency"]
-        assert statement["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-        # what the store (transactions are Put/Update/Delete) and Powertools idempotency call, no
-        # more; notify_slack opens a thread only if its window is unchanged (a ConditionCheck)
-        checks = {"dynamodb:ConditionCheckItem"} if name == "NotifySlack" else set()
-        assert set(statement["Action"]) == {
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-            *checks,
-        }
-        service = {"LogWindow": "log_window", "NotifySlack": "notify_slack"}[name]
-        assert statement["Condition"] == {
-            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", f"IDEMPOTENCY#{service}"]}
-        }
-        env = transformed()["Resources"][f"{name}Function"]["Properties"]["Environment"]["Variables"]
-        assert env["POWERTOOLS_SERVICE_NAME"] == service  # the idempotency prefix the role allows
+    (statement,) = [s for s in statements_of(role) if s["Sid"] == "IncidentsAndIdempotency"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
+    # what the store (transactions are Put/Update/Delete) and Powertools idempotency call, no
+    # more; notify_slack opens a thread only if its window is unchanged (a ConditionCheck)
+    checks = {"dynamodb:ConditionCheckItem"} if name == "NotifySlack" else set()
+    assert set(statement["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        *checks,
+    }
+    service = {"LogWindow": "log_window", "NotifySlack": "notify_slack"}[name]
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", f"IDEMPOTENCY#{service}"]}
+    }
+    env = transformed()["Resources"][f"{name}Function"]["Properties"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == service  # the idempotency prefix the role allows
+    # the registry: read one site, nothing else of it (sites are written by site_setup alone)
+    (registry,) = [s for s in statements_of(role) if s["Sid"] == "SiteRegistry"]
+    assert (registry["Action"], registry["Resource"]) == ("dynamodb:GetItem", {"Fn::GetAtt": ["IncidentsTable", "Arn"]})
+    assert registry["Condition"] == REGISTRY_CONDITION
     if "SlackSecret" in grants:
         assert granted["SlackSecret"] == ("secretsmanager:GetSecretValue", {"Ref": "SlackSecret"})
     # X-Ray permissions only when tracing is on
     assert statements_of(evaluate(EnableTracing="true").resource(f"{name}Role"))[-1]["Sid"] == "Tracing"
 
 
+def string_like(pattern: str, value: str) -> bool:
+    return (
+        re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), value)
+        is not None
+    )
+
+
+def test_only_the_site_registry_statements_reach_the_registry() -> None:
+    """The incident statements' SITE#* must not reach the registry's partition (SITES), or every function
+    could write the sites: the registry has statements of its own, and only site_setup's writes."""
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    roles = [k for k, v in source()["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
+    assert len(roles) == 5
+    for role in roles:
+        for statement in statements_of(evaluate().resource(role)):
+            condition = statement.get("Condition", {})
+            keys = [*condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys", [])]
+            keys += condition.get("ForAllValues:StringEquals", {}).get("dynamodb:LeadingKeys", [])
+            if statement["Sid"] == "SiteRegistry":
+                assert condition == REGISTRY_CONDITION, role
+                actions = {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+                assert role == "SiteSetupRole" or not actions & writes, role
+            elif statement.get("Resource") == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}:
+                assert keys, f"{role} {statement['Sid']}: a table statement without LeadingKeys"
+                assert not any(string_like(k, "SITES") for k in keys), f"{role} {statement['Sid']}"
+
+
 def test_notify_slack_gets_the_secret_by_reference_never_its_value(cfn: dict[str, Any]) -> None:
     env = cfn["Resources"]["NotifySlackFunction"]["Properties"]["Environment"]["Variables"]
     assert env["SLACK_SECRET_ARN"] == {"Ref": "SlackSecret"}
-    assert env["PAGE_URL"] == {"Fn::Sub": "https://${Distribution.DomainName}/"}
-    assert env["SLACK_MENTION"] == {"Ref": "SlackMention"}
     assert cfn["Resources"]["SlackSecret"]["Properties"]["SecretString"] == "{}"  # the operator fills it
-    pattern = re.compile(source()["Parameters"]["SlackMention"]["AllowedPattern"])
-    assert all(pattern.fullmatch(v) for v in ("", "here", "channel", "S0123ABCD"))
-    assert not any(pattern.fullmatch(v) for v in ("@here", "<!channel>", "everyone"))
 
 
 def test_functions_log_to_their_own_group_with_retention(cfn: dict[str, Any]) -> None:
@@ -432,15 +437,3 @@ def test_tracing_is_opt_in(cfn: dict[str, Any]) -> None:
     assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
         "Fn::If": ["TracingEnabled", "false", "true"]
     }
-
-
-def test_outputs_name_everything_an_operator_looks_up() -> None:
-    assert {
-        "DistributionDomainName",
-        "PageBucketName",
-        "AlarmTopicArn",
-        "HealthCheckId",
-        "HealthAlarmName",
-        "IncidentsTableName",
-        "SlackSecretArn",
-    } <= set(source()["Outputs"])

@@ -1,5 +1,6 @@
-"""template.yaml, the maintenance page's part: the edge functions are the tested files, and
-refresh_page and page_setup are wired like log_window with only the rights they need."""
+"""The maintenance pages' part of the hub (template.yaml): the edge functions are the tested files,
+refresh_page and site_setup are wired with only the rights they need over every site's page, and
+PublishedPages republishes them all when the layer changes. The site's side is test_site_template."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.template import Evaluator, site_parameters, source, transformed
+from tests.support.template import Evaluator, hub_parameters, site_source, source, transformed
 
 EDGE = Path(__file__).resolve().parents[2] / "edge"
-ALARM = {"Fn::Sub": "${AWS::StackName}-primary-health"}
-DISTRIBUTION_ARN = {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"}
-PAGE_OBJECTS = [{"Fn::Sub": "${PageBucket.Arn}/index.html"}, {"Fn::Sub": "${PageBucket.Arn}/status.json"}]
+ANY_DISTRIBUTION = "arn:aws:cloudfront::123456789012:distribution/*"  # this account's, any of them
+SITE_PAGES = {"Fn::Sub": "${PageBucket.Arn}/sites/*"}
+TABLE = {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
+REGISTRY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +24,16 @@ def cfn() -> dict[str, Any]:
     return transformed()
 
 
-def evaluate(**parameters: str) -> Evaluator:
-    return Evaluator(source(), site_parameters(**parameters))
-
-
 def granted(role: str, **parameters: str) -> dict[str, dict[str, Any]]:
-    resolved = evaluate(**parameters).resource(role)
+    resolved = Evaluator(source(), hub_parameters(**parameters)).resource(role)
     assert resolved is not None
     assert "ManagedPolicyArns" not in resolved
     (policy,) = resolved["Policies"]
     return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    return {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
 
 
 # ---------------------------------------------------------------- edge functions
@@ -46,33 +48,27 @@ def test_the_viewer_request_function_is_exactly_the_tested_file() -> None:
     assert function["AutoPublish"] is True
 
 
-def test_the_viewer_response_function_is_exactly_the_tested_file_with_only_known_parameters() -> None:
+def test_the_viewer_response_function_is_exactly_the_tested_file_and_the_same_for_every_site() -> None:
     function = source()["Resources"]["PageResponseFunction"]["Properties"]
     code = (EDGE / "viewer-response.js").read_text()
-    assert function["FunctionCode"] == {"Fn::Sub": code}, (
+    # as it is, no Fn::Sub: every site's distribution runs it, each site's Retry-After comes with its page
+    assert function["FunctionCode"] == code, (
         "template.yaml's PageResponseFunction.FunctionCode differs from edge/viewer-response.js: copy the file in"
     )
     assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
-    # Fn::Sub would fail the deploy on an unknown name; the JS must not use ${...} of its own.
-    assert set(re.findall(r"\$\{([^}]*)\}", code)) == {"RetryAfterSeconds"}
-    assert "RetryAfterSeconds" in source()["Parameters"]
+    assert function["AutoPublish"] is True
+    assert "x-amz-meta-retry-after" in code
 
 
-def test_both_cache_behaviours_run_both_edge_functions(cfn: dict[str, Any]) -> None:
-    config = cfn["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    expected = [
-        {
-            "EventType": "viewer-request",
-            "FunctionARN": {"Fn::GetAtt": ["PageRequestFunction", "FunctionMetadata.FunctionARN"]},
-        },
-        {
-            "EventType": "viewer-response",
-            "FunctionARN": {"Fn::GetAtt": ["PageResponseFunction", "FunctionMetadata.FunctionARN"]},
-        },
-    ]
-    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
-    assert len(behaviours) == 2
-    assert all(b["FunctionAssociations"] == expected for b in behaviours)
+def test_the_headers_policy_sets_security_headers_and_leaves_retry_after_to_the_function(cfn: dict[str, Any]) -> None:
+    config = cfn["Resources"]["PageHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    # a policy header would override every site's own Retry-After with one value
+    assert "CustomHeadersConfig" not in config
+    security = config["SecurityHeadersConfig"]
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ContentTypeOptions"] == {"Override": True}
+    assert "default-src 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "StrictTransportSecurity" not in security  # see the template: HSTS could trap an HTTP primary
 
 
 # ---------------------------------------------------------------- refresh_page
@@ -80,16 +76,7 @@ def test_both_cache_behaviours_run_both_edge_functions(cfn: dict[str, Any]) -> N
 
 def test_refresh_page_subscribes_like_log_window_with_its_own_dead_letter_queue(cfn: dict[str, Any]) -> None:
     resources = cfn["Resources"]
-    (subscription,) = [
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::SNS::Subscription"
-        and r["Properties"].get("Endpoint") == {"Fn::GetAtt": ["RefreshPageFunction", "Arn"]}
-    ]
-    assert subscription["TopicArn"] == {"Ref": "AlarmTopic"}
-    assert (subscription["FilterPolicyScope"], subscription["FilterPolicy"]) == ("MessageBody", {"AlarmName": [ALARM]})
     dead_letters = {"Fn::GetAtt": ["RefreshPageDeadLetterQueue", "Arn"]}
-    assert subscription["RedrivePolicy"] == {"deadLetterTargetArn": dead_letters}
     (invoke_config,) = [
         r["Properties"]
         for r in resources.values()
@@ -112,43 +99,44 @@ def test_refresh_page_subscribes_like_log_window_with_its_own_dead_letter_queue(
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in queue_policy
     )
+    (undeliverable,) = [s for s in queue_policy if s["Effect"] == "Allow"]
+    assert undeliverable["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "AlarmTopic"}}}
 
 
-def test_refresh_page_is_told_its_bucket_distribution_and_wording(cfn: dict[str, Any]) -> None:
+def test_refresh_page_is_told_only_its_bucket(cfn: dict[str, Any]) -> None:
     function = cfn["Resources"]["RefreshPageFunction"]["Properties"]
     env = function["Environment"]["Variables"]
-    assert (env["PAGE_BUCKET"], env["DISTRIBUTION_ID"]) == ({"Ref": "PageBucket"}, {"Ref": "Distribution"})
-    assert (env["CONTACT_URL"], env["DEFAULT_MESSAGE"]) == ({"Ref": "ContactUrl"}, {"Ref": "DefaultMessage"})
-    assert (env["TABLE_NAME"], env["ALARM_NAMES"]) == ({"Ref": "IncidentsTable"}, ALARM)
+    assert env["PAGE_BUCKET"] == {"Ref": "PageBucket"}  # which site, its wording and distribution: the registry
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "RefreshPageLogGroup"}}
-    site_name = source()["Resources"]["RefreshPageFunction"]["Properties"]["Environment"]["Variables"]["SITE_NAME"]
-    assert evaluate().value(site_name) == "www.example.com"  # no SiteName: the domain
-    assert evaluate(SiteName="Example Shop").value(site_name) == "Example Shop"
 
 
-def assert_reads_and_writes_only_its_page(statements: dict[str, Any]) -> None:
-    """It reads the two objects back (a publish never replaces a newer page) and may list the page's
-    bucket (so a page not yet there is a 404, not a 403)."""
-    publish = statements["PublishThePage"]
-    assert (sorted(publish["Action"]), publish["Resource"]) == (["s3:GetObject", "s3:PutObject"], PAGE_OBJECTS)
+def assert_reads_and_writes_only_the_sites_pages(statements: dict[str, Any]) -> None:
+    """It reads the objects back (a publish never replaces a newer page) and may list the pages'
+    bucket (so a page not yet there is a 404, not a 403); it may invalidate any distribution of the
+    account, as the registry names it (a stray invalidation only costs a refetch)."""
+    publish = statements["PublishThePages"]
+    assert (sorted(publish["Action"]), publish["Resource"]) == (["s3:GetObject", "s3:PutObject"], SITE_PAGES)
     listing = statements["TellAMissingPageFromARefusal"]
     assert (listing["Action"], listing["Resource"]) == ("s3:ListBucket", {"Fn::GetAtt": ["PageBucket", "Arn"]})
+    invalidate = statements["InvalidateThePages"]
+    assert (invalidate["Action"], invalidate["Resource"]) == ("cloudfront:CreateInvalidation", ANY_DISTRIBUTION)
 
 
-def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distribution_and_use_incidents() -> None:
+def test_refresh_page_may_only_publish_the_sites_pages_invalidate_and_use_incidents_and_the_registry() -> None:
     statements = granted("RefreshPageRole")
     assert set(statements) == {
         "OwnLogs",
         "IncidentsAndIdempotency",
-        "PublishThePage",
+        "SiteRegistry",
+        "PublishThePages",
         "TellAMissingPageFromARefusal",
-        "InvalidateThePage",
+        "InvalidateThePages",
         "DeadLetters",
     }
     assert statements["OwnLogs"]["Resource"] == {"Fn::GetAtt": ["RefreshPageLogGroup", "Arn"]}
     incidents = statements["IncidentsAndIdempotency"]
     # it records the transition it handles (idempotently), like the other functions
-    assert set(incidents["Action"]) == {
+    assert actions(incidents) == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -158,60 +146,94 @@ def test_refresh_page_may_only_publish_its_two_objects_invalidate_its_distributi
     assert incidents["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", "IDEMPOTENCY#refresh_page"]}
     }
-    assert_reads_and_writes_only_its_page(statements)
-    assert (statements["InvalidateThePage"]["Action"], statements["InvalidateThePage"]["Resource"]) == (
-        "cloudfront:CreateInvalidation",
-        DISTRIBUTION_ARN,
+    registry = statements["SiteRegistry"]  # the sweep lists every site; a transition reads one
+    assert (actions(registry), registry["Resource"], registry["Condition"]) == (
+        {"dynamodb:GetItem", "dynamodb:Query"},
+        TABLE,
+        REGISTRY,
     )
+    assert_reads_and_writes_only_the_sites_pages(statements)
     assert statements["DeadLetters"]["Resource"] == {"Fn::GetAtt": ["RefreshPageDeadLetterQueue", "Arn"]}
-    actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
-    assert not any(a.endswith("*") for a in actions)
+    every = [a for s in statements.values() for a in actions(s)]
+    assert not any(a.endswith("*") for a in every)
     assert "Tracing" in granted("RefreshPageRole", EnableTracing="true")
 
 
-# ---------------------------------------------------------------- page_setup (custom resource)
+def test_the_pages_prefix_is_the_one_the_sites_distributions_read() -> None:
+    """refresh_page writes sites/<id>/...; a site's OriginPath is /sites/<health check id>; the bucket
+    policy lets CloudFront read sites/*: the three must agree."""
+    origin = site_source()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"][0]
+    assert origin["OriginPath"] == {"Fn::Sub": "/sites/${HealthCheck}"}
+    policy = source()["Resources"]["PageBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    assert allow["Resource"] == SITE_PAGES
 
 
-def test_the_published_page_resource_is_given_everything_the_page_shows(cfn: dict[str, Any]) -> None:
-    resource = cfn["Resources"]["PublishedPage"]
+# ---------------------------------------------------------------- site_setup (custom resources)
+
+
+def test_site_setup_is_the_renamed_page_setup(cfn: dict[str, Any]) -> None:
+    source_function = source()["Resources"]["SiteSetupFunction"]["Properties"]
+    assert source_function["CodeUri"] == "functions/site_setup/"
+    assert (Path(__file__).resolve().parents[2] / "functions" / "site_setup" / "app.py").is_file()
+    function = cfn["Resources"]["SiteSetupFunction"]["Properties"]
+    env = function["Environment"]["Variables"]
+    assert (env["POWERTOOLS_SERVICE_NAME"], env["PAGE_BUCKET"]) == ("site_setup", {"Ref": "PageBucket"})
+    group = cfn["Resources"]["SiteSetupLogGroup"]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}/site-setup"}
+    assert function["Timeout"] <= 900
+    assert "PageSetupFunction" not in cfn["Resources"]
+
+
+def test_published_pages_republishes_every_site_when_the_layer_changes(cfn: dict[str, Any]) -> None:
+    resource = cfn["Resources"]["PublishedPages"]
+    assert resource["Type"] == "Custom::DetourPages"
     props = resource["Properties"]
-    assert resource["Type"] == "Custom::MaintenancePage"
-    assert props["ServiceToken"] == {"Fn::GetAtt": ["PageSetupFunction", "Arn"]}
-    assert (props["BucketName"], props["DistributionId"], props["SiteId"]) == (
-        {"Ref": "PageBucket"},
-        {"Ref": "Distribution"},
-        {"Ref": "HealthCheck"},
-    )
+    assert props["ServiceToken"] == {"Fn::GetAtt": ["SiteSetupFunction", "Arn"]}
     # A changed layer (e.g. an edited page template) changes this property, so the deploy republishes.
     layer = next(k for k, v in cfn["Resources"].items() if v["Type"] == "AWS::Lambda::LayerVersion")
     assert props["PageTemplateVersion"] == {"Ref": layer}
-    assert int(props["ServiceTimeout"]) <= 900
+    assert int(props["ServiceTimeout"]) == 600
 
 
-def test_page_setup_may_publish_and_empty_its_bucket_and_nothing_else() -> None:
-    statements = granted("PageSetupRole")
+def test_site_setup_may_keep_the_registry_publish_and_remove_pages_and_nothing_else() -> None:
+    statements = granted("SiteSetupRole")
     assert set(statements) == {
         "OwnLogs",
+        "SiteRegistry",
         "ReadIncidents",
-        "PublishThePage",
+        "PublishThePages",
         "TellAMissingPageFromARefusal",
-        "InvalidateThePage",
-        "EmptyTheBucketOnDelete",
+        "InvalidateThePages",
+        "EmptyAPrefixOnDelete",
         "DeleteEveryVersionOnDelete",
     }
-    assert_reads_and_writes_only_its_page(statements)
-    assert statements["EmptyTheBucketOnDelete"]["Resource"] == {"Fn::GetAtt": ["PageBucket", "Arn"]}
-    assert statements["DeleteEveryVersionOnDelete"]["Resource"] == {"Fn::Sub": "${PageBucket.Arn}/*"}
-    assert statements["InvalidateThePage"]["Resource"] == DISTRIBUTION_ARN
+    registry = statements["SiteRegistry"]
+    assert (actions(registry), registry["Resource"], registry["Condition"]) == (
+        {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+        TABLE,
+        REGISTRY,
+    )
+    incidents = statements["ReadIncidents"]  # what the page shows: read only
+    assert (actions(incidents), incidents["Condition"]) == (
+        {"dynamodb:GetItem", "dynamodb:Query"},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*"]}},
+    )
+    assert_reads_and_writes_only_the_sites_pages(statements)
+    assert statements["EmptyAPrefixOnDelete"]["Action"] == "s3:ListBucketVersions"
+    assert statements["EmptyAPrefixOnDelete"]["Resource"] == {"Fn::GetAtt": ["PageBucket", "Arn"]}
+    assert statements["DeleteEveryVersionOnDelete"]["Action"] == "s3:DeleteObjectVersion"
+    assert statements["DeleteEveryVersionOnDelete"]["Resource"] == SITE_PAGES
+    assert "Tracing" in granted("SiteSetupRole", EnableTracing="true")
 
 
 def test_each_page_function_logs_to_its_own_group(cfn: dict[str, Any]) -> None:
-    for function, group in (("RefreshPageFunction", "RefreshPageLogGroup"), ("PageSetupFunction", "PageSetupLogGroup")):
+    for function, group in (("RefreshPageFunction", "RefreshPageLogGroup"), ("SiteSetupFunction", "SiteSetupLogGroup")):
         assert cfn["Resources"][function]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group}}
         assert cfn["Resources"][group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-# ---------------------------------------------------------------- parameters
+# ---------------------------------------------------------------- a site's page parameters
 
 
 @pytest.mark.parametrize(
@@ -227,22 +249,26 @@ def test_each_page_function_logs_to_its_own_group(cfn: dict[str, Any]) -> None:
     ],
 )
 def test_the_contact_link_parameter_takes_only_https_or_mailto(value: str, accepted: bool) -> None:
-    pattern = re.compile(source()["Parameters"]["ContactUrl"]["AllowedPattern"])
+    pattern = re.compile(site_source()["Parameters"]["ContactUrl"]["AllowedPattern"])
     assert bool(pattern.fullmatch(value)) is accepted
 
 
-def test_the_page_parameters_are_grouped_under_maintenance_page() -> None:
-    groups = source()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
-    (page,) = [g for g in groups if g["Label"]["default"] == "Maintenance page"]
-    assert {"SiteName", "ContactUrl", "DefaultMessage", "RetryAfterSeconds"} <= set(page["Parameters"])
-    assert {"RefreshPageDeadLetterQueueUrl"} <= set(source()["Outputs"])
+def test_the_retry_after_parameter_is_a_site_setting_in_seconds() -> None:
+    retry_after = site_source()["Parameters"]["RetryAfterSeconds"]
+    assert (retry_after["Type"], retry_after["Default"], retry_after["MinValue"], retry_after["MaxValue"]) == (
+        "Number",
+        120,
+        1,
+        86400,
+    )
+    # within what the viewer-response function passes on (1 to 6 digits), else it would answer 120
+    assert re.search(r"\[0-9\]\{1,6\}", (EDGE / "viewer-response.js").read_text())
 
 
-def test_refresh_page_sweeps_every_five_minutes_and_knows_its_site(cfn: dict[str, Any]) -> None:
+def test_refresh_page_sweeps_every_five_minutes(cfn: dict[str, Any]) -> None:
     """A resolution stops being news after RESOLVED_FOR with no alarm to say so: the schedule
     republishes then (and writes nothing while the page is what it should be)."""
     function = source()["Resources"]["RefreshPageFunction"]["Properties"]
-    assert function["Environment"]["Variables"]["SITE_ID"] == {"Ref": "HealthCheck"}
     assert function["Events"]["Sweep"]["Type"] == "Schedule"
     assert function["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(5 minutes)"
     (rule,) = [

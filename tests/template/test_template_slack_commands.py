@@ -1,4 +1,5 @@
-"""template.yaml: the slash-command function's public URL, what its role may do, and its limits."""
+"""template.yaml, the hub: the slash-command function's public URL, what its role may do (for every
+registered site), and its limits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.template import Evaluator, site_parameters, source, transformed
+from tests.support.template import Evaluator, hub_parameters, source, transformed
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def statements(role: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_role_may_do_exactly_what_the_commands_need() -> None:
-    role = Evaluator(source(), site_parameters()).resource("SlackCommandsRole")
+    role = Evaluator(source(), hub_parameters()).resource("SlackCommandsRole")
     assert role is not None
     assert "ManagedPolicyArns" not in role
     granted = statements(role)
@@ -61,6 +62,7 @@ def test_the_role_may_do_exactly_what_the_commands_need() -> None:
         "OwnLogs",
         "SlackSecret",
         "IncidentsAndRequests",
+        "SiteRegistry",
         "PlannedMaintenance",
         "PageAndThreadFollow",
         "DeadLetters",
@@ -68,9 +70,15 @@ def test_the_role_may_do_exactly_what_the_commands_need() -> None:
     table = granted["IncidentsAndRequests"]
     assert set(table["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
     assert table["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SITE#*", "SLACK#REQUESTS"]}}
+    # which site a command is for comes from the registry (one site, or every site for /detour status)
+    registry = granted["SiteRegistry"]
+    assert set(registry["Action"]) == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert registry["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
+    assert registry["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
+    # the health checks are the site stacks': the function only acts on registered sites
     maintenance = granted["PlannedMaintenance"]
     assert set(maintenance["Action"]) == {"route53:GetHealthCheck", "route53:UpdateHealthCheck"}
-    assert maintenance["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:route53:::healthcheck/${HealthCheck}"}
+    assert maintenance["Resource"] == "arn:aws:route53:::healthcheck/*"
     follow = granted["PageAndThreadFollow"]
     assert follow["Action"] == "lambda:InvokeFunction"
     assert follow["Resource"] == [
@@ -116,6 +124,14 @@ def test_the_allow_lists_take_slack_ids_only(parameter: str, good: list[str], ba
     assert not any(pattern.fullmatch(value) for value in bad)
 
 
-def test_notify_slack_and_refresh_page_know_their_site(cfn: dict[str, Any]) -> None:
-    for name in ("NotifySlackFunction", "SlackCommandsFunction"):
-        assert cfn["Resources"][name]["Properties"]["Environment"]["Variables"]["SITE_ID"] == {"Ref": "HealthCheck"}
+def test_it_is_told_no_site_only_its_neighbours_and_allow_lists(cfn: dict[str, Any]) -> None:
+    env = cfn["Resources"]["SlackCommandsFunction"]["Properties"]["Environment"]["Variables"]
+    assert not {"SITE_ID", "SITE_DOMAIN"} & set(env)  # the registry says which sites there are
+    assert (env["REFRESH_PAGE_FUNCTION"], env["NOTIFY_SLACK_FUNCTION"]) == (
+        {"Ref": "RefreshPageFunction"},
+        {"Ref": "NotifySlackFunction"},
+    )
+    assert (env["SLACK_UPDATERS"], env["SLACK_COMMAND_CHANNELS"]) == (
+        {"Ref": "SlackUpdaters"},
+        {"Ref": "SlackCommandChannels"},
+    )

