@@ -1,11 +1,16 @@
-"""`detour demo`: a whole outage, rehearsed on loopback. No AWS account, no Docker, no network.
+"""`detour demo`: an outage of one site among several, rehearsed on loopback. No AWS account, no
+Docker, no network.
 
-An embedded AWS (moto's server) gets template.yaml deployed into it. A local primary, a local Slack,
-and a local edge (playing CloudFront) stand in for the rest. Route 53's health checkers and
-failover answers, and CloudWatch's alarm, are played by code that follows their rules. The functions' handlers run
-in-process on the exact SNS event CloudWatch would send. Mid-outage an operator posts an update with
-`/detour update` from the local Slack: a correctly signed request to slack_commands served as its
-Function URL (payload 2.0), whose work and follow-ups run through a local Lambda Invoke API.
+An embedded AWS (moto's server) gets the hub (template.yaml) deployed into it, then one stack per
+site (sites/site.yaml), each with its own local primary; the sites' custom resources register them
+with the hub through site_setup, run in-process. A local Slack and a local edge per site (playing
+its CloudFront distribution, which reads the site's prefix of the hub's bucket) stand in for the
+rest. Route 53's health checkers and failover answers, and CloudWatch's alarms, are played by code
+that follows their rules. The functions' handlers run in-process on the exact SNS event CloudWatch
+would send. One site's primary goes down; mid-outage an operator posts an update with `/detour`
+from the local Slack: a correctly signed request to slack_commands served as its Function URL
+(payload 2.0), whose work and follow-ups run through a local Lambda Invoke API. The other site must
+stay untouched (its page objects, Slack channel, failover windows and history), which is checked.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import contextlib
 import json
 import sys
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,13 +30,15 @@ from typing import IO, Any
 
 import boto3
 
+from detour.incidents.items import encode
+from detour.incidents.sites import SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.runtime.aws import dynamodb_client
-from detour_cli.local.cfn_endpoint import cfn_response_endpoint
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers
-from detour_cli.local.emulated_stack import EmulatedStack
+from detour_cli.local.emulated_stack import EmulatedStack, delete_stack
+from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.function_url import FunctionUrl
 from detour_cli.local.lambda_runtime import InProcessFunction
 from detour_cli.local.lambda_service import LocalLambda
@@ -47,6 +53,31 @@ UPDATE_STAGE = "identified"
 UPDATE_MESSAGE = "The primary's database ran out of disk; we are moving it. Back within 15 minutes."
 UPDATE_BUDGET_S = 10.0  # an update reaches the page within 10 seconds
 RETRY_DELAY_S = 1.0  # between retries of a failed asynchronous invocation (Lambda: 1, then 2 minutes)
+SHOP_CHANNEL = "C0SHOP0001"
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """A site to deploy: stack detour-site-<name>. `channel` empty: the hub secret's channel."""
+
+    name: str
+    domain: str
+    site_name: str = ""
+    channel: str = ""
+    outage: bool = False  # its primary goes down in the story
+
+    @property
+    def slack_channel(self) -> str:
+        return self.channel or CHANNEL
+
+
+SHOP = SiteSpec("shop", "shop.detour.test", site_name="Example Shop", channel=SHOP_CHANNEL, outage=True)
+DOCS = SiteSpec("docs", "docs.detour.test")
+SINGLE = SiteSpec("www", DOMAIN, outage=True)  # today's single-site story
+
+
+def sites_for(count: int) -> tuple[SiteSpec, ...]:
+    return (SHOP, DOCS) if count == 2 else (SINGLE,)
 
 
 @dataclass
@@ -57,14 +88,20 @@ class Options:
     out: Path = field(default_factory=lambda: Path("rehearsal-output") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
     keep_running: bool = False
     timeout_s: float = 120.0
+    sites: int = 2
+    remove_site: bool = False  # at the end, delete the site that had the outage, and check what stays
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="detour demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, choices=(1, 2), default=2, help="1: today's single-site story")
     parser.add_argument("--interval", type=float, default=1.0, help="health-check interval, s (AWS: 10 or 30)")
     parser.add_argument("--threshold", type=int, default=3, help="health-check failure threshold (1-10)")
     parser.add_argument("--alarm-period", type=float, default=2.0, help="alarm period, s (AWS: 60)")
     parser.add_argument("--real-timing", action="store_true", help="AWS's own timing: 10 s interval, 60 s period")
+    parser.add_argument(
+        "--remove-site", action="store_true", help="at the end, delete the site stack that had the outage"
+    )
     parser.add_argument("--out", type=Path, help="artifacts folder (default: rehearsal-output/<time>)")
     parser.add_argument("--keep-running", action="store_true", help="leave everything up; stop/start the primary")
     args = parser.parse_args(argv)
@@ -74,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         threshold=args.threshold,
         keep_running=args.keep_running,
         timeout_s=600.0 if args.real_timing else 120.0,
+        sites=args.sites,
+        remove_site=args.remove_site,
     )
     if args.out:
         options.out = args.out
@@ -89,24 +128,94 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+@dataclass
+class Site:
+    """One site in the rehearsal: its primary, its stack, and what plays Route 53, CloudWatch and
+    CloudFront for it."""
+
+    spec: SiteSpec
+    primary: LocalPrimary
+    stack: EmulatedStack | None = None
+    check: HealthCheck | None = None
+    alarm: HealthAlarm | None = None
+    prober: Prober | None = None
+    edge: LocalEdge | None = None
+    rounds: list[bool] = field(default_factory=list)  # every round's verdict (HealthCheckStatus)
+    baseline: dict[str, Any] = field(default_factory=dict)  # what a bystander must still have at the end
+
+    @property
+    def domain(self) -> str:
+        return self.spec.domain
+
+    @property
+    def deployed(self) -> EmulatedStack:
+        if self.stack is None:
+            raise RuntimeError(f"site {self.domain} is not deployed")
+        return self.stack
+
+    @property
+    def site_id(self) -> str:
+        return self.deployed.physical_id("HealthCheck")
+
+    @property
+    def alarm_name(self) -> str:
+        return self.deployed.physical_id("HealthAlarm")
+
+    @property
+    def page(self) -> LocalEdge:
+        if self.edge is None:
+            raise RuntimeError(f"site {self.domain} has no edge")
+        return self.edge
+
+    @property
+    def health(self) -> HealthCheck:
+        if self.check is None:
+            raise RuntimeError(f"site {self.domain} has no health check")
+        return self.check
+
+    def stop_playing(self) -> None:
+        """Stop its checkers and its alarm (before its stack is deleted, or at the end)."""
+        for part in (self.prober, self.alarm):
+            if part is not None:
+                part.stop()
+        self.prober = self.alarm = None
+
+
 class Rehearsal:
     def __init__(self, options: Options, out: IO[str] | None = None) -> None:
         self.options = options
         self.timeline = Timeline(out or sys.stdout)
         self.failures: list[str] = []
-        self.delivered: list[str] = []  # the alarm states delivered to the handlers, in order
+        self.delivered: dict[str, list[str]] = {}  # alarm name -> the states delivered to the handlers, in order
         self.functions: dict[str, InProcessFunction] = {}
         self.logs: list[IO[str]] = []
         self.update_seconds: float | None = None  # from the slash command to status.json showing the update
+        self.sites = [Site(spec, LocalPrimary()) for spec in sites_for(options.sites)]
+        self.removed: list[str] = []  # what deleting a site stack deleted
         self._dead_reported = 0
+
+    @property
+    def failing(self) -> Site:
+        return next(site for site in self.sites if site.spec.outage)
+
+    @property
+    def bystanders(self) -> list[Site]:
+        return [site for site in self.sites if not site.spec.outage]
 
     def run(self) -> bool:
         options = self.options
         options.out.mkdir(parents=True, exist_ok=True)
         (options.out / "logs").mkdir(exist_ok=True)
         say = self.timeline.say
-        say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
-        say("starting the embedded AWS, the local primary and Slack; deploying template.yaml ...")
+        if len(self.sites) == 1:
+            say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
+        else:
+            say(
+                f"Detour rehearsal: one hub, {len(self.sites)} sites, an outage of {self.failing.domain} while "
+                f"{', '.join(s.domain for s in self.bystanders)} stays up, on loopback (no AWS account, no Docker)"
+            )
+        primaries = "primary" if len(self.sites) == 1 else "primaries"
+        say(f"starting the embedded AWS, the local {primaries} and Slack; deploying the hub (template.yaml) ...")
         with contextlib.ExitStack() as running:
             self._set_up(running)
             try:
@@ -127,51 +236,98 @@ class Rehearsal:
         return not self.failures
 
     def _set_up(self, running: contextlib.ExitStack) -> None:
-        """The primary, the emulated stack with its first page, the edge, the checkers and the alarm;
-        each stopped again, in reverse order, when `running` closes."""
-        options, say = self.options, self.timeline.say
-        self.primary = LocalPrimary()
-        self.primary.start()
-        running.callback(self.primary.stop)
-        overrides = {
-            "HealthCheckPort": str(self.primary.port),
-            "HealthCheckFailureThreshold": str(options.threshold),
-            "SlackUpdaters": OPERATOR,
-        }
-        sandbox = running.enter_context(local_sandbox(overrides))
-        self.slack, self.stack = sandbox.slack, sandbox.stack
+        """The primaries, the hub with its first custom resource, each site's stack, edge, checkers
+        and alarm; each stopped again, in reverse order, when `running` closes."""
+        for site in self.sites:
+            site.primary.start()
+            running.callback(site.primary.stop)
+        own_channels = tuple(s.spec.channel for s in self.sites if s.spec.channel)
+        overrides = {"SlackUpdaters": OPERATOR}
+        if own_channels:  # /detour is taken in the sites' own channels too
+            overrides["SlackCommandChannels"] = ",".join(own_channels)
+        sandbox = running.enter_context(local_sandbox(overrides, channels=(CHANNEL, *own_channels)))
+        self.sandbox, self.slack, self.stack = sandbox, sandbox.slack, sandbox.stack
         running.callback(self._close_function_logs)
-        self._report_deployment(sandbox)
+        self._report_hub(sandbox)
         self._serve_functions(running)
-        self._publish_initial_page(self.stack)
-        self.edge = self._start_edge(self.stack)
-        running.callback(self.edge.stop)
-
+        self.stack.create_pending(self._service_token)
+        for logical_id, answer_ in self.stack.answers.items():
+            self.timeline.say(
+                f"{logical_id} custom resource (site_setup, in-process): {answer_['Status']} "
+                f"({_data(answer_)}: no site is registered yet)"
+            )
         self.route53 = boto3.client("route53")  # clients are made here, once: boto3 sessions are not thread-safe
-        self.alarm = HealthAlarm(self.stack.physical_id("HealthAlarm"), options.alarm_period_s, self._deliver)
-        self.alarm.start()
-        running.callback(self.alarm.stop)
-        config = self.stack.resolver.resource("HealthCheck") or {}
-        self.check = HealthCheck(
+        for site in self.sites:
+            self._deploy_site(site)
+        for site in self.sites:
+            self._play_site(site, running)
+        for site in self.bystanders:
+            site.baseline = self._observe(site)
+
+    def _deploy_site(self, site: Site) -> None:
+        t, spec = self.timeline, site.spec
+        parameters = self.sandbox.site_parameters(spec.domain, site.primary.port) | {
+            "HealthCheckFailureThreshold": str(self.options.threshold),
+            "SiteName": spec.site_name,
+            "SlackChannel": spec.channel,
+        }
+        started = time.monotonic()
+        site.stack = stack = self.sandbox.add_site(spec.name, parameters, self._service_token)
+        took = time.monotonic() - started
+        named = f', "{spec.site_name}"' if spec.site_name else ""
+        where = f"its own Slack channel #{spec.channel}" if spec.channel else f"the hub's Slack channel #{CHANNEL}"
+        t.say(
+            f"deployed sites/site.yaml as stack {stack.name!r} in {took:.1f} s: {spec.domain}{named}, {where}; "
+            f"{len(stack.created)} resources created, {len(stack.emulated)} played locally"
+        )
+        for line in stack.created:
+            t.detail(line)
+        registered = SiteRegistry(self.stack.physical_id("IncidentsTable"), dynamodb_client()).require(site.site_id)
+        t.detail(
+            f"registered with the hub: site {registered.site_id}, alarm {registered.alarm_name}, "
+            f"page under s3://{self.stack.physical_id('PageBucket')}/{registered.page_prefix}"
+        )
+
+    def _play_site(self, site: Site, running: contextlib.ExitStack) -> None:
+        """The site's distribution (the local edge), its checkers and its alarm."""
+        options, say, stack = self.options, self.timeline.say, site.deployed
+        site.edge = self._start_edge(stack)
+        running.callback(site.edge.stop)
+        site.alarm = HealthAlarm(site.alarm_name, options.alarm_period_s, self._deliver)
+        self.delivered.setdefault(site.alarm_name, [])
+        site.alarm.start()
+        config = stack.resolver.resource("HealthCheck") or {}
+        site.check = HealthCheck(
             HealthCheckConfig.from_template(config["HealthCheckConfig"], interval_s=options.interval_s)
         )
-        prober = Prober(self.check, on_round=self.alarm.observe)
-        prober.start()
-        running.callback(prober.stop)
-        cfg = self.check.config
+        alarm = site.alarm
+
+        def on_round(healthy: bool) -> None:
+            site.rounds.append(healthy)
+            alarm.observe(healthy)
+
+        site.prober = Prober(site.check, on_round=on_round)
+        site.prober.start()
+        running.callback(site.stop_playing)
+        cfg = site.check.config
         say(
-            f"health check {self.stack.physical_id('HealthCheck')}: {len(cfg.regions)} checkers "
+            f"{site.domain}: health check {site.site_id}: {len(cfg.regions)} checkers "
             f"({', '.join(cfg.regions)}) probe {cfg.protocol} {cfg.address}:{cfg.port}{cfg.path} "
-            f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {self.alarm.period_s:g} s"
+            f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {alarm.period_s:g} s"
         )
+
+    def _service_token(self, token: str, event: dict[str, Any]) -> None:
+        """CloudFormation sends a custom resource's request to its ServiceToken: one of the hub's functions."""
+        for logical_id in self.stack.functions():
+            if self.stack.resolver.attributes.get((logical_id, "Arn")) == token:
+                self._function(logical_id).invoke(event)
+                return
+        raise LookupError(f"no function of the hub has the ARN {token}")
 
     def _serve_functions(self, running: contextlib.ExitStack) -> None:
         """Lambda's Invoke API for every function (the functions reach it via AWS_ENDPOINT_URL_LAMBDA)
         and slack_commands' Function URL; the signing secret in the stack's Slack secret."""
         stack = self.stack
-        for logical_id in stack.functions():  # each function's Ref is the name it is served under
-            name = f"{stack.name}-{logical_id}"
-            stack.resolver.know(logical_id, name, Arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
         self.lambda_service = running.enter_context(LocalLambda(retry_delay_s=RETRY_DELAY_S))
         retries = self._retry_attempts()
         for logical_id in stack.functions():
@@ -207,56 +363,68 @@ class Rehearsal:
 
     def _play(self) -> None:
         t = self.timeline
-        t.wait_for("the checkers' first round", lambda: self.check.healthy is True, self._wait_s())
-        t.say(f"primary healthy ({self._checkers()}); DNS {self._dns()}")
-        self._snapshot("1-healthy")
-        self._act("the primary stops answering", self.primary.stop, healthy=False, alarm="ALARM", step="2-failing-over")
-        self._post_update()
-        self._act("the primary comes back", self.primary.start, healthy=True, alarm="OK", step="3-recovered")
+        t.wait_for(
+            "the checkers' first rounds", lambda: all(s.health.healthy is True for s in self.sites), self._wait_s()
+        )
+        for site in self.sites:
+            t.say(f"{site.domain}: primary healthy ({self._checkers(site)}); DNS {self._dns(site)}")
+            self._snapshot(site, "1-healthy")
+        site = self.failing
+        self._act(
+            site, "the primary stops answering", site.primary.stop, healthy=False, alarm="ALARM", step="2-failing-over"
+        )
+        self._post_update(site)
+        self._act(site, "the primary comes back", site.primary.start, healthy=True, alarm="OK", step="3-recovered")
+        for bystander in self.bystanders:
+            self._check_untouched(bystander)
+        if self.options.remove_site:
+            self._remove(site)
 
-    def _post_update(self) -> None:
+    def _post_update(self, site: Site) -> None:
         """An operator posts an update from Slack: signed slash command -> Function URL -> the work,
         queued on slack_commands itself -> refresh_page and notify_slack, queued in turn."""
         t = self.timeline
         text = f"update {UPDATE_STAGE} {UPDATE_MESSAGE}"
-        t.say(f"<@{OPERATOR}> in Slack: /detour {text}")
+        if len(self.sites) > 1:  # which site: any name the registry knows it by
+            text = f"{site.domain} {text}"
+        t.say(f"<@{OPERATOR}> in Slack #{site.spec.slack_channel}: /detour {text}")
         started = time.monotonic()
-        answer = self.slack.slash_command(self.command_url.url, text=text, user_id=OPERATOR)
+        answer_ = self.slack.slash_command(
+            self.command_url.url, text=text, user_id=OPERATOR, channel_id=site.spec.slack_channel
+        )
         t.detail(
             f"signed request -> slack_commands' Function URL (form body delivered base64, payload 2.0): "
-            f"HTTP {answer.status} in {answer.seconds * 1000:.0f} ms{_acknowledged(answer)}"
+            f"HTTP {answer_.status} in {answer_.seconds * 1000:.0f} ms{_acknowledged(answer_)}"
         )
-        if answer.status != 200:
-            raise AssertionError(f"the slash command was answered HTTP {answer.status}")
-        if not answer.in_time:
-            raise AssertionError(f"the acknowledgement took {answer.seconds:.1f} s: Slack gives up after 3 s")
-        t.wait_for("status.json on the edge to show the update", self._update_shown, UPDATE_BUDGET_S, poll_s=0.05)
+        if answer_.status != 200:
+            raise AssertionError(f"the slash command was answered HTTP {answer_.status}")
+        if not answer_.in_time:
+            raise AssertionError(f"the acknowledgement took {answer_.seconds:.1f} s: Slack gives up after 3 s")
+        t.wait_for(
+            "status.json on the edge to show the update", lambda: _update_shown(site.page), UPDATE_BUDGET_S, poll_s=0.05
+        )
         took = time.monotonic() - started
-        status = json.loads(self.edge.get("/status.json").body)
+        status = json.loads(site.page.get("/status.json").body)
         t.detail(
-            f"status.json on the local edge shows it {took:.2f} s after the request (budget {UPDATE_BUDGET_S:g} s); "
-            f"stage {status.get('stage')!r}, timeline newest first:"
+            f"status.json on {site.domain}'s edge shows it {took:.2f} s after the request "
+            f"(budget {UPDATE_BUDGET_S:g} s); stage {status.get('stage')!r}, timeline newest first:"
         )
         for update in status.get("updates", []):
             t.detail(f"  {update['posted_at']}  [{update['stage']}] {update.get('message', '')}")
         self.lambda_service.wait_idle(self.options.timeout_s)
         self._check_background()
-        answers = self.slack.responses_to(answer.response_url)
+        answers = self.slack.responses_to(answer_.response_url)
         if not answers:
             raise AssertionError("slack_commands did not answer through response_url")
         for response in answers:
             t.detail(f"{'ephemeral' if response.ephemeral else 'in-channel'} answer to <@{OPERATOR}>: {response.text}")
-        root = self.slack.roots()[-1]
+        root = self._roots(site)[-1]
         replies = [r for r in self.slack.replies(root) if f"<@{OPERATOR}>" in r.text]
         if not replies:
             raise AssertionError("the update was not replied in the incident's Slack thread")
         t.detail(f"thread reply: {replies[-1].text}")
         self.update_seconds = took
-        self._snapshot("2b-update-posted")
-
-    def _update_shown(self) -> bool:
-        status = json.loads(self.edge.get("/status.json").body)
-        return any(update.get("message") == UPDATE_MESSAGE for update in status.get("updates") or [])
+        self._snapshot(site, "2b-update-posted")
 
     def _settle_background(self) -> None:
         """Let the queued invocations finish (their retries included), then report what failed."""
@@ -278,31 +446,34 @@ class Rehearsal:
             self.timeline.detail(f"FAILED {message}")
         self._dead_reported = len(self.lambda_service.dead_letters)
 
-    def _act(self, what: str, change: Callable[[], None], *, healthy: bool, alarm: str, step: str) -> None:
+    def _act(self, site: Site, what: str, change: Callable[[], None], *, healthy: bool, alarm: str, step: str) -> None:
         """Change the primary, then follow the consequences: checkers, DNS, alarm, Slack, page, window."""
         t = self.timeline
-        delivered_before = len(self.delivered)
-        t.say(what)
+        delivered_before = len(self.delivered[site.alarm_name])
+        t.say(f"{site.domain}: {what}")
         change()
         verdict = "healthy again" if healthy else "down"
         t.wait_for(
-            f"the checkers to agree the primary is {verdict}", lambda: self.check.healthy is healthy, self._wait_s()
+            f"the checkers to agree {site.domain}'s primary is {verdict}",
+            lambda: site.health.healthy is healthy,
+            self._wait_s(),
         )
-        t.say(f"health check {'healthy' if healthy else 'unhealthy'} ({self._checkers()}); DNS {self._dns()}")
-        self._wait_for_delivery(alarm, delivered_before)
-        self._show_incident(resolved=healthy)
-        self._snapshot(step)
+        state = "healthy" if healthy else "unhealthy"
+        t.say(f"{site.domain}: health check {state} ({self._checkers(site)}); DNS {self._dns(site)}")
+        self._wait_for_delivery(site, alarm, delivered_before)
+        self._show_incident(site, resolved=healthy)
+        self._snapshot(site, step)
 
     def _wait_s(self) -> float:
         """Long enough for the checkers to reach a verdict, with room for a slow machine."""
         return self.options.interval_s * (self.options.threshold + 2) + 10
 
-    def _wait_for_delivery(self, state: str, after: int) -> None:
-        """Until the alarm has gone to `state` and SNS delivered it, counting from delivery `after`
-        (taken before the change began, so a quick delivery is not missed)."""
+    def _wait_for_delivery(self, site: Site, state: str, after: int) -> None:
+        """Until the site's alarm has gone to `state` and SNS delivered it, counting from delivery
+        `after` (taken before the change began, so a quick delivery is not missed)."""
         self.timeline.wait_for(
-            f"the alarm to go {state} (period {self.alarm.period_s:g} s) and SNS to deliver",
-            lambda: state in self.delivered[after:],
+            f"{site.alarm_name} to go {state} (period {self.options.alarm_period_s:g} s) and SNS to deliver",
+            lambda: state in self.delivered[site.alarm_name][after:],
             2 * self.options.alarm_period_s + self.options.timeout_s,
         )
 
@@ -323,25 +494,29 @@ class Rehearsal:
             except Exception as error:
                 self.failures.append(f"{function.directory} raised {type(error).__name__}: {error}")
                 self.timeline.detail(f"{function.directory}: FAILED {type(error).__name__}: {error}")
-        self.delivered.append(message["NewStateValue"])
+        self.delivered.setdefault(message["AlarmName"], []).append(message["NewStateValue"])
 
-    def _show_incident(self, resolved: bool) -> None:
+    def _roots(self, site: Site) -> list[Any]:
+        return [m for m in self.slack.roots() if m.channel == site.spec.slack_channel]
+
+    def _show_incident(self, site: Site, resolved: bool) -> None:
         t = self.timeline
-        roots = self.slack.roots()
+        roots = self._roots(site)
         if not roots:
-            raise AssertionError("no Slack message was posted")
+            raise AssertionError(f"no Slack message was posted in #{site.spec.slack_channel}")
         root = roots[-1]
         t.detail(f"Slack #{root.channel}: {root.text}")
         for reply in self.slack.replies(root):
             t.detail(f"  thread reply: {reply.text}")
-        page = self.edge.get("/")
-        status = json.loads(self.edge.get("/status.json").body)
+        page = site.page.get("/")
+        status = json.loads(site.page.get("/status.json").body)
+        distribution = site.deployed.resolver.attributes[("Distribution", "DomainName")]
         t.detail(
-            f"page {self.edge.url} (plays https://{self.stack.resolver.attributes[('Distribution', 'DomainName')]}/): "
-            f'HTTP {page.status}, Retry-After {page.headers.get("retry-after")}, title "{_title(page.body)}"; '
-            f"status.json state {status.get('state')!r}"
+            f"page {site.page.url} (plays https://{distribution}/, origin sites/{site.site_id}/): "
+            f"HTTP {page.status}, Retry-After {page.headers.get('retry-after')}, "
+            f'title "{_title(page.body)}"; status.json state {status.get("state")!r}'
         )
-        windows = self._windows()
+        windows = self._windows(site)
         if not windows:
             raise AssertionError("no failover window was recorded")
         latest = windows[0]
@@ -356,63 +531,134 @@ class Rehearsal:
         else:
             t.detail(f"failover window opened at {latest['started_at']}")
 
+    # -- the sites that must not be touched -----------------------------------------------------------
+
+    def _observe(self, site: Site) -> dict[str, Any]:
+        """Everything of a site that another site's outage must leave exactly as it is."""
+        bucket = self.stack.physical_id("PageBucket")
+        listed = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix=f"sites/{site.site_id}/")
+        return {
+            "objects": sorted((v["Key"], v["VersionId"], v["ETag"]) for v in listed.get("Versions", [])),
+            "delete_markers": len(listed.get("DeleteMarkers", [])),
+            "items": self._history(site),
+            "registry": self._registry().get(site.site_id),
+            "messages": [m.ts for m in self.slack.messages if m.channel == site.spec.slack_channel],
+            "deliveries": list(self.delivered.get(site.alarm_name, [])),
+            "page": site.page.get("/").body,
+        }
+
+    def _check_untouched(self, site: Site) -> None:
+        """The bystander's page objects, Slack channel, windows, history and registration are what
+        they were before the other site's outage; its primary served all along. Loud if not."""
+        t, now, before = self.timeline, self._observe(site), site.baseline
+        t.say(f"{site.domain} while {self.failing.domain} was out: untouched? (checked against before the outage)")
+        changed = [name for name in before if now[name] != before[name]]
+        unhealthy = sum(1 for healthy in site.rounds if not healthy)
+        objects = ", ".join(
+            f"{key.rsplit('/', 1)[-1]} version {version[:8]}… etag {etag}" for key, version, etag in now["objects"]
+        )
+        same = (
+            "unchanged since its first publish"
+            if "objects" not in changed and "delete_markers" not in changed
+            else "CHANGED"
+        )
+        t.detail(f"page objects under sites/{site.site_id}/: {objects}: {same}")
+        t.detail(
+            f"edge {site.page.url}: the same page as before ({'yes' if 'page' not in changed else 'NO'}); "
+            f"DNS {self._dns(site)}"
+        )
+        t.detail(
+            f"health check: healthy in {len(site.rounds) - unhealthy} of {len(site.rounds)} rounds; "
+            f"alarm {site.alarm_name}: {site.alarm.state if site.alarm else '?'}, "
+            f"{len(now['deliveries'])} notification(s) delivered"
+        )
+        channel_news = len(now["messages"]) - len(before["messages"])
+        t.detail(f"Slack #{site.spec.slack_channel}: {channel_news} new message(s)")
+        windows = self._windows(site)
+        t.detail(
+            f"failover windows: {len(windows)}; items under SITE#{site.site_id}: {len(now['items'])} "
+            f"(before: {len(before['items'])}); registry item {'unchanged' if 'registry' not in changed else 'CHANGED'}"
+        )
+        if unhealthy:
+            changed.append(f"{unhealthy} unhealthy health-check rounds")
+        if windows:
+            changed.append("failover windows")
+        if changed:
+            raise AssertionError(f"{site.domain} was touched by {self.failing.domain}'s outage: {', '.join(changed)}")
+        t.detail(f"checked: {site.domain} untouched")
+
+    # -- removing a site -----------------------------------------------------------------------------
+
+    def _remove(self, site: Site) -> None:
+        """Delete the site's stack as CloudFormation would, then check: its page objects and registry
+        item are gone, its history stays, and the other sites are as they were."""
+        t = self.timeline
+        site.stop_playing()
+        history = self._history(site)
+        windows = self._windows(site)
+        t.say(f"removing {site.domain}: deleting stack {site.deployed.name} (reverse order of creation)")
+        started = time.monotonic()
+        self.removed = delete_stack(site.deployed, self._service_token)
+        for line in self.removed:
+            t.detail(line)
+        bucket = self.stack.physical_id("PageBucket")
+        listed = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix=f"sites/{site.site_id}/")
+        left = len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
+        registered = self._registry().get(site.site_id)
+        kept = self._history(site)
+        records = [r for r in self._records() if r["Name"].rstrip(".") == site.domain]
+        t.detail(
+            f"deleted in {time.monotonic() - started:.1f} s; registry item: "
+            f"{'gone' if registered is None else 'STILL THERE'}; object versions left under sites/{site.site_id}/: "
+            f"{left}; DNS records for {site.domain}: {len(records)}"
+        )
+        t.detail(
+            f"history kept: {len(self._windows(site))} failover window(s), {len(kept)} of {len(history)} items "
+            f"under SITE#{site.site_id}"
+        )
+        problems = []
+        if registered is not None:
+            problems.append("its registry item is still there")
+        if left:
+            problems.append(f"{left} object versions are left under its prefix")
+        if records:
+            problems.append(f"{len(records)} DNS records are left")
+        if kept != history or len(self._windows(site)) != len(windows):
+            problems.append("its history changed")
+        for other in self.bystanders:
+            if self._registry().get(other.site_id) != other.baseline["registry"]:
+                problems.append(f"{other.domain}'s registration changed")
+        if problems:
+            raise AssertionError(f"removing {site.domain}: {'; '.join(problems)}")
+        t.detail(f"checked: {site.domain} removed, its history kept, the other sites as they were")
+
     # -- the parts ----------------------------------------------------------------------------------
 
-    def _report_deployment(self, sandbox: LocalSandbox) -> None:
+    def _report_hub(self, sandbox: LocalSandbox) -> None:
         say, stack = self.timeline.say, sandbox.stack
         say(f"embedded AWS (moto server) at {sandbox.endpoint}; hosted zone {ZONE} stands in for yours")
         say(
-            f"deployed template.yaml as stack {stack.name!r} in {sandbox.seconds_to_deploy:.1f} s: "
-            f"{len(stack.created)} resources created, {len(stack.emulated)} played locally (see deployment.txt)"
+            f"deployed template.yaml as hub stack {stack.name!r} in {sandbox.seconds_to_deploy:.1f} s: "
+            f"{len(stack.created)} resources created, {len(stack.emulated)} played locally (see deployment.txt); "
+            f"{len(stack.exports())} exports for the sites"
         )
-        for line in stack.created:
-            if "Distribution" in line or "Record" in line or "HealthCheck " in line:
-                self.timeline.detail(line)
-        (self.options.out / "deployment.txt").write_text(
-            "Created in the emulator:\n  "
-            + "\n  ".join(stack.created)
-            + "\n\nNot created; played locally or not emulated:\n  "
-            + "\n  ".join(stack.emulated)
-            + "\n"
-        )
-        say(f"local Slack at {sandbox.slack.url} (bot-token mode); the stack's Slack secret now holds its token")
-
-    def _publish_initial_page(self, stack: EmulatedStack) -> None:
-        """The PublishedPage custom resource, as CloudFormation runs it: a Create request to page_setup,
-        whose answer arrives at a pre-signed URL (here, a local catcher)."""
-        props = stack.resolver.resource("PublishedPage")
-        if props is None:
-            return
-        with cfn_response_endpoint() as catcher:
-            event = {
-                "RequestType": "Create",
-                "ServiceToken": props.pop("ServiceToken"),
-                "ResponseURL": catcher.url,
-                "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack.name}/local",
-                "RequestId": str(uuid.uuid4()),
-                "LogicalResourceId": "PublishedPage",
-                "ResourceType": "Custom::MaintenancePage",
-                "ResourceProperties": props,
-            }
-            self._function("PageSetupFunction").invoke(event)
-            answer_ = catcher.only
-        if answer_.get("Status") != "SUCCESS":
-            raise RuntimeError(f"publishing the initial page failed: {answer_.get('Reason')}")
-        self.timeline.say(f"PublishedPage custom resource (page_setup, in-process): {answer_['Status']}")
+        say(f"local Slack at {sandbox.slack.url} (bot-token mode); the hub's Slack secret now holds its token")
 
     def _start_edge(self, stack: EmulatedStack) -> LocalEdge:
-        headers_policy = stack.resolver.resource("PageHeadersPolicy")
+        headers_policy = self.stack.resolver.resource("PageHeadersPolicy")
         if headers_policy is None:  # it has no Condition in template.yaml: only a changed template gets here
             raise RuntimeError("template.yaml's PageHeadersPolicy is left out; the local edge needs its headers")
-        policy = headers_policy["ResponseHeadersPolicyConfig"]
+        distribution = stack.resolver.resource("Distribution") or {}
+        (origin,) = distribution["DistributionConfig"]["Origins"]
         edge = LocalEdge(
-            bucket=stack.physical_id("PageBucket"),
-            retry_after=stack.resolver.refs["RetryAfterSeconds"],
-            policy_headers=policy_headers(policy),
+            bucket=self.stack.physical_id("PageBucket"),
+            origin_path=origin.get("OriginPath", ""),
+            policy_headers=policy_headers(headers_policy["ResponseHeadersPolicyConfig"]),
         )
         edge.start()
         domain = stack.resolver.attributes[("Distribution", "DomainName")]
-        self.timeline.say(f"local edge at {edge.url} plays the distribution {domain}")
+        path = origin.get("OriginPath")
+        self.timeline.say(f"local edge at {edge.url} plays {stack.name}'s distribution {domain} (origin path {path})")
         return edge
 
     def _function(self, logical_id: str) -> InProcessFunction:
@@ -442,19 +688,26 @@ class Rehearsal:
                 found.append((self._function(endpoint["Fn::GetAtt"][0]), props.get("FilterPolicy", {})))
         return found
 
-    def _checkers(self) -> str:
-        views = self.check.observations()
+    def _registry(self) -> SiteRegistry:
+        return SiteRegistry(self.stack.physical_id("IncidentsTable"), dynamodb_client())
+
+    def _checkers(self, site: Site) -> str:
+        views = site.health.observations()
         return f"{sum(1 for healthy in views.values() if healthy)}/{len(views)} checkers say healthy"
 
-    def _dns(self) -> str:
-        records = self.route53.list_resource_record_sets(HostedZoneId=self.stack.resolver.refs["HostedZoneId"])[
+    def _records(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self.route53.list_resource_record_sets(HostedZoneId=self.sandbox.zone_id)[
             "ResourceRecordSets"
         ]
-        found = answer(records, DOMAIN, "A", lambda _: self.check.healthy is not False)
-        target = f"alias {found.values[0]}" if found.alias else f"{', '.join(found.values)} (TTL {found.ttl})"
-        return f"{DOMAIN} A -> {target} [{found.failover}]"
+        return records
 
-    def _windows(self) -> list[dict[str, Any]]:
+    def _dns(self, site: Site) -> str:
+        checks = {s.site_id: s.health for s in self.sites if s.stack is not None and s.check is not None}
+        found = answer(self._records(), site.domain, "A", lambda check_id: checks[check_id].healthy is not False)
+        target = f"alias {found.values[0]}" if found.alias else f"{', '.join(found.values)} (TTL {found.ttl})"
+        return f"{site.domain} A -> {target} [{found.failover}]"
+
+    def _windows(self, site: Site) -> list[dict[str, Any]]:
         store = IncidentStore(self.stack.physical_id("IncidentsTable"), dynamodb_client())
         return [
             {
@@ -463,15 +716,32 @@ class Rehearsal:
                 "duration_s": w.duration_s,
                 "reason": w.reason,
             }
-            for w in store.windows(self.stack.physical_id("HealthCheck"))
+            for w in store.windows(site.site_id)
         ]
 
-    def _snapshot(self, step: str) -> None:
-        folder = self.options.out / "page"
-        folder.mkdir(exist_ok=True)
-        page = self.edge.get("/")
+    def _history(self, site: Site) -> list[str]:
+        """The sort keys of every item the table holds under the site (SITE#<id>)."""
+        client, keys = dynamodb_client(), []
+        arguments: dict[str, Any] = {
+            "TableName": self.stack.physical_id("IncidentsTable"),
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": encode({":pk": f"SITE#{site.site_id}"}),
+            "ProjectionExpression": "sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            page = client.query(**arguments)
+            keys += [item["sk"]["S"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return sorted(keys)
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _snapshot(self, site: Site, step: str) -> None:
+        folder = self.options.out / "page" / site.spec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        page = site.page.get("/")
         (folder / f"{step}.html").write_bytes(page.body)
-        (folder / f"{step}.status.json").write_bytes(self.edge.get("/status.json").body)
+        (folder / f"{step}.status.json").write_bytes(site.page.get("/status.json").body)
         (folder / f"{step}.headers.json").write_text(json.dumps({"status": page.status, **page.headers}, indent=2))
 
     def _write_artifacts(self) -> None:
@@ -488,23 +758,36 @@ class Rehearsal:
             for m in self.slack.messages
         ]
         (out / "slack.json").write_text(json.dumps(slack, indent=2, ensure_ascii=False))
-        (out / "windows.json").write_text(json.dumps(self._windows(), indent=2))
+        windows = {site.domain: self._windows(site) for site in self.sites if site.stack is not None}
+        (out / "windows.json").write_text(json.dumps(windows, indent=2))
         (out / "timeline.txt").write_text("\n".join(self.timeline.lines) + "\n")
+        stacks = [("hub", self.stack)] + [(s.domain, s.stack) for s in self.sites if s.stack is not None]
+        text = ""
+        for what, stack in stacks:
+            text += (
+                f"Stack {stack.name} ({what}). Created in the emulator:\n  "
+                + "\n  ".join(stack.created)
+                + "\n\nNot created; played locally or not emulated:\n  "
+                + "\n  ".join(stack.emulated or ["(nothing)"])
+                + "\n\n"
+            )
+        if self.removed:
+            text += "Deleted (the site removed at the end):\n  " + "\n  ".join(self.removed) + "\n"
+        (out / "deployment.txt").write_text(text)
 
     def _keep_running(self) -> None:
-        t = self.timeline
-        t.say(
-            f"still running. The page: {self.edge.url}  Slack: {self.slack.url}  primary: 127.0.0.1:{self.primary.port}"
-        )
-        t.say("type 'stop' or 'start' for the primary, 'quit' (or Ctrl-C) to end")
+        t, site = self.timeline, self.failing
+        pages = "  ".join(f"{s.domain}: {s.page.url}" for s in self.sites if s.edge is not None)
+        t.say(f"still running. Pages: {pages}  Slack: {self.slack.url}")
+        t.say(f"type 'stop' or 'start' for {site.domain}'s primary, 'quit' (or Ctrl-C) to end")
         try:
             for line in sys.stdin:
                 command = line.strip().lower()
                 if command == "stop":
-                    self.primary.stop()
+                    site.primary.stop()
                     t.say("primary stopped")
                 elif command == "start":
-                    self.primary.start()
+                    site.primary.start()
                     t.say("primary started")
                 elif command in ("quit", "exit"):
                     break
@@ -513,8 +796,24 @@ class Rehearsal:
 
 
 def _accepts(policy: dict[str, Any], message: dict[str, Any]) -> bool:
-    """SNS body filter policies as this template writes them: every key must equal one listed value."""
-    return all(message.get(key) in values for key, values in policy.items())
+    """SNS body filter policies as the template writes them: every key must match one listed value,
+    an exact string or a {"prefix": ...}."""
+
+    def matches(value: Any, rule: Any) -> bool:
+        if isinstance(rule, dict):
+            return isinstance(value, str) and "prefix" in rule and value.startswith(rule["prefix"])
+        return bool(value == rule)
+
+    return all(any(matches(message.get(key), rule) for rule in rules) for key, rules in policy.items())
+
+
+def _update_shown(edge: LocalEdge) -> bool:
+    status = json.loads(edge.get("/status.json").body)
+    return any(update.get("message") == UPDATE_MESSAGE for update in status.get("updates") or [])
+
+
+def _data(answer: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in answer.get("Data", {}).items())
 
 
 def _acknowledged(answer: SlackAnswer) -> str:

@@ -1,23 +1,29 @@
-"""Deploy template.yaml into the embedded AWS (moto's server), as far as an emulator allows.
+"""Deploy Detour into the embedded AWS (moto's server), as far as an emulator allows: the hub
+(template.yaml, through the SAM transform) and each site (sites/site.yaml, plain CloudFormation that
+imports the hub's exports), and delete a site again.
 
-The SAM template is transformed offline. CloudFormation (moto's) creates every resource it
-supports whose references it can resolve; the rest is created through its own API with the
-template's properties (the distribution, the secondary record that points at it, the alarms, the
-secret, the policies). The Lambda functions are not deployed: moto cannot run them, so the
-rehearsal runs their handlers in-process, the same code Lambda runs, with the environment the
-template gives them. Every step is reported, and so is what is only emulated.
+CloudFormation (moto's) creates every resource it supports whose references it can resolve; the rest
+is created through its own API with the template's properties (the distribution, the secondary
+record that points at it, the alarms, the secret, the policies), in dependency order (references and
+DependsOn). The Lambda functions are not deployed: moto cannot run them, so the rehearsal runs their
+handlers in-process, the same code Lambda runs, with the environment the template gives them; a
+custom resource is created by running its service token's handler on CloudFormation's own request.
+Every step is reported, and so is what is only emulated.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from detour_cli.local.cfn_endpoint import custom_resource_request
 from detour_cli.template import Resolver, load, parameter_defaults, transform
 
 # Resource types moto's CloudFormation creates faithfully enough for the rehearsal.
@@ -32,6 +38,14 @@ VIA_CLOUDFORMATION = {
     "AWS::SQS::Queue",
     "AWS::Logs::LogGroup",
 }
+ACCOUNT = "123456789012"
+
+# Runs a custom resource's service token (a function ARN) on CloudFormation's request event.
+ServiceTokens = Callable[[str, dict[str, Any]], object]
+
+
+class CustomResourceFailed(RuntimeError):
+    """A custom resource answered FAILED (CloudFormation would roll the stack back)."""
 
 
 @dataclass
@@ -41,6 +55,11 @@ class EmulatedStack:
     resolver: Resolver
     created: list[str] = field(default_factory=list)  # what exists in the emulator, and how
     emulated: list[str] = field(default_factory=list)  # what is played by something local instead
+    order: list[str] = field(default_factory=list)  # logical ids in the order they were created
+    through_cfn: list[str] = field(default_factory=list)  # the part moto's CloudFormation made
+    pending: list[str] = field(default_factory=list)  # custom resources waiting for their function
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # custom resource -> its answer
+    _undo: dict[str, Callable[[], str]] = field(default_factory=dict)  # API-made resource -> its delete
 
     def physical_id(self, logical_id: str) -> str:
         return str(self.resolver.refs[logical_id])
@@ -60,22 +79,125 @@ class EmulatedStack:
                 found[logical_id] = Path(code["S3Key"]).stem if "S3Key" in code else logical_id
         return found
 
+    def parameter(self, name: str) -> str:
+        return str(self.resolver.refs[name])
 
-def deploy(template_path: Path, parameters: dict[str, str], stack_name: str = "detour") -> EmulatedStack:
-    """Create the stack in the emulator boto3 points at (AWS_ENDPOINT_URL)."""
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs as CloudFormation would show them (those whose condition holds)."""
+        found = {}
+        for key, output in self.template.get("Outputs", {}).items():
+            if "Condition" in output and not self.resolver.condition(output["Condition"]):
+                continue
+            found[key] = self.resolver.value(output["Value"])
+        return found
+
+    def exports(self) -> dict[str, str]:
+        """Export name -> value, for every output the stack exports (what Fn::ImportValue reads)."""
+        found = {}
+        for key, output in self.template.get("Outputs", {}).items():
+            if "Export" in output:
+                found[str(self.resolver.value(output["Export"]["Name"]))] = str(self.outputs()[key])
+        return found
+
+    def create_pending(self, service_tokens: ServiceTokens) -> None:
+        """Create the custom resources that waited for their functions (a hub deployed before its
+        functions were served): each gets CloudFormation's Create request."""
+        for logical_id in list(self.pending):
+            _custom_resource(self, logical_id, self.resolver.resource(logical_id) or {}, service_tokens)
+            self.pending.remove(logical_id)
+
+
+def deploy(
+    template_path: Path,
+    parameters: dict[str, str],
+    stack_name: str = "detour",
+    *,
+    service_tokens: ServiceTokens | None = None,
+) -> EmulatedStack:
+    """Create the hub stack (a SAM template) in the emulator boto3 points at (AWS_ENDPOINT_URL).
+    Without `service_tokens` its custom resources wait in `pending` for `create_pending`."""
     source = load(template_path)
-    template = transform(source)
+    return _deploy(transform(source), parameter_defaults(source) | parameters, stack_name, service_tokens)
+
+
+def deploy_site(
+    template_path: Path,
+    parameters: dict[str, str],
+    stack_name: str,
+    *,
+    hub: EmulatedStack,
+    service_tokens: ServiceTokens,
+) -> EmulatedStack:
+    """Create a site stack (plain CloudFormation, no transform) that imports `hub`'s exports."""
+    source = load(template_path)
     values = parameter_defaults(source) | parameters
+    template = _with_imports(source, values, stack_name, hub.exports())
+    return _deploy(template, values, stack_name, service_tokens)
+
+
+def _deploy(
+    template: dict[str, Any], values: dict[str, str], stack_name: str, service_tokens: ServiceTokens | None
+) -> EmulatedStack:
     resolver = Resolver(template, values, pseudo={"AWS::StackName": stack_name}, strict=True)
     failures = resolver.failed_rules()
     if failures:
         raise ValueError("the template's rules refuse these parameters: " + " / ".join(failures))
     stack = EmulatedStack(stack_name, template, resolver)
-
-    through_cfn = _cloudformation_part(template, resolver)
-    _create_with_cloudformation(stack, through_cfn, values)
-    _create_the_rest(stack, set(through_cfn))
+    stack.through_cfn = _cloudformation_part(template, resolver)
+    _create_with_cloudformation(stack, stack.through_cfn, values)
+    _create_the_rest(stack, set(stack.through_cfn), service_tokens)
     return stack
+
+
+def _with_imports(template: dict[str, Any], values: dict[str, str], stack_name: str, exports: dict[str, str]) -> Any:
+    """The template with each Fn::ImportValue replaced by the export's value, as CloudFormation
+    resolves it at create time; an export that does not exist fails the deploy, as there."""
+    names = Resolver(template, values, pseudo={"AWS::StackName": stack_name}, strict=True)
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, list):
+            return [replace(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Fn::ImportValue"}:
+            name = str(names.value(node["Fn::ImportValue"]))
+            if name not in exports:
+                raise ValueError(f"No export named {name} found (the hub stack exports {', '.join(sorted(exports))})")
+            return exports[name]
+        return {key: replace(value) for key, value in node.items()}
+
+    return replace(template)
+
+
+def delete_stack(stack: EmulatedStack, service_tokens: ServiceTokens) -> list[str]:
+    """Delete the stack as CloudFormation would: its resources in the reverse order of their creation
+    (a custom resource gets the Delete request), then the part moto's CloudFormation made. Returns
+    what was deleted, one line per resource."""
+    deleted = []
+    for logical_id in reversed(stack.order):
+        if logical_id in stack.through_cfn:
+            continue
+        resource_type = stack.template["Resources"][logical_id]["Type"]
+        if resource_type.startswith("Custom::"):
+            deleted.append(_delete_custom_resource(stack, logical_id, service_tokens))
+        elif logical_id in stack._undo:
+            deleted.append(f"{logical_id} ({resource_type}) via API: {stack._undo[logical_id]()}")
+        else:
+            deleted.append(f"{logical_id} ({resource_type}): played locally, nothing to delete")
+    cfn = boto3.client("cloudformation")
+    cfn.delete_stack(StackName=stack.name)
+    route53 = boto3.client("route53")
+    for logical_id in reversed(stack.through_cfn):
+        resource_type = stack.template["Resources"][logical_id]["Type"]
+        deleted.append(f"{logical_id} ({resource_type}) via CloudFormation: {stack.physical_id(logical_id)}")
+        if resource_type == "AWS::Route53::HealthCheck":  # moto's CloudFormation leaves it behind
+            try:
+                route53.delete_health_check(HealthCheckId=stack.physical_id(logical_id))
+                deleted[-1] += " (moto's CloudFormation leaves it behind: deleted through the API)"
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "NoSuchHealthCheck":
+                    raise
+    return deleted
 
 
 def _cloudformation_part(template: dict[str, Any], resolver: Resolver) -> list[str]:
@@ -87,10 +209,16 @@ def _cloudformation_part(template: dict[str, Any], resolver: Resolver) -> list[s
     while changed:
         changed = False
         for logical_id in sorted(chosen):
-            if not resolver.references(resources[logical_id]) <= chosen:
+            if not _dependencies(resolver, resources[logical_id]) <= chosen:
                 chosen.discard(logical_id)
                 changed = True
     return sorted(lid for lid in chosen if resolver.included(lid))
+
+
+def _dependencies(resolver: Resolver, resource: dict[str, Any]) -> set[str]:
+    """What must exist before the resource: what it refers to, and what it DependsOn."""
+    depends_on = resource.get("DependsOn", [])
+    return resolver.references(resource) | set([depends_on] if isinstance(depends_on, str) else depends_on)
 
 
 def _create_with_cloudformation(stack: EmulatedStack, logical_ids: list[str], values: dict[str, str]) -> None:
@@ -115,6 +243,17 @@ def _create_with_cloudformation(stack: EmulatedStack, logical_ids: list[str], va
         logical_id, physical = resource["LogicalResourceId"], resource["PhysicalResourceId"]
         stack.resolver.know(logical_id, physical, **_attributes(template["Resources"][logical_id]["Type"], physical))
         stack.created.append(f"{logical_id} ({resource['ResourceType']}) via CloudFormation: {physical}")
+        stack.order.append(logical_id)
+        _complete(stack, logical_id, physical)
+
+
+def _complete(stack: EmulatedStack, logical_id: str, physical: str) -> None:
+    """What moto's CloudFormation leaves out of a resource it made, done through the API."""
+    resource = stack.template["Resources"][logical_id]
+    versioning = stack.resolver.value(resource.get("Properties", {}).get("VersioningConfiguration"))
+    if resource["Type"] == "AWS::S3::Bucket" and versioning:
+        boto3.client("s3").put_bucket_versioning(Bucket=physical, VersioningConfiguration=versioning)
+        stack.created[-1] += f" (versioning {versioning['Status']} through the API: moto's CloudFormation ignores it)"
 
 
 def _attributes(resource_type: str, physical: str) -> dict[str, Any]:  # noqa: PLR0911 - one per type
@@ -133,35 +272,44 @@ def _attributes(resource_type: str, physical: str) -> dict[str, Any]:  # noqa: P
     if resource_type == "AWS::SNS::Topic":
         return {"TopicArn": physical, "TopicName": physical.rsplit(":", 1)[-1]}
     if resource_type == "AWS::KMS::Key":  # (moto's DescribeKey fails on keys its CloudFormation made)
-        return {"Arn": f"arn:aws:kms:us-east-1:123456789012:key/{physical}"}
+        return {"Arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{physical}"}
     if resource_type == "AWS::Logs::LogGroup":
-        return {"Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{physical}:*"}
+        return {"Arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{physical}:*"}
     return {}
 
 
-def _create_the_rest(stack: EmulatedStack, done: set[str]) -> None:
-    creators = {
+def _create_the_rest(stack: EmulatedStack, done: set[str], service_tokens: ServiceTokens | None) -> None:
+    creators: dict[str, Callable[[EmulatedStack, str, dict[str, Any]], None]] = {
         "AWS::SecretsManager::Secret": _secret,
         "AWS::CloudFront::Distribution": _distribution,
         "AWS::Route53::RecordSet": _record_set,
         "AWS::CloudWatch::Alarm": _alarm,
         "AWS::SNS::TopicPolicy": _topic_policy,
         "AWS::SQS::QueuePolicy": _queue_policy,
+        "AWS::Lambda::Function": _function,
     }
-    pending = [lid for lid in stack.template["Resources"] if lid not in done and stack.resolver.included(lid)]
+    resources = stack.template["Resources"]
+    pending = [lid for lid in resources if lid not in done and stack.resolver.included(lid)]
     # Create in dependency order: each pass creates what no longer waits on anything pending.
     while pending:
         progressed = False
         for logical_id in list(pending):
-            resource = stack.template["Resources"][logical_id]
-            if stack.resolver.references(resource) & set(pending) - {logical_id}:
+            resource = resources[logical_id]
+            if _dependencies(stack.resolver, resource) & set(pending) - {logical_id}:
                 continue
             creator = creators.get(resource["Type"])
-            if creator is not None:
+            if resource["Type"].startswith("Custom::"):
+                if service_tokens is None:
+                    stack.pending.append(logical_id)
+                    stack.resolver.stand_in(logical_id)
+                else:
+                    _custom_resource(stack, logical_id, stack.resolver.resource(logical_id) or {}, service_tokens)
+            elif creator is not None:
                 creator(stack, logical_id, stack.resolver.resource(logical_id) or {})
             else:
                 stack.emulated.append(_played_by(logical_id, resource["Type"]))
                 stack.resolver.stand_in(logical_id)
+            stack.order.append(logical_id)
             pending.remove(logical_id)
             progressed = True
         if not progressed:
@@ -184,7 +332,6 @@ PLAYED_BY = {
     "AWS::CloudFront::ResponseHeadersPolicy": "played by the local edge server",
     # moto enforces bucket policies, and the emulator speaks plain HTTP: the TLS-only statement
     # would refuse every request. The local edge reads the bucket as the OAC-signed CloudFront would.
-    "Custom::MaintenancePage": "created by running page_setup in-process on CloudFormation's Create request",
     "AWS::S3::BucketPolicy": "not applied: the emulator speaks plain HTTP, which its TLS-only statement refuses",
 }
 
@@ -193,13 +340,71 @@ def _played_by(logical_id: str, resource_type: str) -> str:
     return f"{logical_id} ({resource_type}): {PLAYED_BY.get(resource_type, 'not emulated')}"
 
 
+def _function(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
+    """Not deployed, but named as CloudFormation names it, so that its ARN can be a service token,
+    an export, or another function's environment."""
+    name = f"{stack.name}-{logical_id}"
+    stack.resolver.know(logical_id, name, Arn=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
+    stack.emulated.append(_played_by(logical_id, "AWS::Lambda::Function"))
+
+
+def _custom_resource(
+    stack: EmulatedStack, logical_id: str, props: dict[str, Any], service_tokens: ServiceTokens
+) -> None:
+    resource_type = stack.template["Resources"][logical_id]["Type"]
+    token = str(props["ServiceToken"])
+    answer = custom_resource_request(
+        lambda event: service_tokens(token, event),
+        request_type="Create",
+        stack_name=stack.name,
+        logical_id=logical_id,
+        resource_type=resource_type,
+        properties=props,
+    )
+    stack.answers[logical_id] = answer
+    if answer.get("Status") != "SUCCESS":
+        raise CustomResourceFailed(
+            f"{logical_id} ({resource_type}) answered {answer.get('Status')}: {answer.get('Reason')}"
+        )
+    physical = str(answer["PhysicalResourceId"])
+    stack.resolver.know(logical_id, physical, **answer.get("Data", {}))
+    function = token.rsplit(":", 1)[-1]
+    stack.created.append(f"{logical_id} ({resource_type}) via its service token {function}, run in-process: {physical}")
+
+
+def _delete_custom_resource(stack: EmulatedStack, logical_id: str, service_tokens: ServiceTokens) -> str:
+    resource_type = stack.template["Resources"][logical_id]["Type"]
+    props = stack.resolver.resource(logical_id) or {}
+    token = str(props["ServiceToken"])
+    answer = custom_resource_request(
+        lambda event: service_tokens(token, event),
+        request_type="Delete",
+        stack_name=stack.name,
+        logical_id=logical_id,
+        resource_type=resource_type,
+        properties=props,
+        physical_id=stack.physical_id(logical_id),
+    )
+    if answer.get("Status") != "SUCCESS":  # CloudFormation: DELETE_FAILED, and the stack stays
+        raise CustomResourceFailed(f"{logical_id} ({resource_type}) refused its Delete: {answer.get('Reason')}")
+    data = ", ".join(f"{k}={v}" for k, v in answer.get("Data", {}).items())
+    return f"{logical_id} ({resource_type}) Delete request, run in-process: SUCCESS{f' ({data})' if data else ''}"
+
+
 def _secret(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
     name = f"{stack.name}-{logical_id}-{uuid.uuid4().hex[:6]}"
-    arn = boto3.client("secretsmanager").create_secret(
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(
         Name=name, Description=props.get("Description", ""), SecretString=props.get("SecretString", "{}")
     )["ARN"]
     stack.resolver.know(logical_id, arn)
     stack.created.append(f"{logical_id} (AWS::SecretsManager::Secret) via API: {arn}")
+
+    def undo() -> str:
+        secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        return str(arn)
+
+    stack._undo[logical_id] = undo
 
 
 def _distribution(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
@@ -217,6 +422,7 @@ def _distribution(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) 
                 {
                     "Id": origin["Id"],
                     "DomainName": origin["DomainName"],
+                    "OriginPath": origin.get("OriginPath", ""),
                     "S3OriginConfig": {"OriginAccessIdentity": ""},
                     "OriginAccessControlId": str(origin.get("OriginAccessControlId", "")),
                 }
@@ -235,11 +441,25 @@ def _distribution(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) 
             ]
         ),
     }
-    created = boto3.client("cloudfront").create_distribution(DistributionConfig=api_config)["Distribution"]
-    stack.resolver.know(logical_id, created["Id"], DomainName=created["DomainName"], Id=created["Id"])
+    cloudfront = boto3.client("cloudfront")
+    created = cloudfront.create_distribution(DistributionConfig=api_config)["Distribution"]
+    distribution_id = created["Id"]
+    stack.resolver.know(logical_id, distribution_id, DomainName=created["DomainName"], Id=distribution_id)
+    origin_path = "".join(f" (origin path {o['OriginPath']})" for o in config["Origins"] if o.get("OriginPath"))
     stack.created.append(
-        f"{logical_id} (AWS::CloudFront::Distribution) via API: {created['Id']} at {created['DomainName']}"
+        f"{logical_id} (AWS::CloudFront::Distribution) via API: {distribution_id} at {created['DomainName']}"
+        + origin_path
     )
+
+    def undo() -> str:  # CloudFront deletes only a disabled distribution
+        current = cloudfront.get_distribution_config(Id=distribution_id)
+        disabled = current["DistributionConfig"] | {"Enabled": False}
+        cloudfront.update_distribution(Id=distribution_id, DistributionConfig=disabled, IfMatch=current["ETag"])
+        etag = cloudfront.get_distribution(Id=distribution_id)["ETag"]
+        cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
+        return f"{distribution_id} disabled, then deleted"
+
+    stack._undo[logical_id] = undo
 
 
 def _items(values: list[Any]) -> dict[str, Any]:
@@ -253,22 +473,38 @@ def _record_set(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) ->
         record["AliasTarget"] = props["AliasTarget"]
     if "ResourceRecords" in props:
         record["ResourceRecords"] = [{"Value": value} for value in props["ResourceRecords"]]
-    boto3.client("route53").change_resource_record_sets(
+    route53 = boto3.client("route53")
+    route53.change_resource_record_sets(
         HostedZoneId=props["HostedZoneId"],
         ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
     )
     stack.resolver.know(logical_id, props["Name"])
     target = props.get("AliasTarget", {}).get("DNSName") or ", ".join(props.get("ResourceRecords", []))
-    stack.created.append(
-        f"{logical_id} (AWS::Route53::RecordSet) via API: {props['Failover']} {props['Type']} -> {target}"
-    )
+    what = f"{props['Failover']} {props['Type']} -> {target}"
+    stack.created.append(f"{logical_id} (AWS::Route53::RecordSet) via API: {what}")
+
+    def undo() -> str:
+        route53.change_resource_record_sets(
+            HostedZoneId=props["HostedZoneId"],
+            ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]},
+        )
+        return what
+
+    stack._undo[logical_id] = undo
 
 
 def _alarm(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
-    boto3.client("cloudwatch").put_metric_alarm(**props)
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.put_metric_alarm(**props)
     stack.resolver.know(logical_id, props["AlarmName"])
     driven = " (the emulator has no metrics: the rehearsal drives it)" if props["Namespace"] == "AWS/Route53" else ""
     stack.created.append(f"{logical_id} (AWS::CloudWatch::Alarm) via API: {props['AlarmName']}{driven}")
+
+    def undo() -> str:
+        cloudwatch.delete_alarms(AlarmNames=[props["AlarmName"]])
+        return str(props["AlarmName"])
+
+    stack._undo[logical_id] = undo
 
 
 def _topic_policy(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
