@@ -35,7 +35,8 @@ from detour.slack.threads import ThreadStore
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
-from detour_cli.stack_outputs import add_stack_arguments, read_stack, session_for
+from detour_cli.sites import add_site_argument, resolve_site
+from detour_cli.stack_outputs import add_stack_arguments, session_for
 from detour_cli.status import _name_servers, _primary_addresses
 from detour_cli.window_log import LoggedWindow, current_window
 
@@ -67,9 +68,9 @@ class DrillFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The deployment under drill, all read from the stack."""
+    """The site under drill: from the hub stack, the registry and the site's stack."""
 
-    stack: str
+    stack: str  # the hub
     domain: str
     site_name: str
     check_id: str
@@ -81,6 +82,7 @@ class Target:
     primary: tuple[str, ...]
     maintenance: tuple[str, ...]
     lookup: adns.NameLookup
+    site_stack: str = ""
 
     @property
     def budget_s(self) -> int:
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    add_site_argument(parser)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit; change nothing")
     parser.add_argument(
@@ -202,28 +205,28 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
 
 
 def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
-    stack = read_stack(session.client("cloudformation"), args.stack)
-    check_id = stack.output("HealthCheckId")
+    site = resolve_site(args, session)
+    check_id, stack = site.site_id, site.stack
     config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
     interval = int(stack.parameters.get("HealthCheckInterval") or config.get("RequestInterval", 30))
     threshold = int(stack.parameters.get("HealthCheckFailureThreshold") or config.get("FailureThreshold", 3))
-    domain = stack.parameter("DomainName")
     resolver = args.resolver or os.environ.get("DETOUR_RESOLVER")
     lookup = adns.NameLookup(adns.parse_host_port(resolver) if resolver else None)
-    distribution = stack.output("DistributionDomainName")
+    distribution = site.output("DistributionDomainName")
     return Target(
-        stack=stack.name,
-        domain=domain,
-        site_name=stack.parameters.get("SiteName") or domain,
+        stack=site.hub.name,
+        domain=site.domain,
+        site_name=site.site_name,
         check_id=check_id,
-        table=stack.output("IncidentsTableName"),
+        table=site.table,
         distribution=distribution,
         interval_s=interval,
         threshold=threshold,
-        servers=_name_servers(route53, stack.parameter("HostedZoneId"), args.nameserver, lookup),
-        primary=_primary_addresses(stack.parameter("PrimaryKind"), stack.parameter("PrimaryTarget"), lookup),
+        servers=_name_servers(route53, site.parameter("HostedZoneId"), args.nameserver, lookup),
+        primary=_primary_addresses(site.parameter("PrimaryKind"), site.parameter("PrimaryTarget"), lookup),
         maintenance=lookup.addresses(distribution),
         lookup=lookup,
+        site_stack=stack.name,
     )
 
 
@@ -231,7 +234,8 @@ def plan(target: Target, args: argparse.Namespace) -> str:
     budget = target.budget_s
     return "\n".join(
         [
-            f"Drill of {target.domain} (stack {target.stack}): a real failover to the maintenance page and back.",
+            f"Drill of {target.domain} (site stack {target.site_stack}, hub {target.stack}): "
+            "a real failover to the maintenance page and back.",
             "  0. "
             + (
                 "no planned-maintenance notice (--as-outage): Slack pages as for an outage; the window counts"
@@ -650,6 +654,7 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
 
     return {
         "stack": target.stack,
+        "site_stack": target.site_stack,
         "domain": target.domain,
         "health_check_id": target.check_id,
         "result": line.result,
@@ -683,7 +688,7 @@ def as_markdown(line: Timeline, target: Target) -> str:
     lines = [
         f"# Failover drill of {target.domain}",
         "",
-        f"- Stack: `{target.stack}`, health check `{target.check_id}`",
+        f"- Site stack: `{target.site_stack}` (hub `{target.stack}`), health check `{target.check_id}`",
         f"- Result: **{line.result}**" + (f" ({line.reason})" if line.reason else ""),
         f"- Inverted at {utc_text(line.started_at)}, restored at {utc_text(line.restored_at)}",
         f"- Budget: {target.interval_s} s x {target.threshold} = {target.budget_s} s for DNS "

@@ -399,6 +399,21 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
     assert "--dry-run: nothing was changed." in out
 
 
+def test_with_several_sites_the_drill_needs_site_and_plans_for_that_one(
+    run: Any, world: World, other_site: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]]
+) -> None:
+    dns = ("--nameserver", page_dns.address, "--resolver", page_dns.address)
+    code, out, err = run("drill", "--dry-run", *dns)
+    assert (code, out) == (2, "")
+    assert f"say which: api.detour.test ({other_site.check_id}), www.detour.test ({world.check_id})" in err
+
+    code, out, err = run("drill", "--dry-run", "--site", other_site.check_id, *dns)
+    assert code == 0, err
+    assert "Drill of api.detour.test (site stack detour-site-api, hub detour)" in out
+    assert f"set Inverted on health check {other_site.check_id}" in out
+    assert calls == []
+
+
 def test_without_a_terminal_or_yes_it_refuses_and_exits_2(
     run: Any, world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]], tmp_path: Path
 ) -> None:
