@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from tests.support.aws import create_incidents_table, start_moto
-from tests.support.events import ALARM_NAME
+from tests.support.events import ALARM_PREFIX
 from tests.support.functions import load_function
 from tests.support.offline import go_offline
+from tests.support.sites import register_site
 
 # Set at import, before any fixture of any scope: whatever the shell has, no test reaches real AWS.
 go_offline()
@@ -41,10 +42,11 @@ def incidents_table(aws: str) -> Any:
 def function_env(incidents_table: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The environment template.yaml gives every function."""
     monkeypatch.setenv("TABLE_NAME", incidents_table.name)
-    monkeypatch.setenv("ALARM_NAMES", ALARM_NAME)
+    monkeypatch.setenv("ALARM_PREFIX", ALARM_PREFIX)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Detour")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "detour-LogWindowFunction-TEST")
+    register_site(incidents_table.name)  # as its site stack would have, before its alarm exists
     return incidents_table
 
 

@@ -1,6 +1,7 @@
 """log_window: record every health-check alarm transition and keep the site's failover windows.
 
-SNS (health-check alarm) -> parse the transition -> record it once -> windows re-derived -> metrics.
+SNS (a site's health-check alarm) -> parse the transition, refuse an unregistered site -> record it
+once -> windows re-derived -> metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from detour.incidents.store import IncidentStore
 from detour.incidents.transition import AlarmState, Transition, format_time
 from detour.incidents.windows import FailoverWindow
 from detour.runtime.aws import dynamodb_client
-from detour.runtime.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.runtime.lambda_support import alarm_for_site, idempotency_config, once_per_transition, traced
 from detour.runtime.settings import Settings
 
 settings = Settings.from_env()
@@ -67,7 +68,7 @@ def _span(window: FailoverWindow | None) -> str | None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    transition = transition_from(event, settings.alarm_names, logger)
+    transition, _site = alarm_for_site(event, settings.alarm_prefix, settings.table_name, logger)
 
     result = log_transition(transition=transition)
 

@@ -1,17 +1,18 @@
-"""refresh_page: keep the maintenance page and its status.json in step with the incident.
+"""refresh_page: keep every site's maintenance page and its status.json in step with its incident.
 
 Three events, one story:
-- the health-check alarm (SNS) -> once per transition: record it;
-- a refresh asked for directly ({"detour": "refresh", "site_id": ...}: an update was posted);
-- the schedule (every 5 minutes: a resolution stops being news after RESOLVED_FOR, with no alarm);
-then read the site's newest transition, windows, notice and timeline, render index.html and
-status.json, upload them unless the same or a newer page is there, invalidate them at CloudFront
--> metrics.
+- a site's health-check alarm (SNS) -> refuse an unregistered site -> once per transition: record it;
+- a refresh asked for directly ({"detour": "refresh", "site_id": ...}: an update was posted) -> the
+  registered site, or a refusal;
+- the schedule (every 5 minutes: a resolution stops being news after RESOLVED_FOR, with no alarm)
+  -> every registered site;
+then, per site: read its newest transition, windows, notice and timeline, render index.html and
+status.json, upload them under the site's prefix unless the same or a newer page is there,
+invalidate them at the site's distribution -> metrics.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,49 +20,32 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour.incidents.notices import NoticeBoard
-from detour.incidents.store import IncidentStore
+from detour.incidents.sites import RegisteredSite, SiteRegistry, UnregisteredSite
 from detour.incidents.transition import Transition, format_time
-from detour.incidents.updates import UpdateLog
-from detour.page.publisher import PagePublisher, PagePublishError
-from detour.page.refresh import InvalidRefreshRequest, Refreshed, RefreshRequest, refresh, refresh_request
-from detour.page.render import PageSettings
+from detour.page.publisher import PagePublishError
+from detour.page.refresh import InvalidRefreshRequest, Refreshed, RefreshRequest, SitePages, refresh_request
 from detour.runtime.aws import cloudfront_client, dynamodb_client, s3_client
-from detour.runtime.lambda_support import idempotency_config, once_per_transition, traced, transition_from
+from detour.runtime.lambda_support import alarm_for_site, idempotency_config, once_per_transition, traced
 from detour.runtime.settings import Settings, required
 
 settings = Settings.from_env()
-page_settings = PageSettings(
-    site_name=required("SITE_NAME"),
-    default_message=required("DEFAULT_MESSAGE"),
-    contact_url=os.environ.get("CONTACT_URL", "").strip(),
-)
-bucket, distribution_id = required("PAGE_BUCKET"), required("DISTRIBUTION_ID")
-site_id = os.environ.get("SITE_ID", "").strip() or None  # the site whose page this is (the health check id)
+bucket = required("PAGE_BUCKET")
 logger = Logger()
 metrics = Metrics()
 idempotency = idempotency_config()
 
 
-def republish(site: str, transition: Transition | None = None) -> Refreshed:
-    refreshed = refresh(
-        site,
-        transition=transition,
-        store=IncidentStore(settings.table_name, dynamodb_client()),
-        notices=NoticeBoard(settings.table_name, dynamodb_client()),
-        updates=UpdateLog(settings.table_name, dynamodb_client()),
-        publisher=PagePublisher(bucket, distribution_id, s3_client(), cloudfront_client()),
-        settings=page_settings,
-        now=datetime.now(UTC),
-    )
+def republish(site: RegisteredSite, transition: Transition | None = None) -> Refreshed:
+    pages = SitePages(settings.table_name, bucket, dynamodb_client(), s3_client(), cloudfront_client())
+    refreshed = pages.refresh(site, datetime.now(UTC), transition)
     if refreshed.published:
         metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=1)
     return refreshed
 
 
 @once_per_transition(settings.table_name, idempotency)
-def refresh_for(*, transition: Transition) -> dict[str, Any]:
-    refreshed = republish(transition.site_id, transition)
+def refresh_for(*, transition: Transition, site: RegisteredSite) -> dict[str, Any]:
+    refreshed = republish(site, transition)
     return {
         "site_id": transition.site_id,
         "transition": transition.new_state.value,
@@ -71,8 +55,32 @@ def refresh_for(*, transition: Transition) -> dict[str, Any]:
 
 
 def refresh_as_asked(request: RefreshRequest) -> dict[str, Any]:
-    refreshed = republish(request.site_id)
-    return {"site_id": request.site_id, "reason": request.reason, **page_summary(refreshed)}
+    registry = SiteRegistry(settings.table_name, dynamodb_client())
+    if request.site_id is None:
+        return refresh_every_site(registry.all(), request.reason)
+    try:
+        site = registry.require(request.site_id)
+    except UnregisteredSite as error:
+        logger.error("Refused a refresh for an unregistered site; failing so it is dead-lettered", error=str(error))
+        raise
+    return {"site_id": site.site_id, "reason": request.reason, **page_summary(republish(site))}
+
+
+def refresh_every_site(sites: list[RegisteredSite], reason: str) -> dict[str, Any]:
+    """The schedule: every site's page, each uploaded only if it changed. One site's failure does
+    not hold up the others; it fails the invocation afterwards, so the sweep is retried."""
+    pages: dict[str, Any] = {}
+    failed: list[str] = []
+    for site in sites:
+        try:
+            pages[site.site_id] = page_summary(republish(site))
+        except PagePublishError as error:
+            logger.error("Publishing a site's page failed", failed_site=site.site_id, error=str(error))
+            failed.append(f"{site.domain}: {error}")
+    if failed:
+        raise PagePublishError(f"{len(failed)} of {len(sites)} pages failed: " + "; ".join(failed))
+    published = any(page["published"] for page in pages.values())
+    return {"reason": reason, "sites": len(pages), "published": published, "pages": pages}
 
 
 def page_summary(refreshed: Refreshed) -> dict[str, Any]:
@@ -89,12 +97,12 @@ def requested(event: dict[str, Any]) -> RefreshRequest | None:
     """A direct or scheduled refresh, or None for the alarm's SNS event. A refusal is logged with
     its reason and re-raised: the invocation fails, is retried, then dead-lettered."""
     try:
-        request = refresh_request(event, own_site=site_id)
+        request = refresh_request(event)
     except InvalidRefreshRequest as error:
         logger.error("Refused a refresh request; failing so it is retried, then dead-lettered", error=str(error))
         raise
     if request is not None:
-        logger.append_keys(site_id=request.site_id, reason=request.reason)
+        logger.append_keys(site_id=request.site_id or "every site", reason=request.reason)
     return request
 
 
@@ -108,7 +116,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if request is not None:
             result = refresh_as_asked(request)
         else:
-            result = refresh_for(transition=transition_from(event, settings.alarm_names, logger))
+            transition, site = alarm_for_site(event, settings.alarm_prefix, settings.table_name, logger)
+            result = refresh_for(transition=transition, site=site)
     except PagePublishError:
         logger.exception("Publishing the page failed; failing so it is retried, then dead-lettered")
         raise

@@ -1,8 +1,13 @@
-"""page_setup: the CloudFormation custom resource that owns the maintenance page's objects.
+"""site_setup: the CloudFormation custom resources that own the sites and their pages.
 
-Create / Update -> publish the page from what the store knows, so the site has a page before any
-outage (and an edited template or page parameter is published by the deploy that changes it).
-Delete -> remove every object version, so CloudFormation can delete the versioned bucket.
+Custom::DetourSite (one per site stack):
+    Create / Update -> check the site's settings -> register the site (the functions read its
+    settings from the registry from then on) -> publish its page under sites/<site id>/.
+    Delete -> remove every version of the site's page objects -> unregister it. Its incident
+    history stays in the table.
+Custom::DetourPages (the hub):
+    Create / Update (a new layer: code or page template) -> republish every registered site's page.
+    Delete -> remove every object version, so CloudFormation can delete the bucket.
 Always answers CloudFormation, failures included: an unanswered request hangs the stack for an hour.
 """
 
@@ -15,64 +20,71 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from detour.incidents.notices import NoticeBoard
-from detour.incidents.store import IncidentStore
-from detour.incidents.updates import UpdateLog
+from detour.incidents.sites import PAGE_PREFIX, RegisteredSite, SiteRegistry
+from detour.incidents.transition import format_time
 from detour.page.publisher import PagePublisher
-from detour.page.refresh import refresh
-from detour.page.render import PageSettings
+from detour.page.refresh import SitePages, page_settings
 from detour.runtime import cfn_response
 from detour.runtime.aws import cloudfront_client, dynamodb_client, s3_client
-from detour.runtime.settings import Settings
+from detour.runtime.settings import Settings, required
 from detour.runtime.tracing import traced
 
+SITE = "Custom::DetourSite"
+PAGES = "Custom::DetourPages"
+
 settings = Settings.from_env()
+bucket = required("PAGE_BUCKET")
 logger = Logger()
 
 
 class InvalidRequest(ValueError):
-    """The custom resource's properties are missing or unusable."""
+    """The custom resource's type or properties are missing or unusable."""
 
 
-def publish(properties: Mapping[str, Any]) -> dict[str, str]:
-    refreshed = refresh(
-        _property(properties, "SiteId"),
-        store=IncidentStore(settings.table_name, dynamodb_client()),
-        notices=NoticeBoard(settings.table_name, dynamodb_client()),
-        updates=UpdateLog(settings.table_name, dynamodb_client()),
-        publisher=_publisher(properties),
-        settings=PageSettings(
-            site_name=_property(properties, "SiteName"),
-            default_message=_property(properties, "DefaultMessage"),
-            contact_url=str(properties.get("ContactUrl", "")).strip(),
-        ),
-        now=datetime.now(UTC),
-    )
-    return {"State": refreshed.status.state.value, "Published": str(refreshed.published).lower()}
+def add_or_change_site(properties: Mapping[str, Any]) -> dict[str, str]:
+    site = registered_site(properties)
+    page_settings(site)  # a bad contact URL or an empty name fails the deploy, before anything is written
+    SiteRegistry(settings.table_name, dynamodb_client()).put(site)
+    refreshed = pages().refresh(site, datetime.now(UTC))
+    return {
+        "SiteId": site.site_id,
+        "State": refreshed.status.state.value,
+        "Published": str(refreshed.published).lower(),
+    }
 
 
-def remove(properties: Mapping[str, Any]) -> dict[str, str]:
-    if not str(properties.get("BucketName", "")).strip():
-        return {"Removed": "0"}  # a Create that failed on its properties left nothing behind
-    removed = _publisher(properties).remove_everything()
+def remove_site(site_id: str) -> dict[str, str]:
+    removed = PagePublisher(bucket, "", s3_client(), cloudfront_client(), prefix=f"{PAGE_PREFIX}/{site_id}/")
+    count = removed.remove_everything()
+    SiteRegistry(settings.table_name, dynamodb_client()).remove(site_id)
+    return {"SiteId": site_id, "Removed": str(count)}
+
+
+def republish_every_site() -> dict[str, str]:
+    sites = SiteRegistry(settings.table_name, dynamodb_client()).all()
+    published = sum(pages().refresh(site, datetime.now(UTC)).published for site in sites)
+    return {"Sites": str(len(sites)), "Published": str(published)}
+
+
+def empty_the_bucket() -> dict[str, str]:
+    removed = PagePublisher(bucket, "", s3_client(), cloudfront_client()).remove_everything()
     return {"Removed": str(removed)}
+
+
+def pages() -> SitePages:
+    return SitePages(settings.table_name, bucket, dynamodb_client(), s3_client(), cloudfront_client())
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
-    request = event.get("RequestType")
+    request, kind = event.get("RequestType"), event.get("ResourceType")
     properties = event.get("ResourceProperties") or {}
-    logger.append_keys(request=request, stack=event.get("StackId"), bucket=properties.get("BucketName"))
-    # The bucket is the resource: a new bucket is a new resource, and CloudFormation then deletes
-    # the old one through us, which empties the old bucket.
-    physical_id = str(properties.get("BucketName") or event.get("PhysicalResourceId") or "detour-page")
+    logger.append_keys(request=request, resource_type=kind, stack=event.get("StackId"))
+    # A site is its health check: a new one is a new resource, and CloudFormation then deletes the
+    # old one through us, which removes the old page and registration.
+    physical_id = str(properties.get("SiteId") or event.get("PhysicalResourceId") or bucket)
     try:
-        if request in ("Create", "Update"):
-            data = publish(properties)
-        elif request == "Delete":
-            data = remove(properties)
-        else:
-            raise InvalidRequest(f"RequestType {request!r} is not Create, Update or Delete")
+        data = act(kind, request, properties, event.get("PhysicalResourceId"))
     except Exception as error:  # anything at all must still be reported to CloudFormation
         logger.exception("Custom resource request failed")
         cfn_response.send(event, status="FAILED", physical_id=physical_id, reason=f"{type(error).__name__}: {error}")
@@ -81,17 +93,53 @@ def handler(event: dict[str, Any], context: LambdaContext) -> None:
     cfn_response.send(event, status="SUCCESS", physical_id=physical_id, data=data)
 
 
-def _publisher(properties: Mapping[str, Any]) -> PagePublisher:
-    return PagePublisher(
-        _property(properties, "BucketName"), _property(properties, "DistributionId"), s3_client(), cloudfront_client()
+def act(kind: Any, request: Any, properties: Mapping[str, Any], physical_id: Any) -> dict[str, str]:
+    if request not in ("Create", "Update", "Delete"):
+        raise InvalidRequest(f"RequestType {request!r} is not Create, Update or Delete")
+    if kind == SITE:
+        if request != "Delete":
+            return add_or_change_site(properties)
+        site_id = str(properties.get("SiteId") or "").strip()
+        # A Create that failed on its properties registered nothing (its physical id is not a site).
+        return remove_site(site_id) if site_id and site_id == physical_id else {"Removed": "0"}
+    if kind == PAGES:
+        return republish_every_site() if request != "Delete" else empty_the_bucket()
+    raise InvalidRequest(f"resource type {kind!r} is neither {SITE} nor {PAGES}")
+
+
+def registered_site(properties: Mapping[str, Any]) -> RegisteredSite:
+    retry_after = _property(properties, "RetryAfterSeconds")
+    if not retry_after.isdigit() or not 1 <= int(retry_after) <= 86400:
+        raise InvalidRequest(
+            f"RetryAfterSeconds must be a whole number of seconds from 1 to 86400, not {retry_after!r}"
+        )
+    return RegisteredSite(
+        site_id=_property(properties, "SiteId"),
+        domain=_property(properties, "Domain"),
+        site_name=_property(properties, "SiteName"),
+        alarm_name=_property(properties, "AlarmName"),
+        distribution_id=_property(properties, "DistributionId"),
+        page_url=f"https://{_property(properties, 'DistributionDomainName')}/",
+        stack_name=_property(properties, "StackName"),
+        default_message=_property(properties, "DefaultMessage"),
+        contact_url=_optional(properties, "ContactUrl"),
+        retry_after_s=int(retry_after),
+        slack_channel=_optional(properties, "SlackChannel"),
+        slack_mention=_optional(properties, "SlackMention"),
+        template_version=_optional(properties, "SiteTemplateVersion"),
+        registered_at=format_time(datetime.now(UTC)),
     )
 
 
 def _property(properties: Mapping[str, Any], name: str) -> str:
-    value = str(properties.get(name, "")).strip()
+    value = _optional(properties, name)
     if not value:
         raise InvalidRequest(f"custom resource property {name} is missing")
     return value
+
+
+def _optional(properties: Mapping[str, Any], name: str) -> str:
+    return str(properties.get(name, "")).strip()
 
 
 lambda_handler = traced(handler, enabled=settings.tracing)

@@ -12,8 +12,8 @@ import pytest
 from detour.incidents.alarm_message import InvalidAlarmMessage
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for
-from tests.support.events import ALARM_NAME, SITE_ID
-from tests.support.template import source
+from tests.support.events import ALARM_NAME, ALARM_PREFIX, SITE_ID
+from tests.support.template import site_source, source
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 # refresh.json and scheduled.json are refresh_page's direct and scheduled events: tested there
@@ -42,11 +42,23 @@ def test_the_event_files_tell_one_outage_in_order(log_window: ModuleType, functi
     assert window.duration_s == 995.333  # 02:14:27.123 -> 02:31:02.456
 
 
-def test_the_env_file_names_every_function_and_the_alarm_the_template_creates() -> None:
+def test_the_env_file_names_every_function_and_every_variable_the_hub_gives_it() -> None:
     env = load(EVENTS[0].parent / "env.json")
-    functions = {k for k, v in source()["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
-    assert set(env) == functions
-    assert all(values["ALARM_NAMES"] == ALARM_NAME for values in env.values())
-    assert source()["Resources"]["HealthAlarm"]["Properties"]["AlarmName"] == {
-        "Fn::Sub": "${AWS::StackName}-primary-health"
+    hub = source()
+    functions = {k: v for k, v in hub["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    assert set(env) == set(functions)
+    shared = set(hub["Globals"]["Function"]["Environment"]["Variables"]) - {
+        name for name in hub["Globals"]["Function"]["Environment"]["Variables"] if name.startswith("POWERTOOLS_")
     }
+    for name, function in functions.items():
+        own = set(function["Properties"].get("Environment", {}).get("Variables", {})) - {"POWERTOOLS_SERVICE_NAME"}
+        assert set(env[name]) == shared | own, name
+    assert all(values["ALARM_PREFIX"] == ALARM_PREFIX for values in env.values())
+
+
+def test_the_alarm_events_name_a_site_alarm_of_the_site_stack() -> None:
+    site_alarm = site_source()["Resources"]["HealthAlarm"]["Properties"]["AlarmName"]
+    assert site_alarm == {"Fn::Sub": "${HubStackName}/${AWS::StackName}/primary-health"}
+    for path in SNS_EVENTS:
+        message = json.loads(load(path)["Records"][0]["Sns"]["Message"])
+        assert message.get("AlarmName", ALARM_NAME) == ALARM_NAME, path.name

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 
 from detour.incidents.alarm_message import InvalidAlarmMessage, UnknownAlarm
+from detour.incidents.sites import UnregisteredSite
 from detour.incidents.store import IncidentStore
 from detour.runtime import lambda_support
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import emitted_metrics, log_records
 from tests.support.aws import OneRequestAtATime, store_for
-from tests.support.events import SITE_ID, sns_event, transition_event
+from tests.support.events import ALARM_PREFIX, SITE_ID, sns_event, transition_event
+from tests.support.sites import SITE
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
 
@@ -95,7 +97,7 @@ def test_a_malformed_message_fails_loudly_and_writes_nothing(
     (record,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
     assert record["error"].startswith("SNS message is not JSON")
     assert record["correlation_id"] == "22222222-2222-2222-2222-222222222222"
-    assert function_env.scan()["Items"] == []
+    assert written_besides_the_registry(function_env) == []
 
 
 def test_a_rejection_is_not_logged_under_the_previous_events_site_and_state(
@@ -112,7 +114,41 @@ def test_a_rejection_is_not_logged_under_the_previous_events_site_and_state(
 def test_an_alarm_from_elsewhere_is_refused(log_window: ModuleType, function_env: Any) -> None:
     with pytest.raises(UnknownAlarm, match="check the subscription's filter policy"):
         invoke(log_window, transition_event("ALARM", "OK", at(0), alarm_name="prod-db-cpu"))
-    assert function_env.scan()["Items"] == []
+    assert written_besides_the_registry(function_env) == []
+
+
+OTHER_CHECK = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
+
+
+@pytest.mark.parametrize(
+    ("site_id", "alarm_name", "refusal"),
+    [
+        # a health check no site stack registered (a forged alarm, or one for a removed site)
+        (OTHER_CHECK, SITE.alarm_name, f"site '{OTHER_CHECK}' is not registered"),
+        # the registered site, but from an alarm of this hub that is not its own
+        (SITE.site_id, f"{ALARM_PREFIX}detour-site-other/primary-health", "is not the registered alarm of site"),
+    ],
+)
+def test_an_alarm_for_an_unregistered_site_is_refused_and_writes_nothing(
+    *,
+    log_window: ModuleType,
+    function_env: Any,
+    capsys: pytest.CaptureFixture[str],
+    site_id: str,
+    alarm_name: str,
+    refusal: str,
+) -> None:
+    event = transition_event("ALARM", "OK", at(0), site_id=site_id, alarm_name=alarm_name)
+    with pytest.raises(UnregisteredSite, match=refusal):
+        invoke(log_window, event)
+
+    (record,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
+    assert record["message"].startswith("Refused an alarm for an unregistered site")
+    assert written_besides_the_registry(function_env) == []  # no transition, window, or idempotency record
+
+
+def written_besides_the_registry(table: Any) -> list[dict[str, Any]]:
+    return [item for item in table.scan()["Items"] if item["pk"] != "SITES"]
 
 
 def test_a_failed_attempt_is_not_remembered_as_done(

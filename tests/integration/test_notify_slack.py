@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from detour.incidents.alarm_message import parse_sns_event
+from detour.incidents.sites import UnregisteredSite
 from detour.slack import announcer as slack_announcer
 from detour.slack import transport as slack_transport
 from detour.slack.announcer import Incidents, announce
@@ -27,6 +28,7 @@ from tests.conftest import emitted_metrics
 from tests.support.aws import store_for
 from tests.support.events import SITE_ID, transition_event
 from tests.support.functions import load_function
+from tests.support.sites import register_site
 from tests.support.transitions import chain
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
@@ -60,10 +62,7 @@ def load(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
 
     def cold_start(secret_arn: str, mention: str = "") -> ModuleType:
         monkeypatch.setenv("SLACK_SECRET_ARN", secret_arn)
-        monkeypatch.setenv("SITE_DOMAIN", "www.example.com")
-        monkeypatch.setenv("SITE_ID", SITE_ID)
-        monkeypatch.setenv("PAGE_URL", PAGE_URL)
-        monkeypatch.setenv("SLACK_MENTION", mention)
+        register_site(function_env.name, page_url=PAGE_URL, slack_mention=mention)
         return load_function("notify_slack", monkeypatch)
 
     return cold_start
@@ -562,3 +561,47 @@ def test_missing_data_right_after_an_alarm_not_yet_recorded_waits_for_it(bot: Mo
     assert slack.messages == []
     invoke(bot, transition_event("INSUFFICIENT_DATA", "OK", at(30)))  # while healthy: the channel
     assert [m.metadata["event_payload"]["kind"] for m in slack.roots()] == ["note"]
+
+
+# ---------------------------------------------------------------- many sites, one deployment
+
+SHOP_CHANNEL = "C0SHOP0001"
+DOCS_ID = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
+
+
+def test_sites_failing_together_get_one_thread_each_in_their_own_channels(
+    function_env: Any, secret: Callable[..., str], load: Callable[..., ModuleType]
+) -> None:
+    with FakeSlack(channels=(CHANNEL, SHOP_CHANNEL)) as slack:
+        module = load(secret({"bot_token": TOKEN, "channel": CHANNEL, "api_url": slack.api_url}))
+        register_site(function_env.name, slack_channel=SHOP_CHANNEL)  # www: its own channel
+        docs = register_site(  # docs: the secret's channel
+            function_env.name,
+            site_id=DOCS_ID,
+            domain="docs.example.com",
+            alarm_name="detour/detour-site-docs/primary-health",
+            stack_name="detour-site-docs",
+        )
+        for site_id, alarm in ((SITE_ID, "detour/detour-site-www/primary-health"), (DOCS_ID, docs.alarm_name)):
+            invoke(module, transition_event("ALARM", "OK", at(0), site_id=site_id, alarm_name=alarm))
+        invoke(module, transition_event("OK", "ALARM", at(9), site_id=DOCS_ID, alarm_name=docs.alarm_name))
+
+        roots = {root.channel: root for root in slack.roots()}
+        assert set(roots) == {SHOP_CHANNEL, CHANNEL}
+        assert roots[SHOP_CHANNEL].text.startswith(":rotating_light: www.example.com is failing over")
+        assert "docs.example.com" in roots[CHANNEL].text
+        replies = [m for m in slack.messages if m.thread_ts]
+        assert {(m.channel, m.thread_ts) for m in replies} <= {(CHANNEL, roots[CHANNEL].ts)}  # docs's recovery only
+        assert len(store_for(function_env).windows(SITE_ID)) == len(store_for(function_env).windows(DOCS_ID)) == 1
+
+
+def test_an_alarm_for_an_unregistered_site_never_reaches_slack(bot: ModuleType, slack: FakeSlack) -> None:
+    with pytest.raises(UnregisteredSite, match=f"site '{DOCS_ID}' is not registered"):
+        invoke(bot, transition_event("ALARM", "OK", at(0), site_id=DOCS_ID))
+    assert slack.messages == []
+
+
+def test_an_update_of_an_unregistered_site_is_refused(bot: ModuleType, slack: FakeSlack) -> None:
+    with pytest.raises(UnregisteredSite, match=f"site '{DOCS_ID}' is not registered"):
+        invoke(bot, {"detour": "update-posted", "site_id": DOCS_ID, "update": "UPDATE#2026-11-21T02:17:00.000Z#x"})
+    assert slack.messages == []

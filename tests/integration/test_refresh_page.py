@@ -15,6 +15,7 @@ import pytest
 
 from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.sites import UnregisteredSite
 from detour.incidents.updates import RESOLVED_FOR, UpdateLog
 from detour.page.publisher import PagePublisher, PagePublishError
 from detour.page.refresh import InvalidRefreshRequest
@@ -26,11 +27,14 @@ from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page import HOSTILE, T0, at, update
 from tests.support.page_aws import (
+    create_distribution,
     get_object,
     invalidated_paths,
     object_versions,
 )
+from tests.support.sites import register_site
 
+PREFIX = f"sites/{SITE_ID}/"  # the site's place in the hub's page bucket
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 RESOLVED_MINUTES = RESOLVED_FOR.total_seconds() / 60
 SCHEDULED = json.loads((EVENTS / "scheduled.json").read_text())
@@ -54,16 +58,9 @@ def clock() -> Clock:
 def refresh_page(
     function_env: Any, page_bucket: str, distribution: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> ModuleType:
-    for name, value in {
-        "SITE_NAME": "Example Shop",
-        "DEFAULT_MESSAGE": "We are working to restore the service.",
-        "CONTACT_URL": "https://example.com/help",
-        "PAGE_BUCKET": page_bucket,
-        "DISTRIBUTION_ID": distribution,
-        "AWS_LAMBDA_FUNCTION_NAME": "detour-RefreshPageFunction-TEST",
-        "SITE_ID": SITE_ID,
-    }.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PAGE_BUCKET", page_bucket)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "detour-RefreshPageFunction-TEST")
+    register_site(function_env.name, distribution_id=distribution)
     module = load_function("refresh_page", monkeypatch)
 
     class Frozen(datetime):
@@ -85,8 +82,15 @@ def logged(function_env: Any, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def site_versions(bucket: str) -> list[str]:
+    """Every object version's key in the bucket, relative to the site's prefix: nothing may be outside it."""
+    keys = object_versions(bucket)
+    assert all(key.startswith(PREFIX) for key in keys), keys
+    return [key.removeprefix(PREFIX) for key in keys]
+
+
 def published_status(bucket: str) -> dict[str, Any]:
-    return json.loads(get_object(bucket, "status.json")["Text"])
+    return json.loads(get_object(bucket, PREFIX + "status.json")["Text"])
 
 
 def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
@@ -94,10 +98,10 @@ def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
 ) -> None:
     result = invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
 
-    page = get_object(page_bucket, "index.html")
+    page = get_object(page_bucket, PREFIX + "index.html")
     assert page["ContentType"] == "text/html; charset=utf-8"
     assert page["CacheControl"] == "public, max-age=0, s-maxage=300"
-    status = get_object(page_bucket, "status.json")
+    status = get_object(page_bucket, PREFIX + "status.json")
     assert status["ContentType"] == "application/json; charset=utf-8"
     assert status["CacheControl"] == "no-store"
     alarm_entry = {
@@ -141,7 +145,7 @@ def test_recovery_says_resolved_and_lists_the_outage_with_its_duration(
         "2026-11-21T02:14:27.123Z",
         "2026-11-21T02:30:57.123Z",
     )
-    (body,) = parse_html(get_object(page_bucket, "index.html")["Text"]).find_all("tbody")
+    (body,) = parse_html(get_object(page_bucket, PREFIX + "index.html")["Text"]).find_all("tbody")
     assert [[td.text for td in row.find_all("td")] for row in body.find_all("tr")] == [
         ["2026-11-21 02:14 UTC", "16 min"]
     ]
@@ -164,7 +168,7 @@ def test_the_page_is_uploaded_before_the_status_that_describes_it(
 
     monkeypatch.setattr(refresh_page, "s3_client", Recording)
     invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
-    assert uploads == ["index.html", "status.json"]
+    assert uploads == [PREFIX + "index.html", PREFIX + "status.json"]
 
 
 def test_a_repeated_transition_is_published_once(refresh_page: ModuleType, distribution: str) -> None:
@@ -179,7 +183,7 @@ def test_an_operators_notice_is_published_as_text(
     NoticeBoard(function_env.name, boto3.client("dynamodb")).post(SITE_ID, SiteNotice(HOSTILE, planned=True))
     invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
     assert (published_status(page_bucket)["message"], published_status(page_bucket)["planned"]) == (HOSTILE, True)
-    page = parse_html(get_object(page_bucket, "index.html")["Text"])
+    page = parse_html(get_object(page_bucket, PREFIX + "index.html")["Text"])
     assert page.by_id("message").text == HOSTILE
     assert page.find_all("img") == []
 
@@ -199,18 +203,20 @@ def test_an_s3_failure_raises_a_clear_error_and_the_retry_publishes(
     s3 = boto3.client("s3")
     s3.delete_bucket(Bucket=page_bucket)
     event = transition_event("ALARM", "OK", at(0))
-    with pytest.raises(PagePublishError, match=f"S3 bucket {page_bucket}: uploading index.html failed: NoSuchBucket"):
+    with pytest.raises(
+        PagePublishError, match=f"S3 bucket {page_bucket}: uploading {PREFIX}index.html failed: NoSuchBucket"
+    ):
         invoke(refresh_page, event)
     assert any(r["level"] == "ERROR" for r in log_records(capsys.readouterr().out))
     assert invalidated_paths(distribution) == []
 
     s3.create_bucket(Bucket=page_bucket)
     invoke(refresh_page, event)  # the failed attempt was not remembered as done
-    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json"]
+    assert sorted(site_versions(page_bucket)) == ["index.html", "status.json"]
 
 
-def test_a_cloudfront_failure_raises_a_clear_error(refresh_page: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(refresh_page, "distribution_id", "EDOESNOTEXIST")
+def test_a_cloudfront_failure_raises_a_clear_error(refresh_page: ModuleType, function_env: Any) -> None:
+    register_site(function_env.name, distribution_id="EDOESNOTEXIST")
     with pytest.raises(PagePublishError, match=r"CloudFront distribution EDOESNOTEXIST: invalidating .* failed"):
         invoke(refresh_page, transition_event("ALARM", "OK", at(0)))
 
@@ -218,7 +224,7 @@ def test_a_cloudfront_failure_raises_a_clear_error(refresh_page: ModuleType, mon
 def test_a_malformed_event_fails_and_publishes_nothing(refresh_page: ModuleType, page_bucket: str) -> None:
     with pytest.raises(InvalidAlarmMessage):
         invoke(refresh_page, sns_event("{truncated"))
-    assert object_versions(page_bucket) == []
+    assert site_versions(page_bucket) == []
 
 
 def test_an_old_alarm_delivered_after_the_recovery_leaves_the_page_resolved(
@@ -253,7 +259,8 @@ def test_each_event_file_publishes_a_page(name: str, refresh_page: ModuleType, p
         "refresh.json": "unavailable",  # nothing recorded yet: the neutral page
         "scheduled.json": "unavailable",
     }[name]
-    assert result["page_state"] == published_status(page_bucket)["state"] == expected
+    page_state = result["pages"][SITE_ID]["page_state"] if name == "scheduled.json" else result["page_state"]
+    assert page_state == published_status(page_bucket)["state"] == expected
 
 
 def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery(
@@ -278,8 +285,8 @@ def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery
             return self._s3.put_object(**request)
 
     cloudfront = boto3.client("cloudfront")
-    newer = PagePublisher(page_bucket, distribution, boto3.client("s3"), cloudfront)
-    older = PagePublisher(page_bucket, distribution, StallsBeforeWriting(), cloudfront)
+    newer = PagePublisher(page_bucket, distribution, boto3.client("s3"), cloudfront, prefix=PREFIX)
+    older = PagePublisher(page_bucket, distribution, StallsBeforeWriting(), cloudfront, prefix=PREFIX)
 
     published = older.publish(
         "<p>unavailable</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:10:00.000Z"
@@ -287,9 +294,12 @@ def test_a_slow_refresh_of_the_alarm_cannot_put_its_older_page_over_the_recovery
 
     assert published is False
     assert published_status(page_bucket) == {"state": "resolved"}
-    assert get_object(page_bucket, "index.html")["Text"] == "<p>resolved</p>"
-    assert get_object(page_bucket, "status.json")["Metadata"]["detour-order"] == "000000000002|2026-11-21T02:09:00.000Z"
-    assert object_versions(page_bucket).count("status.json") == 1  # the older one never landed
+    assert get_object(page_bucket, PREFIX + "index.html")["Text"] == "<p>resolved</p>"
+    assert (
+        get_object(page_bucket, PREFIX + "status.json")["Metadata"]["detour-order"]
+        == "000000000002|2026-11-21T02:09:00.000Z"
+    )
+    assert site_versions(page_bucket).count("status.json") == 1  # the older one never landed
 
 
 # ---------------------------------------------------------------- posted updates and the schedule
@@ -323,33 +333,49 @@ def test_a_posted_update_is_on_the_page_when_refresh_is_asked_for_without_its_au
         "2026-11-21T02:20:27.123Z",
     )
     assert [u["stage"] for u in status["updates"]] == ["identified", "investigating"]
-    page = get_object(page_bucket, "index.html")["Text"]
+    page = get_object(page_bucket, PREFIX + "index.html")["Text"]
     assert "U0SECRET" not in page
     assert "U0SECRET" not in json.dumps(status)
     assert parse_html(page).by_id("message").text == "A bad deploy; rolling back. <@U123> <!channel>"
     assert len(invalidated_paths(distribution)) == 2
 
 
-def test_a_refresh_for_another_site_is_refused_and_publishes_nothing(
+def test_a_refresh_for_an_unregistered_site_is_refused_and_publishes_nothing(
     refresh_page: ModuleType, page_bucket: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     event = {"detour": "refresh", "site_id": "another-health-check", "reason": "update"}
-    with pytest.raises(InvalidRefreshRequest, match="a refresh for site 'another-health-check' reached the page of"):
+    with pytest.raises(UnregisteredSite, match="site 'another-health-check' is not registered"):
         invoke(refresh_page, event)
     assert object_versions(page_bucket) == []
     (refused,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
     assert "another-health-check" in refused["error"]
 
 
-def test_a_refresh_without_site_id_configured_is_refused(
-    refresh_page: ModuleType, page_bucket: str, monkeypatch: pytest.MonkeyPatch
+def test_the_schedule_refreshes_every_registered_site_each_in_its_own_place(
+    refresh_page: ModuleType, page_bucket: str, distribution: str, function_env: Any
 ) -> None:
-    monkeypatch.setattr(refresh_page, "site_id", None)
-    with pytest.raises(InvalidRefreshRequest, match="SITE_ID is not set"):
-        invoke(refresh_page, SCHEDULED)
-    with pytest.raises(InvalidRefreshRequest, match="SITE_ID is not set"):
-        invoke(refresh_page, {"detour": "refresh", "site_id": SITE_ID, "reason": "update"})
-    assert object_versions(page_bucket) == []
+    other = register_site(
+        function_env.name,
+        site_id="9f8e7d6c-2222-4e5f-9a7b-0123456789ab",
+        domain="docs.example.com",
+        site_name="Example Docs",
+        alarm_name="detour/detour-site-docs/primary-health",
+        distribution_id=create_distribution(page_bucket),
+        stack_name="detour-site-docs",
+        retry_after_s=600,
+    )
+    invoke(refresh_page, logged(function_env, transition_event("ALARM", "OK", at(0))))
+
+    result = invoke(refresh_page, SCHEDULED)
+    assert (result["sites"], result["pages"][other.site_id]["published"]) == (2, True)
+    assert result["pages"][SITE_ID]["published"] is False  # already up to date
+    docs = get_object(page_bucket, other.page_prefix + "index.html")
+    assert parse_html(docs["Text"]).find_all("title")[0].text == "Example Docs: temporarily unavailable"
+    assert docs["Metadata"]["retry-after"] == "600"
+    assert json.loads(get_object(page_bucket, other.page_prefix + "status.json")["Text"])["started_at"] is None
+    assert published_status(page_bucket)["started_at"] == "2026-11-21T02:14:27.123Z"  # each its own incident
+    assert len(invalidated_paths(other.distribution_id)) == 1
+    assert len(invalidated_paths(distribution)) == 1
 
 
 def test_other_direct_events_are_refused(refresh_page: ModuleType) -> None:
@@ -366,16 +392,20 @@ def test_the_schedule_turns_an_old_resolution_neutral_and_otherwise_writes_nothi
     clock(16.6)
     invoke(refresh_page, transition_event("OK", "ALARM", at(16.5)))
     assert published_status(page_bucket)["state"] == "resolved"
-    versions, invalidations = len(object_versions(page_bucket)), len(invalidated_paths(distribution))
+    versions, invalidations = len(site_versions(page_bucket)), len(invalidated_paths(distribution))
 
     clock(16.5 + RESOLVED_MINUTES - 1)  # still news: the sweep finds the page as it should be
     result = invoke(refresh_page, SCHEDULED)
-    assert (result["reason"], result["page_state"], result["published"]) == ("schedule", "resolved", False)
-    assert (len(object_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
+    assert (result["reason"], result["pages"][SITE_ID]["page_state"], result["published"]) == (
+        "schedule",
+        "resolved",
+        False,
+    )
+    assert (len(site_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
 
     clock(16.5 + RESOLVED_MINUTES + 4)  # the first sweep after the resolution stopped being news
     result = invoke(refresh_page, SCHEDULED)
-    assert (result["page_state"], result["published"]) == ("unavailable", True)
+    assert (result["pages"][SITE_ID]["page_state"], result["published"]) == ("unavailable", True)
     status = published_status(page_bucket)
     assert (status["state"], status["started_at"], status["resolved_at"], status["updates"]) == (
         "unavailable",
@@ -384,15 +414,15 @@ def test_the_schedule_turns_an_old_resolution_neutral_and_otherwise_writes_nothi
         [],
     )
     assert status["updated_at"] == "2026-11-21T02:40:57.123Z"  # when it stopped being news
-    page = parse_html(get_object(page_bucket, "index.html")["Text"])
+    page = parse_html(get_object(page_bucket, PREFIX + "index.html")["Text"])
     assert page.find_all("title")[0].text == "Example Shop: temporarily unavailable"
     assert len(invalidated_paths(distribution)) == invalidations + 1
 
-    versions, invalidations = len(object_versions(page_bucket)), len(invalidated_paths(distribution))
+    versions, invalidations = len(site_versions(page_bucket)), len(invalidated_paths(distribution))
     for minutes in (35, 40, 45):  # later sweeps: the same page, so nothing is written or invalidated
         clock(minutes)
         assert invoke(refresh_page, SCHEDULED)["published"] is False
-    assert (len(object_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
+    assert (len(site_versions(page_bucket)), len(invalidated_paths(distribution))) == (versions, invalidations)
 
 
 def test_news_before_the_alarm_reaches_the_neutral_page_on_the_next_refresh(
@@ -411,21 +441,31 @@ def test_news_before_the_alarm_reaches_the_neutral_page_on_the_next_refresh(
 
 
 def test_a_page_identical_to_the_published_one_is_not_uploaded_again(page_bucket: str, distribution: str) -> None:
-    publisher = PagePublisher(page_bucket, distribution, boto3.client("s3"), boto3.client("cloudfront"))
+    publisher = PagePublisher(
+        page_bucket, distribution, boto3.client("s3"), boto3.client("cloudfront"), prefix=PREFIX, retry_after_s=120
+    )
     assert publisher.publish("<p>page</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:10:00.000Z")
-    metadata = get_object(page_bucket, "index.html")["Metadata"]
-    assert set(metadata) == {"detour-order", "detour-sha256"}
+    metadata = get_object(page_bucket, PREFIX + "index.html")["Metadata"]
+    assert metadata.keys() == {"detour-order", "detour-sha256", "retry-after"}
+    assert get_object(page_bucket, PREFIX + "status.json")["Metadata"].keys() == {"detour-order", "detour-sha256"}
 
     again = publisher.publish("<p>page</p>", b'{"state":"unavailable"}', order="000000000001|2026-11-21T02:15:00.000Z")
     assert again is False  # newer, but the same bytes: no write, no invalidation
-    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json"]
+    assert sorted(site_versions(page_bucket)) == ["index.html", "status.json"]
     assert len(invalidated_paths(distribution)) == 1
-    assert get_object(page_bucket, "index.html")["Metadata"] == metadata
+    assert get_object(page_bucket, PREFIX + "index.html")["Metadata"] == metadata
 
     changed = publisher.publish("<p>page</p>", b'{"state":"resolved"}', order="000000000002|2026-11-21T02:16:00.000Z")
     assert changed is True  # only the status changed: only it is written
-    assert sorted(object_versions(page_bucket)) == ["index.html", "status.json", "status.json"]
+    assert sorted(site_versions(page_bucket)) == ["index.html", "status.json", "status.json"]
     assert len(invalidated_paths(distribution)) == 2
+
+    longer = PagePublisher(
+        page_bucket, distribution, boto3.client("s3"), boto3.client("cloudfront"), prefix=PREFIX, retry_after_s=900
+    )
+    retried = longer.publish("<p>page</p>", b'{"state":"resolved"}', order="000000000003|2026-11-21T02:17:00.000Z")
+    assert retried is True  # the same HTML with a new Retry-After is a new page
+    assert get_object(page_bucket, PREFIX + "index.html")["Metadata"]["retry-after"] == "900"
 
 
 def test_a_rejected_event_is_not_logged_under_the_previous_events_site(

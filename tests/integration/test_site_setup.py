@@ -1,17 +1,21 @@
-"""functions/page_setup, the custom resource: Create and Update publish the page, Delete empties the
-versioned bucket, and CloudFormation always gets an answer (moto S3 and a loopback ResponseURL)."""
+"""functions/site_setup, the custom resources: a site stack's Custom::DetourSite registers the site
+and publishes its page, and on Delete removes both (its history stays); the hub's
+Custom::DetourPages republishes every site's page and on Delete empties the bucket. CloudFormation
+always gets an answer (moto S3 and DynamoDB, a loopback ResponseURL)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 
+from detour.incidents.sites import SiteRegistry
 from detour.page import publisher as page_publisher
 from detour_cli.local.cfn_endpoint import ResponseCatcher, cfn_response_endpoint
 from detour_cli.local.lambda_runtime import LambdaContext
@@ -20,18 +24,18 @@ from tests.support.events import SITE_ID
 from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page import transition
-from tests.support.page_aws import (
-    get_object,
-    invalidated_paths,
-    object_versions,
-)
+from tests.support.page_aws import create_distribution, get_object, invalidated_paths, object_versions
+from tests.support.sites import SITE
 
-STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/detour/5b7d4f40-c8a9-11ef-9d7a-0affe4c4d3c5"
+STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/detour-site-www/5b7d4f40-c8a9-11ef-9d7a-0affe4c4d3c5"
+PREFIX = f"sites/{SITE_ID}/"
+DOCS_ID = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
 
 
 @pytest.fixture
-def page_setup(function_env: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    return load_function("page_setup", monkeypatch)
+def site_setup(function_env: Any, page_bucket: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("PAGE_BUCKET", page_bucket)
+    return load_function("site_setup", monkeypatch)
 
 
 @pytest.fixture
@@ -40,136 +44,249 @@ def cloudformation() -> Iterator[ResponseCatcher]:
         yield endpoint
 
 
-def request(kind: str, endpoint: ResponseCatcher, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+@pytest.fixture
+def registry(function_env: Any) -> SiteRegistry:
+    return SiteRegistry(function_env.name, boto3.client("dynamodb"))
+
+
+def request(
+    kind: str,
+    endpoint: ResponseCatcher,
+    properties: dict[str, Any],
+    resource_type: str = "Custom::DetourSite",
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "RequestType": kind,
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:detour-PageSetupFunction-TEST",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:detour-SiteSetupFunction-TEST",
         "ResponseURL": endpoint.url,
         "StackId": STACK,
         "RequestId": str(uuid.uuid4()),
-        "LogicalResourceId": "PublishedPage",
-        "ResourceType": "Custom::MaintenancePage",
+        "LogicalResourceId": "Site" if resource_type == "Custom::DetourSite" else "PublishedPages",
+        "ResourceType": resource_type,
         "ResourceProperties": {"ServiceToken": "arn:aws:lambda:...", **properties},
         **extra,
     }
 
 
-def properties(bucket: str, distribution: str, **overrides: str) -> dict[str, str]:
+def site_properties(distribution: str, **overrides: str) -> dict[str, str]:
+    """What sites/site.yaml gives its Custom::DetourSite."""
     return {
-        "BucketName": bucket,
-        "DistributionId": distribution,
         "SiteId": SITE_ID,
+        "Domain": "www.example.com",
         "SiteName": "www.example.com",
         "ContactUrl": "",
         "DefaultMessage": "We are working on it.",
-        "PageTemplateVersion": "arn:aws:lambda:us-east-1:123456789012:layer:CommonLayer:7",
+        "RetryAfterSeconds": "120",
+        "SlackChannel": "",
+        "SlackMention": "here",
+        "DistributionId": distribution,
+        "DistributionDomainName": "d111111abcdef8.cloudfront.net",
+        "AlarmName": "detour/detour-site-www/primary-health",
+        "StackName": "detour-site-www",
+        "SiteTemplateVersion": "1",
     } | overrides
 
 
-def test_create_publishes_the_first_page_before_any_outage(
-    page_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher
+def test_create_registers_the_site_and_publishes_its_first_page(
+    site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
 ) -> None:
-    event = request("Create", cloudformation, properties(page_bucket, distribution))
-    assert page_setup.lambda_handler(event, LambdaContext()) is None
+    registry.remove(SITE_ID)
+    event = request("Create", cloudformation, site_properties(distribution))
+    assert site_setup.lambda_handler(event, LambdaContext()) is None
 
     response = cloudformation.only
-    assert (response["Status"], response["PhysicalResourceId"]) == ("SUCCESS", page_bucket)
+    assert (response["Status"], response["PhysicalResourceId"]) == ("SUCCESS", SITE_ID)
     assert (response["StackId"], response["RequestId"], response["LogicalResourceId"]) == (
         STACK,
         event["RequestId"],
-        "PublishedPage",
+        "Site",
     )
-    assert response["Data"] == {"State": "unavailable", "Published": "true"}
-    assert response["content_type"] == ""  # what the presigned URL was signed for
-    assert response["path"] == "/cfn-response?X-Amz-Signature=abc"
-    status = json.loads(get_object(page_bucket, "status.json")["Text"])
+    assert response["Data"] == {"SiteId": SITE_ID, "State": "unavailable", "Published": "true"}
+    registered = registry.require(SITE_ID)
+    assert registered == replace(
+        SITE,
+        site_name="www.example.com",
+        default_message="We are working on it.",
+        contact_url="",
+        slack_mention="here",
+        distribution_id=distribution,
+        registered_at=registered.registered_at,
+    )
+    status = json.loads(get_object(page_bucket, PREFIX + "status.json")["Text"])
     assert (status["state"], status["started_at"]) == ("unavailable", None)
-    page = parse_html(get_object(page_bucket, "index.html")["Text"])
-    assert "details follow shortly" in page.by_id("since").text
+    page = get_object(page_bucket, PREFIX + "index.html")
+    assert "details follow shortly" in parse_html(page["Text"]).by_id("since").text
+    assert page["Metadata"]["retry-after"] == "120"  # the viewer-response function's Retry-After
+    assert all(key.startswith(PREFIX) for key in object_versions(page_bucket))
     assert invalidated_paths(distribution) == [["/index.html", "/status.json"]]
 
 
-def test_update_republishes_with_the_new_settings_and_the_recorded_history(
-    page_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, function_env: Any
+def test_update_changes_the_registration_and_republishes_with_the_recorded_history(
+    site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, function_env: Any
 ) -> None:
     store_for(function_env).record(transition("ALARM", 0))
     store_for(function_env).record(transition("OK", 7))
     event = request(
         "Update",
         cloudformation,
-        properties(page_bucket, distribution, SiteName="Example Shop", ContactUrl="mailto:help@example.com"),
-        PhysicalResourceId=page_bucket,
-        OldResourceProperties=properties(page_bucket, distribution),
+        site_properties(
+            distribution, SiteName="Example Shop", ContactUrl="mailto:help@example.com", RetryAfterSeconds="600"
+        ),
+        PhysicalResourceId=SITE_ID,
+        OldResourceProperties=site_properties(distribution),
     )
-    page_setup.lambda_handler(event, LambdaContext())
+    site_setup.lambda_handler(event, LambdaContext())
 
     assert cloudformation.only["Status"] == "SUCCESS"
-    page = parse_html(get_object(page_bucket, "index.html")["Text"])
+    registered = SiteRegistry(function_env.name, boto3.client("dynamodb")).require(SITE_ID)
+    assert (registered.site_name, registered.retry_after_s) == ("Example Shop", 600)
+    page = get_object(page_bucket, PREFIX + "index.html")
+    assert page["Metadata"]["retry-after"] == "600"
+    html = parse_html(page["Text"])
     # the recovery recorded is days old by the clock: old news, so the page is the neutral one
-    assert page.find_all("title")[0].text == "Example Shop: temporarily unavailable"
-    assert page.by_id("contact").attrs["href"] == "mailto:help@example.com"
-    (body,) = page.find_all("tbody")
+    assert html.find_all("title")[0].text == "Example Shop: temporarily unavailable"
+    assert html.by_id("contact").attrs["href"] == "mailto:help@example.com"
+    (body,) = html.find_all("tbody")
     assert [td.text for td in body.find_all("td")] == ["2026-11-21 02:14 UTC", "7 min"]
 
 
-def test_delete_removes_every_version_and_delete_marker_so_the_bucket_can_go(
-    page_setup: ModuleType,
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"ContactUrl": "javascript:alert(1)"}, "must start with https:// or mailto:"),
+        ({"RetryAfterSeconds": "0"}, "RetryAfterSeconds must be a whole number of seconds from 1 to 86400"),
+        ({"AlarmName": ""}, "custom resource property AlarmName is missing"),
+    ],
+)
+def test_unusable_settings_fail_the_deploy_and_change_nothing(
+    *,
+    site_setup: ModuleType,
     page_bucket: str,
     distribution: str,
     cloudformation: ResponseCatcher,
+    registry: SiteRegistry,
+    overrides: dict[str, str],
+    reason: str,
+) -> None:
+    before = registry.require(SITE_ID)
+    event = request("Update", cloudformation, site_properties(distribution, **overrides), PhysicalResourceId=SITE_ID)
+    site_setup.lambda_handler(event, LambdaContext())
+    assert cloudformation.only["Status"] == "FAILED"
+    assert reason in cloudformation.only["Reason"]
+    assert registry.require(SITE_ID) == before
+    assert object_versions(page_bucket) == []
+
+
+def test_delete_removes_the_sites_page_and_registration_and_keeps_its_history_and_other_sites(
+    *,
+    site_setup: ModuleType,
+    page_bucket: str,
+    distribution: str,
+    cloudformation: ResponseCatcher,
+    registry: SiteRegistry,
+    function_env: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(page_publisher, "DELETE_BATCH", 3)  # several batches without thousands of objects
+    store_for(function_env).record(transition("ALARM", 0))
+    docs = replace(SITE, site_id=DOCS_ID, domain="docs.example.com", stack_name="detour-site-docs")
+    registry.put(docs)
     s3 = boto3.client("s3")
     for number in range(4):
-        s3.put_object(Bucket=page_bucket, Key="index.html", Body=f"version {number}".encode())
-    s3.put_object(Bucket=page_bucket, Key="status.json", Body=b"{}")
-    s3.delete_object(Bucket=page_bucket, Key="status.json")  # leaves a delete marker
-    assert len(object_versions(page_bucket)) == 6
+        s3.put_object(Bucket=page_bucket, Key=PREFIX + "index.html", Body=f"version {number}".encode())
+    s3.put_object(Bucket=page_bucket, Key=PREFIX + "status.json", Body=b"{}")
+    s3.delete_object(Bucket=page_bucket, Key=PREFIX + "status.json")  # leaves a delete marker
+    s3.put_object(Bucket=page_bucket, Key=docs.page_prefix + "index.html", Body=b"docs")
 
-    event = request("Delete", cloudformation, properties(page_bucket, distribution), PhysicalResourceId=page_bucket)
-    page_setup.lambda_handler(event, LambdaContext())
+    event = request("Delete", cloudformation, site_properties(distribution), PhysicalResourceId=SITE_ID)
+    site_setup.lambda_handler(event, LambdaContext())
 
-    assert (cloudformation.only["Status"], cloudformation.only["Data"]) == ("SUCCESS", {"Removed": "6"})
-    assert object_versions(page_bucket) == []
-    s3.delete_bucket(Bucket=page_bucket)  # what CloudFormation does next: fails on a non-empty bucket
-
-
-def test_delete_of_a_bucket_already_gone_succeeds(
-    page_setup: ModuleType, cloudformation: ResponseCatcher, distribution: str, page_bucket: str
-) -> None:
-    boto3.client("s3").delete_bucket(Bucket=page_bucket)
-    page_setup.lambda_handler(request("Delete", cloudformation, properties(page_bucket, distribution)), LambdaContext())
-    assert cloudformation.only["Status"] == "SUCCESS"
-
-
-def test_a_failure_is_reported_to_cloudformation_with_its_reason_never_raised(
-    page_setup: ModuleType, cloudformation: ResponseCatcher, distribution: str
-) -> None:
-    event = request("Create", cloudformation, properties("detour-page-missing", distribution))
-    page_setup.lambda_handler(event, LambdaContext())  # no exception: CloudFormation must hear back
-    response = cloudformation.only
-    assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(
-        "PagePublishError: S3 bucket detour-page-missing: uploading index.html failed: NoSuchBucket"
+    assert (cloudformation.only["Status"], cloudformation.only["Data"]) == (
+        "SUCCESS",
+        {"SiteId": SITE_ID, "Removed": "6"},
     )
-    assert response["PhysicalResourceId"] == "detour-page-missing"
+    assert object_versions(page_bucket) == [docs.page_prefix + "index.html"]
+    assert registry.get(SITE_ID) is None
+    assert registry.require(DOCS_ID) == docs
+    assert len(store_for(function_env).transitions(SITE_ID)) == 1  # the history outlives the site
 
 
-def test_missing_properties_fail_the_create_and_its_rollback_delete_succeeds(
-    page_setup: ModuleType, cloudformation: ResponseCatcher
+def test_a_create_that_failed_on_its_properties_rolls_back_without_touching_anything(
+    site_setup: ModuleType, cloudformation: ResponseCatcher, registry: SiteRegistry
 ) -> None:
-    page_setup.lambda_handler(request("Create", cloudformation, {"SiteId": SITE_ID}), LambdaContext())
+    site_setup.lambda_handler(request("Create", cloudformation, {"Domain": "www.example.com"}), LambdaContext())
     failed = cloudformation.responses[0]
     assert failed["Status"] == "FAILED"
-    assert failed["Reason"] == "InvalidRequest: custom resource property BucketName is missing"
+    assert failed["Reason"] == "InvalidRequest: custom resource property RetryAfterSeconds is missing"
 
-    rollback = request("Delete", cloudformation, {"SiteId": SITE_ID}, PhysicalResourceId=failed["PhysicalResourceId"])
-    page_setup.lambda_handler(rollback, LambdaContext())
+    rollback = request("Delete", cloudformation, {}, PhysicalResourceId=failed["PhysicalResourceId"])
+    site_setup.lambda_handler(rollback, LambdaContext())
+    assert (cloudformation.responses[1]["Status"], cloudformation.responses[1]["Data"]) == ("SUCCESS", {"Removed": "0"})
+    assert registry.get(SITE_ID) is not None
+
+
+def test_a_new_layer_republishes_every_registered_sites_page(
+    site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
+) -> None:
+    registry.put(replace(SITE, distribution_id=distribution))
+    docs_distribution = create_distribution(page_bucket)
+    docs = replace(SITE, site_id=DOCS_ID, domain="docs.example.com", distribution_id=docs_distribution)
+    registry.put(docs)
+    version = {"PageTemplateVersion": "arn:aws:lambda:us-east-1:123456789012:layer:CommonLayer:8"}
+    event = request("Update", cloudformation, version, "Custom::DetourPages", PhysicalResourceId=page_bucket)
+    site_setup.lambda_handler(event, LambdaContext())
+
+    assert (cloudformation.only["Status"], cloudformation.only["Data"]) == ("SUCCESS", {"Sites": "2", "Published": "2"})
+    assert sorted(object_versions(page_bucket)) == sorted(
+        [
+            PREFIX + "index.html",
+            PREFIX + "status.json",
+            docs.page_prefix + "index.html",
+            docs.page_prefix + "status.json",
+        ]
+    )
+    assert len(invalidated_paths(distribution)) == len(invalidated_paths(docs_distribution)) == 1
+
+
+def test_deleting_the_hub_empties_the_bucket_and_a_bucket_already_gone_is_fine(
+    site_setup: ModuleType, page_bucket: str, cloudformation: ResponseCatcher
+) -> None:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=page_bucket, Key=PREFIX + "index.html", Body=b"page")
+    event = request("Delete", cloudformation, {}, "Custom::DetourPages", PhysicalResourceId=page_bucket)
+    site_setup.lambda_handler(event, LambdaContext())
+    assert (cloudformation.responses[0]["Status"], cloudformation.responses[0]["Data"]) == ("SUCCESS", {"Removed": "1"})
+    s3.delete_bucket(Bucket=page_bucket)  # what CloudFormation does next: fails on a non-empty bucket
+
+    site_setup.lambda_handler(event, LambdaContext())
     assert cloudformation.responses[1]["Status"] == "SUCCESS"
 
 
-def test_an_unknown_request_type_is_refused_by_name(page_setup: ModuleType, cloudformation: ResponseCatcher) -> None:
-    page_setup.lambda_handler(request("Upgrade", cloudformation, {}), LambdaContext())
+def test_a_failure_is_reported_to_cloudformation_with_its_reason_never_raised(
+    site_setup: ModuleType, cloudformation: ResponseCatcher, distribution: str, page_bucket: str
+) -> None:
+    boto3.client("s3").delete_bucket(Bucket=page_bucket)
+    event = request("Create", cloudformation, site_properties(distribution))
+    site_setup.lambda_handler(event, LambdaContext())  # no exception: CloudFormation must hear back
+    response = cloudformation.only
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(
+        f"PagePublishError: S3 bucket {page_bucket}: uploading {PREFIX}index.html failed: NoSuchBucket"
+    )
+    assert response["PhysicalResourceId"] == SITE_ID
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource_type", "reason"),
+    [
+        ("Upgrade", "Custom::DetourSite", "RequestType 'Upgrade' is not Create, Update or Delete"),
+        ("Create", "Custom::MaintenancePage", "resource type 'Custom::MaintenancePage' is neither"),
+    ],
+)
+def test_an_unknown_request_is_refused_by_name(
+    site_setup: ModuleType, cloudformation: ResponseCatcher, kind: str, resource_type: str, reason: str
+) -> None:
+    site_setup.lambda_handler(request(kind, cloudformation, {}, resource_type), LambdaContext())
     assert cloudformation.only["Status"] == "FAILED"
-    assert "RequestType 'Upgrade' is not Create, Update or Delete" in cloudformation.only["Reason"]
+    assert reason in cloudformation.only["Reason"]

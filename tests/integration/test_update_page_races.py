@@ -17,7 +17,7 @@ from detour.incidents.store import IncidentStore
 from detour.incidents.updates import UpdateLog
 from detour.page.publisher import PagePublisher
 from detour.page.refresh import Refreshed, refresh
-from tests.support.events import ALARM_NAME, SITE_ID, transition_event
+from tests.support.events import ALARM_PREFIX, SITE_ID, transition_event
 from tests.support.page import SETTINGS, at, update
 
 
@@ -81,11 +81,11 @@ def status(bucket: str) -> dict[str, Any]:
 
 
 def ok_at(minutes: float) -> Any:
-    return parse_sns_event(transition_event("OK", "ALARM", at(minutes)), known_alarms=frozenset({ALARM_NAME}))
+    return parse_sns_event(transition_event("OK", "ALARM", at(minutes)), alarm_prefix=ALARM_PREFIX)
 
 
 def alarm_at(minutes: float) -> Any:
-    return parse_sns_event(transition_event("ALARM", "OK", at(minutes)), known_alarms=frozenset({ALARM_NAME}))
+    return parse_sns_event(transition_event("ALARM", "OK", at(minutes)), alarm_prefix=ALARM_PREFIX)
 
 
 def post(table: str, minutes: float, message: str) -> None:

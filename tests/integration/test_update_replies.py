@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from detour.incidents.updates import Source, Stage, Update, UpdateLog
+from detour.incidents.sites import UnregisteredSite
 from detour.runtime import direct_events
 from detour.slack.transport import SlackDeliveryError
 from detour.slack.update_replies import ThreadNotReady
@@ -111,7 +112,7 @@ def test_a_post_whose_answer_was_lost_is_found_not_posted_again(desk: SlackDesk)
 
 
 def test_an_update_for_another_site_or_a_missing_update_is_refused(desk: SlackDesk) -> None:
-    with pytest.raises(direct_events.InvalidDirectEvent, match="this stack serves"):
+    with pytest.raises(UnregisteredSite, match="site 'another-site' is not registered"):
         desk.invoke("notify_slack", direct_events.update_posted("another-site", "UPDATE#x"))
     with pytest.raises(direct_events.InvalidDirectEvent, match="not in the incidents table"):
         desk.invoke("notify_slack", direct_events.update_posted(SITE_ID, "UPDATE#2026-01-01T00:00:00.000Z#x"))

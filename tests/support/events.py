@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 SITE_ID = "4a1b2c3d-1111-4e5f-9a7b-0123456789ab"
-ALARM_NAME = "detour-primary-health"
+ALARM_NAME = "detour/detour-site-www/primary-health"  # <hub stack>/<site stack>/primary-health
+ALARM_PREFIX = "detour/"
 ACCOUNT = "123456789012"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:detour-AlarmTopic-1A2B3C4D5E6F"
 REASONS = {

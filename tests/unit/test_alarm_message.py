@@ -7,14 +7,14 @@ import pytest
 
 from detour.incidents.alarm_message import InvalidAlarmMessage, UnknownAlarm, parse_alarm_message, parse_sns_event
 from detour.incidents.transition import AlarmState
-from tests.support.events import ALARM_NAME, SITE_ID, alarm_message, sns_event, transition_event
+from tests.support.events import ALARM_NAME, ALARM_PREFIX, SITE_ID, alarm_message, sns_event, transition_event
 
 T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("new", "old"), [("ALARM", "OK"), ("OK", "ALARM"), ("INSUFFICIENT_DATA", "ALARM")])
 def test_parses_each_state_into_a_typed_transition(new: str, old: str) -> None:
-    transition = parse_sns_event(transition_event(new, old, T0), known_alarms={ALARM_NAME})
+    transition = parse_sns_event(transition_event(new, old, T0), alarm_prefix=ALARM_PREFIX)
 
     assert transition.site_id == SITE_ID
     assert transition.new_state is AlarmState(new)
@@ -146,7 +146,15 @@ def test_rejects_events_that_are_not_from_sns(event: object, error: str) -> None
     assert error in str(raised.value)
 
 
-def test_an_alarm_this_deployment_does_not_manage_is_unknown() -> None:
-    event = transition_event("ALARM", "OK", T0, alarm_name="someone-elses-alarm")
-    with pytest.raises(UnknownAlarm, match="'someone-elses-alarm' is not managed by this deployment"):
-        parse_sns_event(event, known_alarms={ALARM_NAME})
+@pytest.mark.parametrize(
+    "alarm_name",
+    [
+        "someone-elses-alarm",
+        "detour-primary-health",  # a single-site stack's name: not a site alarm of this hub
+        "detour-staging/detour-site-www/primary-health",  # another hub whose name starts like this one's
+    ],
+)
+def test_an_alarm_this_deployment_does_not_manage_is_unknown(alarm_name: str) -> None:
+    event = transition_event("ALARM", "OK", T0, alarm_name=alarm_name)
+    with pytest.raises(UnknownAlarm, match=f"'{alarm_name}' is not managed by this deployment.*detour/<site stack>"):
+        parse_sns_event(event, alarm_prefix=ALARM_PREFIX)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ class UnknownAlarm(InvalidAlarmMessage):
     """A well-formed alarm that this deployment does not manage."""
 
 
-def parse_sns_event(event: Mapping[str, Any], known_alarms: Collection[str] = ()) -> Transition:
+def parse_sns_event(event: Mapping[str, Any], alarm_prefix: str = "") -> Transition:
     """Parse the Lambda event SNS sends (always one record) into a transition."""
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list) or len(records) != 1:
@@ -40,11 +40,12 @@ def parse_sns_event(event: Mapping[str, Any], known_alarms: Collection[str] = ()
     sns = record.get("Sns") if isinstance(record, Mapping) else None
     if not isinstance(sns, Mapping) or not isinstance(sns.get("Message"), str):
         raise InvalidAlarmMessage("not an SNS event: 'Records[0].Sns.Message' is missing or not a string")
-    return parse_alarm_message(sns["Message"], known_alarms)
+    return parse_alarm_message(sns["Message"], alarm_prefix)
 
 
-def parse_alarm_message(message: str, known_alarms: Collection[str] = ()) -> Transition:
-    """Parse the JSON text CloudWatch publishes to SNS when an alarm changes state."""
+def parse_alarm_message(message: str, alarm_prefix: str = "") -> Transition:
+    """Parse the JSON text CloudWatch publishes to SNS when an alarm changes state. An alarm whose
+    name does not start with `alarm_prefix` (the hub's "<stack>/") is not this hub's."""
     try:
         body = json.loads(message)
     except json.JSONDecodeError as error:
@@ -57,10 +58,10 @@ def parse_alarm_message(message: str, known_alarms: Collection[str] = ()) -> Tra
         raise InvalidAlarmMessage(f"alarm {body['AlarmName']!r}: missing field(s) {', '.join(missing)}")
 
     alarm_name = _text(body, "AlarmName")
-    if known_alarms and alarm_name not in known_alarms:
+    if not alarm_name.startswith(alarm_prefix):
         raise UnknownAlarm(
-            f"alarm {alarm_name!r} is not managed by this deployment (expected one of {sorted(known_alarms)}); "
-            "check the subscription's filter policy"
+            f"alarm {alarm_name!r} is not managed by this deployment (its site alarms are named "
+            f"{alarm_prefix}<site stack>/primary-health); check the subscription's filter policy"
         )
     alarm_arn = _text(body, "AlarmArn")
     return Transition(

@@ -1,5 +1,9 @@
 """Put the maintenance page into its bucket and make CloudFront serve the new copy.
 
+Each site's page lives under its own prefix (`sites/<site id>/`) of the hub's page bucket, which its
+distribution reads through OriginPath; index.html carries the site's Retry-After as object metadata,
+which the shared viewer-response function sends as the header.
+
 Order matters: index.html first, then status.json. The page embeds its own status, so it is whole
 by itself; a status.json that is newer than the page only ever updates a page that already exists.
 
@@ -34,7 +38,8 @@ PAGE_HEADERS = {"ContentType": "text/html; charset=utf-8", "CacheControl": "publ
 STATUS_HEADERS = {"ContentType": "application/json; charset=utf-8", "CacheControl": "no-store"}
 DELETE_BATCH = 1000  # S3 DeleteObjects' limit
 ORDER = "detour-order"  # object metadata: "<version, 12 digits>|<rendered at>", compared as text
-DIGEST = "detour-sha256"  # object metadata: the body's SHA-256, hex
+DIGEST = "detour-sha256"  # object metadata: the SHA-256 of the body and the metadata below, hex
+RETRY_AFTER = "retry-after"  # object metadata on index.html: S3 serves it as x-amz-meta-retry-after
 LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 MAX_ATTEMPTS = 8
 
@@ -44,18 +49,30 @@ class PagePublishError(RuntimeError):
 
 
 class PagePublisher:
-    def __init__(self, bucket: str, distribution_id: str, s3: Any, cloudfront: Any) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        distribution_id: str,
+        s3: Any,
+        cloudfront: Any,
+        *,
+        prefix: str = "",
+        retry_after_s: int | None = None,
+    ) -> None:
         self.bucket = bucket
         self.distribution_id = distribution_id
+        self.prefix = prefix  # "sites/<site id>/": never anything outside it
+        self.retry_after_s = retry_after_s
         self._s3 = s3
         self._cloudfront = cloudfront
 
     def publish(self, page: str, status: bytes, order: str) -> bool:
         """Upload the page, then its status, each unless a newer or identical one is there;
         invalidate if anything changed. False when nothing was uploaded."""
+        page_metadata = {RETRY_AFTER: str(self.retry_after_s)} if self.retry_after_s is not None else {}
         published = [
-            self._put_if_newer(PAGE_KEY, page.encode(), PAGE_HEADERS, order),
-            self._put_if_newer(STATUS_KEY, status, STATUS_HEADERS, order),
+            self._put_if_newer(PAGE_KEY, page.encode(), PAGE_HEADERS, order, page_metadata),
+            self._put_if_newer(STATUS_KEY, status, STATUS_HEADERS, order, {}),
         ]
         if any(published):
             self.invalidate()
@@ -74,8 +91,9 @@ class PagePublisher:
         return str(answer["Invalidation"]["Id"])
 
     def remove_everything(self) -> int:
-        """Delete every version and delete marker (the bucket is versioned), so CloudFormation can
-        delete the bucket. A bucket that is already gone counts as empty. Returns how many went."""
+        """Delete every version and delete marker under the prefix (the bucket is versioned): a
+        removed site leaves nothing behind, and CloudFormation can delete an emptied bucket. A bucket
+        that is already gone counts as empty. Returns how many went."""
         removed = 0
         try:
             for batch in self._versions():
@@ -96,8 +114,11 @@ class PagePublisher:
 
     def _versions(self) -> Iterator[list[dict[str, str]]]:
         batch: list[dict[str, str]] = []
-        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket)
-        with _errors(f"S3 bucket {self.bucket}: listing object versions", passthrough=("NoSuchBucket",)):
+        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        with _errors(
+            f"S3 bucket {self.bucket}: listing object versions under {self.prefix or '/'}",
+            passthrough=("NoSuchBucket",),
+        ):
             for page in pages:
                 for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                     batch.append({"Key": version["Key"], "VersionId": version["VersionId"]})
@@ -107,8 +128,12 @@ class PagePublisher:
         if batch:
             yield batch
 
-    def _put_if_newer(self, key: str, body: bytes, headers: dict[str, str], order: str) -> bool:
-        digest = hashlib.sha256(body).hexdigest()
+    def _put_if_newer(
+        self, name: str, body: bytes, headers: dict[str, str], order: str, metadata: dict[str, str]
+    ) -> bool:
+        key = self.prefix + name
+        # A changed Retry-After is a changed page, even when the HTML is the same.
+        digest = hashlib.sha256(body + repr(sorted(metadata.items())).encode()).hexdigest()
         for _ in range(MAX_ATTEMPTS):
             current = self._current(key)
             if current is not None and (current.digest == digest or current.order >= order):
@@ -120,7 +145,7 @@ class PagePublisher:
                         Bucket=self.bucket,
                         Key=key,
                         Body=body,
-                        Metadata={ORDER: order, DIGEST: digest},
+                        Metadata={**metadata, ORDER: order, DIGEST: digest},
                         **headers,
                         **condition,
                     )

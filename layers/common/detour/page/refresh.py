@@ -4,7 +4,7 @@ record the transition being handled (if any), read the newest transition and win
 and the current incident's timeline -> decide the status -> render the page and status.json ->
 publish them over any older page, unless they are what is already published. Shared by
 refresh_page (on every alarm transition, every posted update, and every few minutes) and
-page_setup (at deploy).
+site_setup (when a site is added or changed, and when the hub's page template changes).
 
 Also here: which refresh an event to refresh_page asks for (`refresh_request`), so the handler reads
 as the story and the event shapes live in one place.
@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from detour.incidents.notices import NoticeBoard, during_maintenance
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import Transition, format_time
 from detour.incidents.updates import UpdateLog, current_span
@@ -36,38 +37,66 @@ class InvalidRefreshRequest(ValueError):
 class RefreshRequest:
     """A refresh not caused by an alarm transition: a posted update, an operator, or the schedule."""
 
-    site_id: str
+    site_id: str | None  # None: every registered site (the schedule)
     reason: str
 
 
-def refresh_request(event: Any, own_site: str | None) -> RefreshRequest | None:
+def refresh_request(event: Any) -> RefreshRequest | None:
     """The refresh a direct or scheduled event asks for; None for any other event (the SNS alarm
-    path parses those). `own_site` is the site this deployment protects (SITE_ID): a direct event
-    for another site is refused rather than published over this site's page."""
+    path parses those). The schedule asks for every registered site (`site_id` None); a direct
+    event names one, which the handler then finds in the registry or refuses."""
     if direct_events.kind_of(event) is not None:
         kind = direct_events.kind_of(event)
         if kind != direct_events.REFRESH:
             raise InvalidRefreshRequest(f"refresh_page takes {direct_events.REFRESH!r} events, not {kind!r}")
-        site_id = direct_events.field(event, "site_id")
-        reason = direct_events.field(event, "reason")
-        if own_site is None:
-            raise InvalidRefreshRequest(
-                "SITE_ID is not set: refresh_page cannot tell whether it keeps this site's page"
-            )
-        if site_id != own_site:
-            raise InvalidRefreshRequest(
-                f"a refresh for site {site_id!r} reached the page of site {own_site!r}; nothing was published"
-            )
-        return RefreshRequest(site_id=site_id, reason=reason)
+        return RefreshRequest(
+            site_id=direct_events.field(event, "site_id"), reason=direct_events.field(event, "reason")
+        )
     if (
         isinstance(event, dict)
         and event.get("source") == "aws.events"
         and event.get("detail-type") == "Scheduled Event"
     ):
-        if own_site is None:
-            raise InvalidRefreshRequest("SITE_ID is not set: the scheduled refresh does not know which site to refresh")
-        return RefreshRequest(site_id=own_site, reason=SCHEDULE_REASON)
+        return RefreshRequest(site_id=None, reason=SCHEDULE_REASON)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SitePages:
+    """The hub's maintenance pages, one per registered site, each under its own prefix of the one
+    bucket and served by its own distribution: what refresh_page and site_setup publish with."""
+
+    table_name: str
+    bucket: str
+    dynamodb: Any
+    s3: Any
+    cloudfront: Any
+
+    def publisher(self, site: RegisteredSite) -> PagePublisher:
+        return PagePublisher(
+            self.bucket,
+            site.distribution_id,
+            self.s3,
+            self.cloudfront,
+            prefix=site.page_prefix,
+            retry_after_s=site.retry_after_s,
+        )
+
+    def refresh(self, site: RegisteredSite, now: datetime, transition: Transition | None = None) -> Refreshed:
+        return refresh(
+            site.site_id,
+            transition=transition,
+            store=IncidentStore(self.table_name, self.dynamodb),
+            notices=NoticeBoard(self.table_name, self.dynamodb),
+            updates=UpdateLog(self.table_name, self.dynamodb),
+            publisher=self.publisher(site),
+            settings=page_settings(site),
+            now=now,
+        )
+
+
+def page_settings(site: RegisteredSite) -> PageSettings:
+    return PageSettings(site_name=site.site_name, default_message=site.default_message, contact_url=site.contact_url)
 
 
 def refresh(

@@ -1,4 +1,5 @@
-"""Powertools wiring shared by the alarm functions: transition-keyed idempotency, the parsed event."""
+"""Powertools wiring shared by the alarm functions: transition-keyed idempotency, the parsed event
+and the registered site it is for."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
+from detour.incidents.sites import RegisteredSite, SiteRegistry, UnregisteredSite
 from detour.incidents.transition import Transition
 from detour.runtime.aws import dynamodb_client
 from detour.runtime.tracing import traced
 
-__all__ = ["idempotency_config", "once_per_transition", "traced", "transition_from"]
+__all__ = ["alarm_for_site", "idempotency_config", "once_per_transition", "traced", "transition_from"]
 
 R = TypeVar("R")
 # How long a processed transition is remembered. SNS and Lambda retry for at most six hours.
@@ -70,11 +72,27 @@ def once_per_transition(table_name: str, config: IdempotencyConfig) -> Callable[
     return decorate
 
 
-def transition_from(event: dict[str, Any], known_alarms: frozenset[str], logger: Any) -> Transition:
+def alarm_for_site(
+    event: dict[str, Any], alarm_prefix: str, table_name: str, logger: Any
+) -> tuple[Transition, RegisteredSite]:
+    """The transition an SNS event carries and the registered site it is for. An unregistered site,
+    or an alarm that is not the site's own, is refused like a malformed event: logged, re-raised,
+    retried, then dead-lettered, and nothing is done for it."""
+    transition = transition_from(event, alarm_prefix, logger)
+    try:
+        site = SiteRegistry(table_name, dynamodb_client()).for_transition(transition)
+    except UnregisteredSite as error:
+        logger.error("Refused an alarm for an unregistered site; failing so it is dead-lettered", error=str(error))
+        raise
+    logger.append_keys(domain=site.domain)
+    return transition, site
+
+
+def transition_from(event: dict[str, Any], alarm_prefix: str, logger: Any) -> Transition:
     """Parse the SNS event; a rejection is logged with its specific reason and re-raised, so the
     invocation fails and the event is retried, then dead-lettered: nothing is dropped silently."""
     try:
-        transition = parse_sns_event(event, known_alarms=known_alarms)
+        transition = parse_sns_event(event, alarm_prefix=alarm_prefix)
     except InvalidAlarmMessage as error:
         logger.error("Rejected SNS event; failing so it is retried, then dead-lettered", error=str(error))
         raise

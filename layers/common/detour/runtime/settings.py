@@ -15,14 +15,14 @@ class Settings:
     """What every Detour function is given. A function reads its own extra settings with `required`."""
 
     table_name: str
-    alarm_names: frozenset[str]
+    alarm_prefix: str  # "<hub stack>/": every site alarm of this hub is named <hub>/<site stack>/primary-health
     tracing: bool
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
             table_name=required("TABLE_NAME"),
-            alarm_names=frozenset(name.strip() for name in required("ALARM_NAMES").split(",") if name.strip()),
+            alarm_prefix=required("ALARM_PREFIX"),
             tracing=os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "true",
         )
 

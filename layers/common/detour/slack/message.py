@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.transition import AlarmState, Transition
 from detour.incidents.updates import Source, Update
 from detour.incidents.windows import FailoverWindow
@@ -29,6 +30,10 @@ class Site:
     domain: str
     page_url: str
     mention: str = ""  # "", "here", "channel", or a user group id such as S0123ABCD
+
+    @classmethod
+    def registered(cls, site: RegisteredSite) -> Site:
+        return cls(domain=site.domain, page_url=site.page_url, mention=site.slack_mention)
 
     @property
     def mention_markup(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,3 +114,11 @@ def _require_http_url(secret_id: str, key: str, url: Any, fix: str) -> None:
     parts = urlsplit(url) if clean else None
     if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
         raise SlackSecretError(f"{key} in the Slack secret {secret_id} is not an http(s) URL; {fix}")
+
+
+def in_channel(credentials: SlackCredentials, channel: str) -> SlackCredentials:
+    """The credentials posting to a site's own channel, when it has one. A webhook is bound to the
+    channel it was made for, so it keeps it."""
+    if channel and isinstance(credentials, BotToken):
+        return replace(credentials, channel=channel)
+    return credentials
