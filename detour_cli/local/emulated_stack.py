@@ -130,15 +130,17 @@ def deploy_site(
 ) -> EmulatedStack:
     """Create a site stack (plain CloudFormation, no transform) that imports `hub`'s exports."""
     source = load(template_path)
-    values = parameter_defaults(source) | parameters
-    template = _with_imports(source, values, stack_name, hub.exports())
-    return _deploy(template, values, stack_name, service_tokens)
+    return _deploy(source, parameter_defaults(source) | parameters, stack_name, service_tokens, hub.exports())
 
 
 def _deploy(
-    template: dict[str, Any], values: dict[str, str], stack_name: str, service_tokens: ServiceTokens | None
+    template: dict[str, Any],
+    values: dict[str, str],
+    stack_name: str,
+    service_tokens: ServiceTokens | None,
+    imports: dict[str, str] | None = None,
 ) -> EmulatedStack:
-    resolver = Resolver(template, values, pseudo={"AWS::StackName": stack_name}, strict=True)
+    resolver = Resolver(template, values, pseudo={"AWS::StackName": stack_name}, strict=True, imports=imports)
     failures = resolver.failed_rules()
     if failures:
         raise ValueError("the template's rules refuse these parameters: " + " / ".join(failures))
@@ -147,26 +149,6 @@ def _deploy(
     _create_with_cloudformation(stack, stack.through_cfn, values)
     _create_the_rest(stack, set(stack.through_cfn), service_tokens)
     return stack
-
-
-def _with_imports(template: dict[str, Any], values: dict[str, str], stack_name: str, exports: dict[str, str]) -> Any:
-    """The template with each Fn::ImportValue replaced by the export's value, as CloudFormation
-    resolves it at create time; an export that does not exist fails the deploy, as there."""
-    names = Resolver(template, values, pseudo={"AWS::StackName": stack_name}, strict=True)
-
-    def replace(node: Any) -> Any:
-        if isinstance(node, list):
-            return [replace(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if set(node) == {"Fn::ImportValue"}:
-            name = str(names.value(node["Fn::ImportValue"]))
-            if name not in exports:
-                raise ValueError(f"No export named {name} found (the hub stack exports {', '.join(sorted(exports))})")
-            return exports[name]
-        return {key: replace(value) for key, value in node.items()}
-
-    return replace(template)
 
 
 def delete_stack(stack: EmulatedStack, service_tokens: ServiceTokens) -> list[str]:
@@ -202,9 +184,14 @@ def delete_stack(stack: EmulatedStack, service_tokens: ServiceTokens) -> list[st
 
 def _cloudformation_part(template: dict[str, Any], resolver: Resolver) -> list[str]:
     """Supported resources whose references stay inside the supported set (a GetAtt to a resource
-    moto skips would break the whole stack)."""
+    moto skips would break the whole stack), and that import nothing (the hub's exports are the
+    Resolver's: moto's stack of the hub holds only part of it, without its outputs)."""
     resources = template["Resources"]
-    chosen = {lid for lid, r in resources.items() if r["Type"] in VIA_CLOUDFORMATION}
+    chosen = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] in VIA_CLOUDFORMATION and "Fn::ImportValue" not in json.dumps(r)
+    }
     changed = True
     while changed:
         changed = False

@@ -1,5 +1,7 @@
-"""`make demo`'s scenario, end to end, as CI runs it: the outage is played on loopback and its
-outcome checked from the artifacts a person would look at."""
+"""`make demo`'s scenario, end to end, as CI runs it: a hub and two sites deployed on loopback, an
+outage of one while the other must stay untouched, and the failed site removed at the end; and
+`--sites 1`, today's single-site story. Outcomes are checked from what a person would look at: the
+printed timeline and the artifacts."""
 
 from __future__ import annotations
 
@@ -9,98 +11,262 @@ from pathlib import Path
 
 import pytest
 
-from detour_cli.rehearsal import OPERATOR, UPDATE_BUDGET_S, UPDATE_MESSAGE, Options, Rehearsal
+from detour_cli.local.fake_slack import CHANNEL, Message
+from detour_cli.rehearsal import (
+    DOCS,
+    OPERATOR,
+    SHOP,
+    SHOP_CHANNEL,
+    UPDATE_BUDGET_S,
+    UPDATE_MESSAGE,
+    Options,
+    Rehearsal,
+)
+
+Run = tuple[bool, Path, str]
 
 
-@pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[bool, Path, str]:
-    out = tmp_path_factory.mktemp("rehearsal")
+def rehearse(out: Path, **options: object) -> Run:
     printed = io.StringIO()
-    succeeded = Rehearsal(Options(interval_s=0.5, alarm_period_s=1.0, out=out), out=printed).run()
+    succeeded = Rehearsal(Options(interval_s=0.5, alarm_period_s=1.0, out=out, **options), out=printed).run()  # type: ignore[arg-type]
     return succeeded, out, printed.getvalue()
 
 
-def test_the_rehearsal_succeeds_and_tells_the_story_in_order(rehearsal: tuple[bool, Path, str]) -> None:
-    succeeded, out, printed = rehearsal
-    assert succeeded, printed
-    story = [
-        "deployed template.yaml as stack 'detour'",
-        "PublishedPage custom resource (page_setup, in-process): SUCCESS",
-        "A -> 127.0.0.1 (TTL 60) [PRIMARY]",
-        "the primary stops answering",
-        "[SECONDARY]",
-        "OK -> ALARM",
-        f"<@{OPERATOR}> in Slack: /detour update identified {UPDATE_MESSAGE}",
-        "signed request -> slack_commands' Function URL (form body delivered base64, payload 2.0): HTTP 200",
-        "status.json on the local edge shows it",
-        f"[identified] {UPDATE_MESSAGE}",
-        f"ephemeral answer to <@{OPERATOR}>: Posted to the www.detour.test maintenance page",
-        f"thread reply: :memo: Posted to the www.detour.test maintenance page by <@{OPERATOR}> (Identified)",
-        "the primary comes back",
-        "health check healthy",
-        "ALARM -> OK",
-        "failover window closed",
-    ]
+@pytest.fixture(scope="module")
+def two_sites(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return rehearse(tmp_path_factory.mktemp("two-sites"), remove_site=True)
+
+
+@pytest.fixture(scope="module")
+def one_site(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return rehearse(tmp_path_factory.mktemp("one-site"), sites=1)
+
+
+def in_order(printed: str, story: list[str]) -> None:
     positions = [printed.index(step) for step in story]
     assert positions == sorted(positions)
-    back = printed.index("health check healthy")
-    assert "A -> 127.0.0.1 (TTL 60) [PRIMARY]" in printed[back : printed.index("\n", back)]  # DNS fails back
+
+
+def line_with(printed: str, text: str, after: str = "") -> str:
+    start = printed.index(after) if after else 0
+    at = printed.index(text, start)
+    return printed[printed.rindex("\n", 0, at) + 1 : printed.index("\n", at)]
+
+
+# -- two sites: the default -------------------------------------------------------------------------
+
+
+def test_two_sites_tell_the_story_in_order(two_sites: Run) -> None:
+    succeeded, out, printed = two_sites
+    assert succeeded, printed
+    in_order(
+        printed,
+        [
+            "an outage of shop.detour.test while docs.detour.test stays up",
+            "deployed template.yaml as hub stack 'detour'",
+            "PublishedPages custom resource (site_setup, in-process): SUCCESS (Sites=0",
+            "deployed sites/site.yaml as stack 'detour-site-shop'",
+            f'shop.detour.test, "Example Shop", its own Slack channel #{SHOP_CHANNEL}',
+            "Site (Custom::DetourSite) via its service token detour-SiteSetupFunction, run in-process",
+            "HealthAlarm (AWS::CloudWatch::Alarm) via API: detour/detour-site-shop/primary-health",
+            "deployed sites/site.yaml as stack 'detour-site-docs'",
+            f"docs.detour.test, the hub's Slack channel #{CHANNEL}",
+            "shop.detour.test: primary healthy",
+            "docs.detour.test: primary healthy",
+            "shop.detour.test: the primary stops answering",
+            "DNS shop.detour.test A -> alias",
+            "alarm detour/detour-site-shop/primary-health: OK -> ALARM",
+            f"Slack #{SHOP_CHANNEL}: :rotating_light: shop.detour.test is failing over",
+            f"<@{OPERATOR}> in Slack #{SHOP_CHANNEL}: /detour shop.detour.test update identified {UPDATE_MESSAGE}",
+            "signed request -> slack_commands' Function URL (form body delivered base64, payload 2.0): HTTP 200",
+            f"[identified] {UPDATE_MESSAGE}",
+            f"ephemeral answer to <@{OPERATOR}>: Posted to the shop.detour.test maintenance page",
+            f"thread reply: :memo: Posted to the shop.detour.test maintenance page by <@{OPERATOR}> (Identified)",
+            "shop.detour.test: the primary comes back",
+            "alarm detour/detour-site-shop/primary-health: ALARM -> OK",
+            "failover window closed",
+            "docs.detour.test while shop.detour.test was out: untouched?",
+            "checked: docs.detour.test untouched",
+            "removing shop.detour.test: deleting stack detour-site-shop",
+            "checked: shop.detour.test removed, its history kept, the other sites as they were",
+        ],
+    )
+    # the docs site was never on its page, and its alarm never fired
+    assert "DNS docs.detour.test A -> alias" not in printed
+    assert "alarm detour/detour-site-docs/primary-health: OK ->" not in printed
+    # the alarm is created only after the site is registered (DependsOn Site)
+    shop = printed[printed.index("stack 'detour-site-shop'") : printed.index("stack 'detour-site-docs'")]
+    assert shop.index("Site (Custom::DetourSite)") < shop.index("HealthAlarm (AWS::CloudWatch::Alarm)")
     assert (out / "timeline.txt").read_text().splitlines()[0].endswith("(no AWS account, no Docker)")
 
 
-def test_slack_got_one_thread_resolved_with_the_duration(rehearsal: tuple[bool, Path, str]) -> None:
-    _, out, _ = rehearsal
+def test_the_untouched_site_is_printed_and_checked(two_sites: Run) -> None:
+    _, _, printed = two_sites
+    after = "docs.detour.test while shop.detour.test was out"
+    assert line_with(printed, "page objects under sites/", after).endswith("unchanged since its first publish")
+    assert "DNS docs.detour.test A -> 127.0.0.1 (TTL 60) [PRIMARY]" in line_with(
+        printed, "the same page as before (yes)"
+    )
+    health = line_with(printed, "health check: healthy in", after)
+    rounds = health.split("healthy in ")[1].split(" rounds")[0].split(" of ")
+    assert rounds[0] == rounds[1]
+    assert "primary-health: OK, 0 notification(s) delivered" in health
+    assert line_with(printed, f"Slack #{CHANNEL}: ", after).endswith("0 new message(s)")
+    assert "failover windows: 0;" in line_with(printed, "failover windows:", after)
+    assert "registry item unchanged" in line_with(printed, "failover windows:", after)
+
+
+def test_slack_got_one_thread_in_the_failing_sites_channel_and_nothing_elsewhere(two_sites: Run) -> None:
+    _, out, _ = two_sites
     messages = json.loads((out / "slack.json").read_text())
+    assert {m["channel"] for m in messages} == {SHOP_CHANNEL}
     (root,) = [m for m in messages if m["thread_ts"] is None]
-    assert root["edits"][0]["text"] == ":rotating_light: www.detour.test is failing over to the maintenance page"
-    assert root["text"].startswith(":white_check_mark: www.detour.test recovered after ")
+    assert root["edits"][0]["text"] == ":rotating_light: shop.detour.test is failing over to the maintenance page"
+    assert root["text"].startswith(":white_check_mark: shop.detour.test recovered after ")
     update, resolved = [m for m in messages if m["thread_ts"] == root["ts"]]
     assert update["text"] == (
-        f":memo: Posted to the www.detour.test maintenance page by <@{OPERATOR}> (Identified): {UPDATE_MESSAGE}"
+        f":memo: Posted to the shop.detour.test maintenance page by <@{OPERATOR}> (Identified): {UPDATE_MESSAGE}"
     )
-    assert resolved["text"].startswith(":white_check_mark: Resolved: www.detour.test is back on its primary")
+    assert resolved["text"].startswith(":white_check_mark: Resolved: shop.detour.test is back on its primary")
 
 
-def test_the_update_posted_from_slack_reached_the_page_within_the_budget(rehearsal: tuple[bool, Path, str]) -> None:
-    _, out, printed = rehearsal
-    line = next(line for line in printed.splitlines() if "status.json on the local edge shows it" in line)
+def test_the_update_posted_from_slack_reached_the_shops_page_within_the_budget(two_sites: Run) -> None:
+    _, out, printed = two_sites
+    line = line_with(printed, "status.json on shop.detour.test's edge shows it")
     seconds = float(line.split("shows it ")[1].split(" s after")[0])
     assert seconds <= UPDATE_BUDGET_S
-    status = json.loads((out / "page" / "2b-update-posted.status.json").read_text())
+    page = out / "page" / SHOP.name
+    status = json.loads((page / "2b-update-posted.status.json").read_text())
     assert (status["state"], status["stage"]) == ("unavailable", "identified")
     assert status["updates"][0]["message"] == UPDATE_MESSAGE
     assert all("author" not in update and OPERATOR not in json.dumps(update) for update in status["updates"])
-    assert UPDATE_MESSAGE.replace("'", "&#39;") in (out / "page" / "2b-update-posted.html").read_text()
-    acknowledged = next(line for line in printed.splitlines() if "signed request ->" in line)
+    assert UPDATE_MESSAGE.replace("'", "&#39;") in (page / "2b-update-posted.html").read_text()
+    acknowledged = line_with(printed, "signed request ->")
     milliseconds = float(acknowledged.split(" in ")[1].split(" ms")[0])
     assert milliseconds < 3000  # Slack's deadline for the acknowledgement
 
 
-def test_the_page_went_from_unavailable_to_resolved_as_a_503(rehearsal: tuple[bool, Path, str]) -> None:
-    _, out, _ = rehearsal
-    during = json.loads((out / "page" / "2-failing-over.status.json").read_text())
-    after = json.loads((out / "page" / "3-recovered.status.json").read_text())
+def test_the_shops_page_went_from_unavailable_to_resolved_and_the_docs_page_never_moved(two_sites: Run) -> None:
+    _, out, _ = two_sites
+    shop, docs = out / "page" / SHOP.name, out / "page" / DOCS.name
+    during = json.loads((shop / "2-failing-over.status.json").read_text())
+    after = json.loads((shop / "3-recovered.status.json").read_text())
     assert (during["state"], after["state"]) == ("unavailable", "resolved")
     assert after["resolved_at"] is not None
-    headers = json.loads((out / "page" / "2-failing-over.headers.json").read_text())
+    headers = json.loads((shop / "2-failing-over.headers.json").read_text())
+    # Retry-After comes from the page object's metadata; S3's own header never reaches the visitor
     assert (headers["status"], headers["retry-after"], headers["cache-control"]) == (503, "120", "no-store")
-    assert "<title>www.detour.test: service restored</title>" in (out / "page" / "3-recovered.html").read_text()
+    assert "x-amz-meta-retry-after" not in headers
+    assert "<title>Example Shop: service restored</title>" in (shop / "3-recovered.html").read_text()
+    assert sorted(p.name for p in docs.iterdir()) == [
+        "1-healthy.headers.json",
+        "1-healthy.html",
+        "1-healthy.status.json",
+    ]
+    assert "docs.detour.test" in (docs / "1-healthy.html").read_text()
 
 
-def test_the_failover_window_was_closed_with_its_duration(rehearsal: tuple[bool, Path, str]) -> None:
-    _, out, _ = rehearsal
-    (window,) = json.loads((out / "windows.json").read_text())
+def test_only_the_failing_site_has_a_failover_window_and_it_outlives_the_site(two_sites: Run) -> None:
+    _, out, _ = two_sites
+    windows = json.loads((out / "windows.json").read_text())  # written after the shop's stack was deleted
+    (window,) = windows[SHOP.domain]
     assert window["ended_at"] is not None
     # the primary was down for at least threshold x interval plus the alarm period, twice over
     assert 1.0 < window["duration_s"] < 60
+    assert windows[DOCS.domain] == []
 
 
-def test_the_deployment_says_what_is_real_and_what_is_emulated(rehearsal: tuple[bool, Path, str]) -> None:
-    _, out, _ = rehearsal
+def test_removing_a_site_deletes_what_it_created_and_keeps_its_history(two_sites: Run) -> None:
+    _, out, printed = two_sites
+    removal = printed[printed.index("removing shop.detour.test") :]
+    order = [
+        "HealthAlarm (AWS::CloudWatch::Alarm) via API: detour/detour-site-shop/primary-health",
+        "Site (Custom::DetourSite) Delete request, run in-process: SUCCESS",
+        "Distribution (AWS::CloudFront::Distribution) via API:",
+        "HealthCheck (AWS::Route53::HealthCheck) via CloudFormation:",
+    ]
+    in_order(removal, order)
+    removed = int(line_with(removal, "Site (Custom::DetourSite) Delete request").split("Removed=")[1].rstrip(")"))
+    assert removed >= 2  # every version of index.html and status.json
+    gone = line_with(removal, "registry item:")
+    assert "registry item: gone" in gone
+    assert "object versions left under sites/" in gone
+    assert gone.endswith(": 0; DNS records for shop.detour.test: 0")
+    kept = line_with(removal, "history kept:")
+    assert kept.split("history kept: ")[1].startswith("1 failover window(s)")
+    items, total = kept.split("window(s), ")[1].split(" items")[0].split(" of ")
+    assert items == total
+    assert int(items) > 0
+    assert "Deleted (the site removed at the end)" in (out / "deployment.txt").read_text()
+
+
+def test_the_deployment_says_what_is_real_and_what_is_emulated(two_sites: Run) -> None:
+    _, out, _ = two_sites
     deployment = (out / "deployment.txt").read_text()
+    assert "Stack detour (hub). Created in the emulator:" in deployment
+    assert "Stack detour-site-shop (shop.detour.test)" in deployment
+    assert "Stack detour-site-docs (docs.detour.test)" in deployment
     assert "IncidentsTable (AWS::DynamoDB::Table) via CloudFormation" in deployment
+    assert "PageBucket (AWS::S3::Bucket) via CloudFormation" in deployment
     assert "Distribution (AWS::CloudFront::Distribution) via API" in deployment
+    assert "(origin path /sites/" in deployment
     assert "LogWindowFunction (AWS::Lambda::Function): not deployed; its handler runs in-process" in deployment
+
+
+# -- one site: today's story -------------------------------------------------------------------------
+
+
+def test_one_site_plays_the_single_site_story(one_site: Run) -> None:
+    succeeded, out, printed = one_site
+    assert succeeded, printed
+    in_order(
+        printed,
+        [
+            "Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)",
+            "deployed template.yaml as hub stack 'detour'",
+            "deployed sites/site.yaml as stack 'detour-site-www'",
+            "www.detour.test: primary healthy (3/3 checkers say healthy); DNS www.detour.test A -> 127.0.0.1",
+            "www.detour.test: the primary stops answering",
+            "[SECONDARY]",
+            "alarm detour/detour-site-www/primary-health: OK -> ALARM",
+            f"<@{OPERATOR}> in Slack #{CHANNEL}: /detour update identified {UPDATE_MESSAGE}",  # no site to name
+            f"ephemeral answer to <@{OPERATOR}>: Posted to the www.detour.test maintenance page",
+            "www.detour.test: the primary comes back",
+            "ALARM -> OK",
+            "failover window closed",
+        ],
+    )
+    assert "untouched" not in printed
+    assert "removing" not in printed
+    back = printed.index("www.detour.test: health check healthy")
+    assert "A -> 127.0.0.1 (TTL 60) [PRIMARY]" in printed[back : printed.index("\n", back)]  # DNS fails back
+    messages = json.loads((out / "slack.json").read_text())
+    (root,) = [m for m in messages if m["thread_ts"] is None]
+    assert root["channel"] == CHANNEL
+    assert root["text"].startswith(":white_check_mark: www.detour.test recovered after ")
+    assert "<title>www.detour.test: service restored</title>" in (out / "page" / "www" / "3-recovered.html").read_text()
+    (window,) = json.loads((out / "windows.json").read_text())["www.detour.test"]
+    assert window["ended_at"] is not None
+
+
+# -- failures are loud ---------------------------------------------------------------------------------
+
+
+def test_a_touched_bystander_fails_the_rehearsal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message in the docs site's channel during the shop's outage (as a notify_slack that posted
+    to the wrong channel would leave) is caught by the check, and the rehearsal fails."""
+    real_post_update = Rehearsal._post_update
+
+    def post_update_and_stray(self: Rehearsal, site: object) -> None:
+        real_post_update(self, site)  # type: ignore[arg-type]
+        self.slack.messages.append(Message(channel=CHANNEL, ts="9999.000001", text="stray", blocks=[]))
+
+    monkeypatch.setattr(Rehearsal, "_post_update", post_update_and_stray)
+    succeeded, _, printed = rehearse(tmp_path)
+    assert not succeeded
+    assert line_with(printed, f"Slack #{CHANNEL}: ", "untouched?").endswith("1 new message(s)")
+    assert "FAILED: docs.detour.test was touched by shop.detour.test's outage: messages" in printed
+    assert "the rehearsal FAILED: docs.detour.test was touched" in printed
 
 
 def test_a_handler_that_raises_fails_the_rehearsal_and_so_does_a_dead_letter(
@@ -121,7 +287,7 @@ def test_a_handler_that_raises_fails_the_rehearsal_and_so_does_a_dead_letter(
     monkeypatch.setattr(InProcessFunction, "invoke", broken_refresh)
     printed = io.StringIO()
     monkeypatch.setattr(rehearsal.sys, "stdout", printed)
-    code = rehearsal.main(["--interval", "0.5", "--alarm-period", "1", "--out", str(tmp_path)])
+    code = rehearsal.main(["--sites", "1", "--interval", "0.5", "--alarm-period", "1", "--out", str(tmp_path)])
     assert code == 1
     output = printed.getvalue()
     assert "refresh_page: FAILED RuntimeError: S3 said no" in output
