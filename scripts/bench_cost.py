@@ -52,9 +52,10 @@ import boto3  # noqa: E402 - after the offline environment
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack  # noqa: E402
 from detour_cli.local.lambda_runtime import LambdaContext, environment  # noqa: E402
 from tests.support.aws import create_incidents_table, seed_history, start_moto  # noqa: E402
-from tests.support.events import ALARM_NAME, transition_event  # noqa: E402
+from tests.support.events import ALARM_PREFIX, transition_event  # noqa: E402
 from tests.support.functions import load_handler_module  # noqa: E402
 from tests.support.page_aws import create_distribution, create_page_bucket  # noqa: E402
+from tests.support.sites import register_site  # noqa: E402
 from tests.support.storm import function_environments  # noqa: E402
 from tests.support.transitions import T0, chain  # noqa: E402
 
@@ -171,15 +172,15 @@ class Cell:
         return statistics.median(value(s) for s in self.samples)
 
 
-def function_variables(table: str, bucket: str, distribution: str, secret_arn: str) -> dict[str, dict[str, str]]:
+def function_variables(table: str, bucket: str, secret_arn: str) -> dict[str, dict[str, str]]:
     """Each function's environment, as tests/conftest.py and the integration tests set it."""
     common = {
         "TABLE_NAME": table,
-        "ALARM_NAMES": ALARM_NAME,
+        "ALARM_PREFIX": ALARM_PREFIX,
         "POWERTOOLS_METRICS_NAMESPACE": "Detour",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    own = function_environments(secret_arn, bucket, distribution)
+    own = function_environments(secret_arn, bucket)
     return {
         name: common
         | {
@@ -374,7 +375,7 @@ def run(
         secret_arn = boto3.client("secretsmanager").create_secret(
             Name=f"detour-slack-{uuid.uuid4().hex[:6]}", SecretString=secret
         )["ARN"]
-        variables = function_variables(table, bucket, distribution, secret_arn)
+        variables = function_variables(table, bucket, secret_arn)
         functions = [Function(name, variables[name]) for name in names]
         # The history ends about now: the page and Slack see an ordinary, recent history.
         span = sum(sizes) + 2 + (len(sizes) + 1) * 2 * args.repeats * len(functions)
@@ -393,6 +394,7 @@ def run(
         )
         for size in sizes:
             site = f"bench-h{size}-{uuid.uuid4().hex[:6]}"
+            register_site(table, site_id=site, distribution_id=distribution)
             transitions = bench.history(site, size)
             started = time.perf_counter()
             try:

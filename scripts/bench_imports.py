@@ -26,27 +26,25 @@ LAMBDA_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "TABLE_NAME": "detour-incidents",
-    "ALARM_NAMES": "detour-primary-health",
+    "ALARM_PREFIX": "detour/",
     "POWERTOOLS_METRICS_NAMESPACE": "Detour",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "INFO",
     # notify_slack
     "SLACK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:detour-slack-AbCdEf",
-    "SITE_DOMAIN": "www.example.com",
-    "SITE_ID": "4a1b2c3d-1111-4e5f-9a7b-0123456789ab",
-    "PAGE_URL": "https://d111111abcdef8.cloudfront.net/",
     # slack_commands
     "SLACK_UPDATERS": "U0ALICE,S0ONCALL",
     "SLACK_COMMAND_CHANNELS": "C0INCIDENT",
     "REFRESH_PAGE_FUNCTION": "detour-RefreshPageFunction-AbCdEf",
     "NOTIFY_SLACK_FUNCTION": "detour-NotifySlackFunction-AbCdEf",
-    # refresh_page
-    "SITE_NAME": "www.example.com",
-    "DEFAULT_MESSAGE": "We are working to restore the service as quickly as possible.",
-    "CONTACT_URL": "mailto:support@example.com",
+    # refresh_page and site_setup (the site's own settings are in the registry)
     "PAGE_BUCKET": "detour-pagebucket-0123456789ab",
-    "DISTRIBUTION_ID": "EDFDVBD6EXAMPLE",
 }
+TYPICAL_PAGE = (
+    "www.example.com",
+    "We are working to restore the service as quickly as possible.",
+    "mailto:support@example.com",
+)
 # Imported on first use rather than at module load; shown so the deferred cost stays visible.
 DEFERRED = {"notify_slack": "from slack_sdk import WebClient", "refresh_page": "import jinja2"}
 PAGE_TARGET_BYTES = 20 * 1024
@@ -138,7 +136,7 @@ def page_sizes() -> tuple[int, int, int, int]:
     typical = render(
         PageStatus(PageState.UNAVAILABLE, now, words[0][1], started_at=now - timedelta(minutes=20), updates=updates),
         history,
-        PageSettings(LAMBDA_ENV["SITE_NAME"], LAMBDA_ENV["DEFAULT_MESSAGE"], LAMBDA_ENV["CONTACT_URL"]),
+        PageSettings(*TYPICAL_PAGE),
     )
     largest, fewest = 0, MAX_UPDATES
     for char in ("x", "<", "&", '"', "\U0001f600"):  # escaping and UTF-8 cost some characters more bytes

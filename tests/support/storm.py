@@ -42,11 +42,12 @@ from detour.slack.message import human_duration
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack, Message
 from detour_cli.local.slack_requests import SIGNING_SECRET
 from tests.support.aws import create_incidents_table
-from tests.support.events import ALARM_NAME, SITE_ID, alarm_message, sns_event
+from tests.support.events import ALARM_PREFIX, SITE_ID, alarm_message, sns_event
 from tests.support.fault_proxy import FaultProxy
 from tests.support.offline import OFFLINE_AWS
 from tests.support.page import T0
 from tests.support.page_aws import create_distribution, create_page_bucket
+from tests.support.sites import PAGE_URL, register_site
 
 FUNCTIONS = ("log_window", "notify_slack", "refresh_page")
 FUNCTION_NAMES = {
@@ -54,7 +55,7 @@ FUNCTION_NAMES = {
     "notify_slack": "detour-NotifySlackFunction-TEST",
     "refresh_page": "detour-RefreshPageFunction-TEST",
 }
-PAGE_URL = "https://d111111abcdef8.cloudfront.net/"
+PAGE_PREFIX = f"sites/{SITE_ID}/"  # the site's place in the page bucket
 METADATA_EVENT = "detour_incident"
 ORDER_KEY = "detour-order"
 MAX_ATTEMPTS = 3  # Lambda's async invocations: the first attempt and two retries
@@ -180,6 +181,7 @@ class World:
         self.table = create_incidents_table().name
         self.bucket = create_page_bucket()
         self.distribution = create_distribution(self.bucket)
+        register_site(self.table, distribution_id=self.distribution, page_url=PAGE_URL)
         secret = {
             "bot_token": TOKEN,
             "channel": CHANNEL,
@@ -204,14 +206,14 @@ class World:
         return OFFLINE_AWS | {
             "AWS_ENDPOINT_URL": self.endpoint,
             "TABLE_NAME": self.table,
-            "ALARM_NAMES": ALARM_NAME,
+            "ALARM_PREFIX": ALARM_PREFIX,
             "POWERTOOLS_METRICS_NAMESPACE": "Detour",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
 
     def function_env(self) -> dict[str, dict[str, str]]:
         """Each function's own variables, as its integration tests set them."""
-        return function_environments(self.secret_arn, self.bucket, self.distribution)
+        return function_environments(self.secret_arn, self.bucket)
 
     def faults_off(self) -> None:
         self.slack.stop_failing()
@@ -496,7 +498,7 @@ def _check_windows(world: World, incidents: list[Incident], violations: list[str
 def _check_page(world: World, incidents: list[Incident], violations: list[str]) -> dict[str, Any]:
     s3 = boto3.client("s3")
     try:
-        status = json.loads(s3.get_object(Bucket=world.bucket, Key="status.json")["Body"].read())
+        status = json.loads(s3.get_object(Bucket=world.bucket, Key=PAGE_PREFIX + "status.json")["Body"].read())
     except s3.exceptions.NoSuchKey:
         status = {}
     last_ok = iso(incidents[-1].ended_at)
@@ -514,14 +516,14 @@ def _check_page(world: World, incidents: list[Incident], violations: list[str]) 
     versions: dict[str, list[dict[str, Any]]] = {}
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=world.bucket):
         for version in page.get("Versions", []):
-            versions.setdefault(version["Key"], []).append(version)
+            versions.setdefault(version["Key"].removeprefix(PAGE_PREFIX), []).append(version)
     report: dict[str, Any] = {"state": status.get("state"), "resolved_at": status.get("resolved_at")}
     for key in ("index.html", "status.json"):
         listed = versions.get(key, [])
         # S3 lists a key's versions newest first; oldest first is the upload order
         ordered = sorted(enumerate(listed), key=lambda pair: (pair[1]["LastModified"], -pair[0]))
         orders: list[str | None] = [
-            s3.head_object(Bucket=world.bucket, Key=key, VersionId=v["VersionId"])["Metadata"].get(ORDER_KEY)
+            s3.head_object(Bucket=world.bucket, Key=v["Key"], VersionId=v["VersionId"])["Metadata"].get(ORDER_KEY)
             for _, v in ordered
         ]
         missing = sum(order is None for order in orders)
@@ -710,22 +712,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def function_environments(secret_arn: str, bucket: str, distribution: str) -> dict[str, dict[str, str]]:
-    """Each function's own variables (beside the common ones), as its integration tests set them."""
+def function_environments(secret_arn: str, bucket: str) -> dict[str, dict[str, str]]:
+    """Each function's own variables (beside the common ones), as its integration tests set them.
+    The site's settings are in the registry (`register_site`), not here."""
     return {
         "log_window": {},
-        "notify_slack": {
-            "SLACK_SECRET_ARN": secret_arn,
-            "SITE_DOMAIN": "www.example.com",
-            "SITE_ID": SITE_ID,
-            "PAGE_URL": PAGE_URL,
-            "SLACK_MENTION": "",
-        },
-        "refresh_page": {
-            "SITE_NAME": "Example Shop",
-            "DEFAULT_MESSAGE": "We are working to restore the service.",
-            "CONTACT_URL": "https://example.com/help",
-            "PAGE_BUCKET": bucket,
-            "DISTRIBUTION_ID": distribution,
-        },
+        "notify_slack": {"SLACK_SECRET_ARN": secret_arn},
+        "refresh_page": {"PAGE_BUCKET": bucket},
     }

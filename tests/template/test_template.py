@@ -204,14 +204,17 @@ def test_only_this_hubs_site_alarms_may_publish_over_tls_to_an_encrypted_topic(c
 
 def test_the_alarm_topic_denies_every_publisher_but_cloudwatch(cfn: dict[str, Any]) -> None:
     """Closes the forged-alarm gap: no IAM principal of the account, whatever its own policy says, may
-    publish. A request by an IAM principal carries no aws:PrincipalServiceName, and a negated
-    operator matches a missing key, so the Deny applies to it."""
+    publish. aws:PrincipalIsAWSService is in every signed request (false for users and roles), so the
+    Deny never depends on a key that might be missing; services are admitted by the Allow alone,
+    which names CloudWatch and this hub's site alarms."""
     statements = cfn["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    (deny,) = [s for s in statements if s["Effect"] == "Deny" and "StringNotEquals" in s.get("Condition", {})]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny" and "aws:PrincipalIsAWSService" in str(s)]
     assert deny["Principal"] == "*"
     assert deny["Action"] == "sns:Publish"
     assert deny["Resource"] == {"Ref": "AlarmTopic"}
-    assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"}}
+    assert deny["Condition"] == {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
 
 
 def test_the_topic_key_admits_this_hubs_site_alarms_and_its_own_dead_letter_alarms(cfn: dict[str, Any]) -> None:

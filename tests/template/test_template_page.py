@@ -62,8 +62,10 @@ def test_the_viewer_response_function_is_exactly_the_tested_file_and_the_same_fo
 
 def test_the_headers_policy_sets_security_headers_and_leaves_retry_after_to_the_function(cfn: dict[str, Any]) -> None:
     config = cfn["Resources"]["PageHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
-    # a policy header would override every site's own Retry-After with one value
-    assert "CustomHeadersConfig" not in config
+    # Only a default for error answers, which no viewer-response function sees: overriding would
+    # replace every site's own Retry-After with one value.
+    assert config["CustomHeadersConfig"]["Items"] == [{"Header": "Retry-After", "Value": "120", "Override": False}]
+    assert site_source()["Parameters"]["RetryAfterSeconds"]["Default"] == 120
     security = config["SecurityHeadersConfig"]
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert security["ContentTypeOptions"] == {"Override": True}

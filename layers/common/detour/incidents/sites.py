@@ -24,7 +24,7 @@ from detour.incidents.transition import Transition
 
 REGISTRY_PK = "SITES"
 PAGE_PREFIX = "sites"  # a site's page lives under sites/<site id>/ in the hub's page bucket
-DEFAULT_RETRY_AFTER_S = 300
+DEFAULT_RETRY_AFTER_S = 120  # the site template's default, and the edge's fallback
 
 
 class UnregisteredSite(LookupError):
