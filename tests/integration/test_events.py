@@ -60,5 +60,6 @@ def test_the_alarm_events_name_a_site_alarm_of_the_site_stack() -> None:
     site_alarm = site_source()["Resources"]["HealthAlarm"]["Properties"]["AlarmName"]
     assert site_alarm == {"Fn::Sub": "${HubStackName}/${AWS::StackName}/primary-health"}
     for path in SNS_EVENTS:
-        message = json.loads(load(path)["Records"][0]["Sns"]["Message"])
-        assert message.get("AlarmName", ALARM_NAME) == ALARM_NAME, path.name
+        if not path.name.startswith("malformed"):
+            message = json.loads(load(path)["Records"][0]["Sns"]["Message"])
+            assert message["AlarmName"] == ALARM_NAME, path.name
