@@ -117,8 +117,7 @@ def _take(ask: SlackAsk, own_name: str) -> dict[str, Any]:
         return _say(ask, str(unclear))
 
     site_id = site.site_id if site else EVERY_SITE
-    queued = direct_events.slack_command(ask.to_json()) | {SITE: site_id}
-    direct_events.invoke_async(lambda_client(), own_name, queued)
+    direct_events.invoke_async(lambda_client(), own_name, direct_events.slack_command(ask.to_json(), site_id))
     logger.info("Slack command acknowledged", verb=command.verb.value, site_id=site_id)
     return _say(ask, _working_on(command, site), quietly=True)
 

@@ -129,7 +129,7 @@ def slack_desk(
     """The desk serving `sites` (registered here), or the one site www.example.com under `site_id`.
     refresh_page and notify_slack still get the first site's id in SITE_ID, for as long as they read it."""
     with ExitStack() as stack:
-        world = stack.enter_context(World(moto_url))
+        world = stack.enter_context(World(moto_url, with_site=False))
         served = list(sites) if sites is not None else [registered_site(site_id)]
         registry = SiteRegistry(world.table, boto3.client("dynamodb"))
         served = [

@@ -166,6 +166,7 @@ class World:
     moto_url: str
     slack_retry_after_s: int = 0
     with_proxy: bool = False
+    with_site: bool = True  # register the storm's one site (SITE_ID); False: the caller registers its own
     slack: FakeSlack = field(init=False)
     proxy: FaultProxy | None = field(init=False, default=None)
     table: str = field(init=False)
@@ -181,7 +182,8 @@ class World:
         self.table = create_incidents_table().name
         self.bucket = create_page_bucket()
         self.distribution = create_distribution(self.bucket)
-        register_site(self.table, distribution_id=self.distribution, page_url=PAGE_URL)
+        if self.with_site:
+            register_site(self.table, distribution_id=self.distribution, page_url=PAGE_URL)
         secret = {
             "bot_token": TOKEN,
             "channel": CHANNEL,

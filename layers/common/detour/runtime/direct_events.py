@@ -2,7 +2,7 @@
 
     {"detour": "refresh", "site_id": ..., "reason": ...}          -> refresh_page: republish the page
     {"detour": "update-posted", "site_id": ..., "update": <key>}  -> notify_slack: reply the update
-    {"detour": "slack-command", "ask": {...}}                     -> slack_commands: do what was asked
+    {"detour": "slack-command", "ask": {...}, "site_id": ...}     -> slack_commands: do what was asked
 
 The first two carry keys, never content: a function reads the update itself from the incidents
 table, so an invoker can at most make a function redo what the table already says. The third
@@ -41,9 +41,10 @@ def update_posted(site_id: str, update_key: str) -> dict[str, Any]:
     return {KIND: UPDATE_POSTED, "site_id": site_id, "update": update_key}
 
 
-def slack_command(ask: dict[str, str]) -> dict[str, Any]:
-    """A verified, authorized Slack request, queued by its acknowledgement for the work."""
-    return {KIND: SLACK_COMMAND, "ask": ask}
+def slack_command(ask: dict[str, str], site_id: str) -> dict[str, Any]:
+    """A verified, authorized Slack request, queued by its acknowledgement for the work, with the
+    site the acknowledgement chose for it (a registered site's id, or "*": every site's status)."""
+    return {KIND: SLACK_COMMAND, "ask": ask, "site_id": site_id}
 
 
 def slack_ask(event: dict[str, Any]) -> dict[str, Any]:
