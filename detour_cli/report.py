@@ -258,12 +258,14 @@ def total_table(reports: list[Report], total: Summary, style: Style) -> str:
     head = style(f"Total over {len(reports)} sites", "bold") + (
         f" (hub {reports[0].stack}), {utc_text(period.start)} to {utc_text(period.end)}"
     )
-    per_site = [
-        f"  {report.domain}: {report.summary.count} windows, downtime {human_duration(report.summary.downtime_s)}, "
-        f"availability {_pct(report.summary)}"
-        for report in reports
-    ]
+    per_site = [_site_total(report) for report in reports]
     return "\n".join([head, "", *per_site, "", *_summary_lines(total, over="the sites' periods together")])
+
+
+def _site_total(report: Report) -> str:
+    summary = report.summary
+    windows = f"{summary.count} window{'' if summary.count == 1 else 's'}"
+    return f"  {report.domain}: {windows}, downtime {human_duration(summary.downtime_s)}, availability {_pct(summary)}"
 
 
 def _pct(summary: Summary) -> str:

@@ -241,7 +241,7 @@ def test_with_several_sites_each_is_reported_then_the_total(
     assert f"Failover windows of {DOMAIN} (site stack detour-site-www, hub detour)" in text
     assert f"Failover windows of {OTHER_DOMAIN} (site stack detour-site-api, hub detour)" in text
     assert "Total over 2 sites (hub detour)" in text
-    assert f"  {OTHER_DOMAIN}: 1 windows, downtime 1 h" in text
+    assert f"  {OTHER_DOMAIN}: 1 window, downtime 1 h" in text
     assert "Windows:      5 (1 planned)" in text
     assert f"Availability: {total['availability_pct']:.3f} % (the sites' periods together" in text
 
