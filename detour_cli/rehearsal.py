@@ -557,10 +557,13 @@ class Rehearsal:
         objects = ", ".join(
             f"{key.rsplit('/', 1)[-1]} version {version[:8]}… etag {etag}" for key, version, etag in now["objects"]
         )
+        keys = {key for key, _, _ in now["objects"]}
+        if len(keys) != len(now["objects"]):  # versioned: more than one version of a key is a second publish
+            changed.append("republished page objects")
         same = (
-            "unchanged since its first publish"
-            if "objects" not in changed and "delete_markers" not in changed
-            else "CHANGED"
+            "CHANGED"
+            if {"objects", "delete_markers", "republished page objects"} & set(changed)
+            else ("one version each: unchanged since its first publish")
         )
         t.detail(f"page objects under sites/{site.site_id}/: {objects}: {same}")
         t.detail(
