@@ -103,7 +103,9 @@ def test_two_sites_tell_the_story_in_order(two_sites: Run) -> None:
 def test_the_untouched_site_is_printed_and_checked(two_sites: Run) -> None:
     _, _, printed = two_sites
     after = "docs.detour.test while shop.detour.test was out"
-    assert line_with(printed, "page objects under sites/", after).endswith("one version each: unchanged since its first publish")
+    assert line_with(printed, "page objects under sites/", after).endswith(
+        "one version each: unchanged since its first publish"
+    )
     assert "DNS docs.detour.test A -> 127.0.0.1 (TTL 60) [PRIMARY]" in line_with(
         printed, "the same page as before (yes)"
     )

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour.incidents.sites import UnregisteredSite
+from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour.runtime import direct_events
 from detour.slack.transport import SlackDeliveryError
 from detour.slack.update_replies import ThreadNotReady
