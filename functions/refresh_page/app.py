@@ -67,20 +67,18 @@ def refresh_as_asked(request: RefreshRequest) -> dict[str, Any]:
 
 
 def refresh_every_site(sites: list[RegisteredSite], reason: str) -> dict[str, Any]:
-    """The schedule: every site's page, each uploaded only if it changed. One site's failure does
-    not hold up the others; it fails the invocation afterwards, so the sweep is retried."""
-    pages: dict[str, Any] = {}
-    failed: list[str] = []
-    for site in sites:
-        try:
-            pages[site.site_id] = page_summary(republish(site))
-        except PagePublishError as error:
-            logger.error("Publishing a site's page failed", failed_site=site.site_id, error=str(error))
-            failed.append(f"{site.domain}: {error}")
-    if failed:
-        raise PagePublishError(f"{len(failed)} of {len(sites)} pages failed: " + "; ".join(failed))
-    published = any(page["published"] for page in pages.values())
-    return {"reason": reason, "sites": len(pages), "published": published, "pages": pages}
+    """The schedule: every site's page. One site's failure holds up no other; it fails the
+    invocation afterwards, so the sweep is retried (and dead-lettered if it keeps failing)."""
+    pages = SitePages(settings.table_name, bucket, dynamodb_client(), s3_client(), cloudfront_client())
+    sweep = pages.refresh_every_site(sites, datetime.now(UTC))
+    if sweep.published:
+        metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=sweep.published)
+    for site_id, error in sweep.failed.items():
+        logger.error("Refreshing a site's page failed", failed_site=site_id, error=error)
+    if sweep.failed:
+        raise PagePublishError(sweep.failure_summary())
+    summaries = {site_id: page_summary(refreshed) for site_id, refreshed in sweep.refreshed.items()}
+    return {"reason": reason, "sites": len(summaries), "published": sweep.published > 0, "pages": summaries}
 
 
 def page_summary(refreshed: Refreshed) -> dict[str, Any]:

@@ -44,8 +44,19 @@ class InvalidRequest(ValueError):
 def add_or_change_site(properties: Mapping[str, Any]) -> dict[str, str]:
     site = registered_site(properties)
     page_settings(site)  # a bad contact URL or an empty name fails the deploy, before anything is written
-    SiteRegistry(settings.table_name, dynamodb_client()).put(site)
-    refreshed = pages().refresh(site, datetime.now(UTC))
+    registry = SiteRegistry(settings.table_name, dynamodb_client())
+    before = registry.get(site.site_id)
+    registry.put(site)
+    try:
+        refreshed = pages().refresh(site, datetime.now(UTC))
+    except Exception:
+        # CloudFormation rolls a failed Update back with an Update, never with a Delete of what this
+        # one wrote: undo the registration here, or a replaced health check would leave a second site.
+        if before is None:
+            registry.remove(site.site_id)
+        else:
+            registry.put(before)
+        raise
     return {
         "SiteId": site.site_id,
         "State": refreshed.status.state.value,
@@ -61,9 +72,14 @@ def remove_site(site_id: str) -> dict[str, str]:
 
 
 def republish_every_site() -> dict[str, str]:
+    """After a hub deploy. A site that fails is logged and named in the answer, and the deploy goes
+    on: one broken site must not roll back every site's upgrade (the sweep retries it)."""
     sites = SiteRegistry(settings.table_name, dynamodb_client()).all()
-    published = sum(pages().refresh(site, datetime.now(UTC)).published for site in sites)
-    return {"Sites": str(len(sites)), "Published": str(published)}
+    sweep = pages().refresh_every_site(sites, datetime.now(UTC))
+    for site_id, error in sweep.failed.items():
+        logger.error("Republishing a site's page failed; the sweep retries it", failed_site=site_id, error=error)
+    data = {"Sites": str(len(sites)), "Published": str(sweep.published)}
+    return data | ({"Failed": sweep.failure_summary()[:1000]} if sweep.failed else {})
 
 
 def empty_the_bucket() -> dict[str, str]:
@@ -100,11 +116,22 @@ def act(kind: Any, request: Any, properties: Mapping[str, Any], physical_id: Any
         if request != "Delete":
             return add_or_change_site(properties)
         site_id = str(properties.get("SiteId") or "").strip()
-        # A Create that failed on its properties registered nothing (its physical id is not a site).
-        return remove_site(site_id) if site_id and site_id == physical_id else {"Removed": "0"}
+        return (
+            remove_site(site_id) if site_id and is_this_stacks(site_id, physical_id, properties) else {"Removed": "0"}
+        )
     if kind == PAGES:
         return republish_every_site() if request != "Delete" else empty_the_bucket()
     raise InvalidRequest(f"resource type {kind!r} is neither {SITE} nor {PAGES}")
+
+
+def is_this_stacks(site_id: str, physical_id: Any, properties: Mapping[str, Any]) -> bool:
+    """Whether a Delete is for the site `site_id`: its physical id is the site's, or (a Create whose
+    answer never came, so CloudFormation made the physical id up) the site is registered by this
+    very stack. A Create that failed on its properties registered nothing, and removes nothing."""
+    if site_id == physical_id:
+        return True
+    registered = SiteRegistry(settings.table_name, dynamodb_client()).get(site_id)
+    return registered is not None and registered.stack_name == _optional(properties, "StackName")
 
 
 def registered_site(properties: Mapping[str, Any]) -> RegisteredSite:

@@ -34,6 +34,7 @@ from detour.slack.commands import (
     Verb,
     Verdict,
     parse_command,
+    parse_queued,
     site_for,
     site_names,
 )
@@ -70,10 +71,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         ask = SlackAsk.from_json(direct_events.slack_ask(event))
         site_id = direct_events.field(event, SITE)
-        sites = _registry().all()
-        command = parse_command(ask, site_names(sites))  # parsed once already: a CommandError here is a bug
+        command = parse_queued(ask)  # parsed once already: a CommandError here is a bug
+    except direct_events.InvalidDirectEvent as error:
+        logger.error("Rejected a direct event; failing so it is retried, then dead-lettered", error=str(error))
+        raise
+    sites = _registry().all()
+    try:
         chosen = _queued_site(site_id, sites, command)
-    except (direct_events.InvalidDirectEvent, UnregisteredSite) as error:
+    except UnregisteredSite as gone:  # removed since the acknowledgement: nothing to retry, so say so
+        logger.warning("The site of a queued Slack command is no longer registered", error=str(gone))
+        metrics.add_metric(name="SlackCommandsRefused", unit=MetricUnit.Count, value=1)
+        _tell(ask, f"Nothing changed: {escape(str(gone))}.")
+        return {"verb": command.verb.value, "refused": True}
+    except direct_events.InvalidDirectEvent as error:
         logger.error("Rejected a direct event; failing so it is retried, then dead-lettered", error=str(error))
         raise
     return work(ask, command, chosen, sites)

@@ -477,3 +477,20 @@ def test_a_rejected_event_is_not_logged_under_the_previous_events_site(
         invoke(refresh_page, sns_event("{truncated"))
     (rejected,) = [r for r in log_records(capsys.readouterr().out) if r["level"] == "ERROR"]
     assert not {"site_id", "alarm", "state"} & set(rejected)
+
+
+def test_one_sites_failure_holds_up_no_other_in_the_sweep_and_fails_it_afterwards(
+    refresh_page: ModuleType, page_bucket: str, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = register_site(  # sorts first; its stored setting is one this layer refuses
+        function_env.name,
+        site_id="9f8e7d6c-2222-4e5f-9a7b-0123456789ab",
+        domain="docs.example.com",
+        contact_url="javascript:alert(1)",
+    )
+    with pytest.raises(PagePublishError, match=r"1 of 2 pages failed: docs\.example\.com: PageSettingsError: "):
+        invoke(refresh_page, SCHEDULED)
+    assert published_status(page_bucket)["state"] == "unavailable"  # www's page went out all the same
+    assert not [key for key in object_versions(page_bucket) if key.startswith(broken.page_prefix)]
+    (logged,) = [r for r in log_records(capsys.readouterr().out) if r.get("failed_site") == broken.site_id]
+    assert logged["message"] == "Refreshing a site's page failed"

@@ -290,3 +290,70 @@ def test_an_unknown_request_is_refused_by_name(
     site_setup.lambda_handler(request(kind, cloudformation, {}, resource_type), LambdaContext())
     assert cloudformation.only["Status"] == "FAILED"
     assert reason in cloudformation.only["Reason"]
+
+
+NEW_CHECK = "7c6b5a49-3333-4e5f-9a7b-0123456789ab"
+
+
+@pytest.mark.parametrize("site_id", [SITE_ID, NEW_CHECK], ids=["same health check", "replaced health check"])
+def test_an_update_whose_page_fails_leaves_the_registration_as_it_was(
+    *,
+    site_setup: ModuleType,
+    distribution: str,
+    cloudformation: ResponseCatcher,
+    registry: SiteRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    site_id: str,
+) -> None:
+    """CloudFormation rolls a failed Update back with an Update carrying the old properties, and
+    never deletes what the failed one wrote: a replaced health check must not stay registered."""
+    before = registry.require(SITE_ID)
+
+    def throttled(*_: Any, **__: Any) -> Any:
+        raise page_publisher.PagePublishError("S3 bucket detour-page: uploading index.html failed: SlowDown")
+
+    monkeypatch.setattr(page_publisher.PagePublisher, "publish", throttled)
+    properties = site_properties(distribution, SiteId=site_id, SiteName="Renamed")
+    site_setup.lambda_handler(
+        request("Update", cloudformation, properties, PhysicalResourceId=SITE_ID), LambdaContext()
+    )
+
+    assert cloudformation.only["Status"] == "FAILED"
+    assert registry.all() == [before]
+
+
+def test_a_delete_whose_create_never_answered_removes_what_that_create_registered(
+    site_setup: ModuleType, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
+) -> None:
+    """A Create that timed out gets a physical id CloudFormation made up; its rollback's Delete
+    still finds the site it registered by the stack that registered it, and nothing else."""
+    registry.put(replace(SITE, site_id=NEW_CHECK, stack_name="detour-site-new"))
+    properties = site_properties(distribution, SiteId=NEW_CHECK, StackName="detour-site-new")
+    site_setup.lambda_handler(
+        request("Delete", cloudformation, properties, PhysicalResourceId="detour-site-new-Site-1A2B3C"), LambdaContext()
+    )
+    assert cloudformation.only["Status"] == "SUCCESS"
+    assert [site.site_id for site in registry.all()] == [SITE_ID]
+
+    # the same Delete from another stack's resource removes nothing
+    registry.put(replace(SITE, site_id=NEW_CHECK, stack_name="detour-site-new"))
+    other = site_properties(distribution, SiteId=NEW_CHECK, StackName="detour-site-other")
+    site_setup.lambda_handler(request("Delete", cloudformation, other, PhysicalResourceId="x-Site-9Z"), LambdaContext())
+    assert cloudformation.responses[1]["Data"] == {"Removed": "0"}
+    assert registry.get(NEW_CHECK) is not None
+
+
+def test_one_broken_site_does_not_roll_back_the_hubs_upgrade(
+    site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
+) -> None:
+    registry.put(replace(SITE, distribution_id=distribution))
+    registry.put(replace(SITE, site_id=DOCS_ID, domain="docs.example.com", distribution_id="EDELETEDBYHAND"))
+    version = {"PageTemplateVersion": "arn:aws:lambda:us-east-1:123456789012:layer:CommonLayer:9"}
+    event = request("Update", cloudformation, version, "Custom::DetourPages", PhysicalResourceId=page_bucket)
+    site_setup.lambda_handler(event, LambdaContext())
+
+    answer = cloudformation.only
+    assert answer["Status"] == "SUCCESS"
+    assert (answer["Data"]["Sites"], answer["Data"]["Published"]) == ("2", "1")
+    assert answer["Data"]["Failed"].startswith("1 of 2 pages failed: docs.example.com: PagePublishError: ")
+    assert len(invalidated_paths(distribution)) == 1  # www's page went out all the same

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incidents.sites import RegisteredSite, UnregisteredSite
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.store import IncidentStore
 from detour.incidents.updates import Source, Stage, Update, UpdateLog
 from detour.runtime.direct_events import InvalidDirectEvent
@@ -514,31 +514,30 @@ def test_a_command_for_one_site_never_touches_the_other(two: tuple[SlackDesk, Re
     assert desk.notice(api.site_id) is None
 
 
-def test_the_queued_work_for_an_unregistered_site_fails_and_is_dead_lettered(
+def test_the_queued_work_for_an_unregistered_site_does_nothing_and_says_so(
     two: tuple[SlackDesk, RegisteredSite, RegisteredSite],
 ) -> None:
+    """A site removed since the acknowledgement (or an id no site ever had): nothing to retry, so
+    nothing is done, the person hears why once, and no other site is chosen instead."""
     desk, shop, api = two
-    ask = {
-        "kind": "command",
-        "user_id": ALICE,
-        "channel_id": SHOP_CHANNEL,
-        "text": "update Pwned",
-        "trigger_id": "1.2.3",
-        "response_url": desk.slack.api_url + "commands/x",
-    }
+    desk.slack.slash_command(desk.command_url, text="update Pwned", user_id=ALICE, channel_id=SHOP_CHANNEL)
+    desk.lambdas.wait_idle()
+    (queued_work,) = queued(desk)
+    ask = queued_work["ask"]
+    before = len(desk.slack.responses_to(ask["response_url"]))  # the work done for shop answered once
     event = {"detour": "slack-command", "ask": ask, "site_id": "0000-not-a-site"}
-    with pytest.raises(UnregisteredSite, match="not registered"):
-        desk.invoke("slack_commands", event)
-    assert "Rejected a direct event" in desk.log("slack_commands")
+    assert desk.invoke("slack_commands", event) == {"verb": "update", "refused": True}
+    assert "The site of a queued Slack command is no longer registered" in desk.log("slack_commands")
 
-    # queued as the acknowledgement queues it: Lambda retries it twice, then dead-letters it
+    # queued as the acknowledgement queues it: not retried, not dead-lettered
     boto3.client("lambda", endpoint_url=desk.lambdas.url).invoke(
         FunctionName="detour-slack_commands", InvocationType="Event", Payload=json.dumps(event).encode()
     )
     desk.lambdas.wait_idle()
-    assert [i.event["site_id"] for i in desk.lambdas.dead_letters] == ["0000-not-a-site"]
-    assert desk.slack.responses == []
-    untouched(desk, shop)
+    assert [d for d in desk.lambdas.dead_letters if d.function_name == "detour-slack_commands"] == []
+    told = desk.slack.responses_to(ask["response_url"])[before:]
+    assert len(told) == 2  # once per delivery above
+    assert told[0].text.startswith("Nothing changed: site '0000-not-a-site' is not registered")
     untouched(desk, api)
 
 
@@ -555,6 +554,5 @@ def test_a_site_removed_after_the_acknowledgement_is_not_done_for_another(
     desk.lambdas.wait_idle()
     (event,) = queued(desk)
     assert event["site_id"] == shop.site_id
-    with pytest.raises(UnregisteredSite):
-        desk.invoke("slack_commands", event)
+    assert desk.invoke("slack_commands", event)["refused"] is True
     untouched(desk, api)

@@ -12,7 +12,7 @@ as the story and the event shapes live in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +92,35 @@ class SitePages:
             publisher=self.publisher(site),
             settings=page_settings(site),
             now=now,
+        )
+
+    def refresh_every_site(self, sites: list[RegisteredSite], now: datetime) -> Sweep:
+        """Every site's page, each uploaded only if it changed. Whatever fails for one site (S3,
+        CloudFront, DynamoDB, a setting a newer layer refuses) holds up no other: it is collected
+        for the caller to report."""
+        sweep = Sweep()
+        for site in sites:
+            try:
+                sweep.refreshed[site.site_id] = self.refresh(site, now)
+            except Exception as error:  # reported by the caller, never swallowed
+                sweep.failed[site.site_id] = f"{site.domain}: {type(error).__name__}: {error}"
+        return sweep
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """What refreshing every site did: each site's page, or why it failed."""
+
+    refreshed: dict[str, Refreshed] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # site id -> "<domain>: <error>"
+
+    @property
+    def published(self) -> int:
+        return sum(refreshed.published for refreshed in self.refreshed.values())
+
+    def failure_summary(self) -> str:
+        return f"{len(self.failed)} of {len(self.failed) + len(self.refreshed)} pages failed: " + "; ".join(
+            self.failed.values()
         )
 
 

@@ -30,7 +30,8 @@ from detour.slack.request import SlackAsk, plain_text
 USAGE = (
     "`/detour [site] status` · `/detour [site] update [stage] <message>` · "
     "`/detour [site] maintenance on <message> [until 2h]` · `/detour [site] maintenance off`. "
-    "The site (its domain or health check id) may be left out in its own channel, or when there is only one. "
+    "The site (its domain, health check id or site stack) may be left out in its own channel, or when there is "
+    "only one. "
     "Stages: " + ", ".join(stage.value for stage in Stage) + "."
 )
 VERBS = frozenset({"", "help", "status", "update", "maintenance"})
@@ -85,6 +86,13 @@ def parse_command(ask: SlackAsk, site_names: Collection[str] = frozenset()) -> C
         return Command(Verb.STATUS, site=site)
     command = _verb(word.lower(), rest)
     return Command(command.verb, command.message, command.stage, command.until, command.unstaged, site=site)
+
+
+def parse_queued(ask: SlackAsk) -> Command:
+    """A request its acknowledgement already parsed, for the queued work: a first word that is no
+    verb was the site word then, whatever the registry holds now (the site is the one carried)."""
+    word, _ = _first_word(ask.text)
+    return parse_command(ask, frozenset({site_key(word)}))
 
 
 def _verb(verb: str, rest: str) -> Command:
