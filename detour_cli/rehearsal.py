@@ -65,13 +65,16 @@ class SiteSpec:
     site_name: str = ""
     channel: str = ""
     outage: bool = False  # its primary goes down in the story
+    retry_after: str = ""  # RetryAfterSeconds; empty: the site template's default (120)
 
     @property
     def slack_channel(self) -> str:
         return self.channel or CHANNEL
 
 
-SHOP = SiteSpec("shop", "shop.detour.test", site_name="Example Shop", channel=SHOP_CHANNEL, outage=True)
+SHOP = SiteSpec(
+    "shop", "shop.detour.test", site_name="Example Shop", channel=SHOP_CHANNEL, outage=True, retry_after="300"
+)
 DOCS = SiteSpec("docs", "docs.detour.test")
 SINGLE = SiteSpec("www", DOMAIN, outage=True)  # today's single-site story
 
@@ -266,11 +269,15 @@ class Rehearsal:
 
     def _deploy_site(self, site: Site) -> None:
         t, spec = self.timeline, site.spec
-        parameters = self.sandbox.site_parameters(spec.domain, site.primary.port) | {
-            "HealthCheckFailureThreshold": str(self.options.threshold),
-            "SiteName": spec.site_name,
-            "SlackChannel": spec.channel,
-        }
+        parameters = (
+            self.sandbox.site_parameters(spec.domain, site.primary.port)
+            | {
+                "HealthCheckFailureThreshold": str(self.options.threshold),
+                "SiteName": spec.site_name,
+                "SlackChannel": spec.channel,
+            }
+            | ({"RetryAfterSeconds": spec.retry_after} if spec.retry_after else {})
+        )
         started = time.monotonic()
         site.stack = stack = self.sandbox.add_site(spec.name, parameters, self._service_token)
         took = time.monotonic() - started

@@ -44,6 +44,8 @@ function originResponse(retryAfter, statusCode = 200) {
     etag: { value: '"0123456789abcdef"' },
   };
   if (retryAfter !== undefined) headers['x-amz-meta-retry-after'] = { value: retryAfter };
+  headers['x-amz-meta-detour-order'] = { value: '000000000007|2026-11-21T02:14:27.123Z' };
+  headers['x-amz-meta-detour-sha256'] = { value: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' };
   return { statusCode, statusDescription: 'OK', headers, cookies: {} };
 }
 
@@ -71,6 +73,7 @@ test('viewer response: the page is a 503 with its Retry-After that nobody stores
   assert.equal(response.headers['cache-control'].value, 'no-store');
   assert.equal(response.headers['content-type'].value, 'text/html; charset=utf-8');
   assert.equal(response.headers['x-amz-meta-retry-after'], undefined, 'the metadata header never reaches visitors');
+  assert.deepEqual(Object.keys(response.headers).filter((name) => name.startsWith('x-amz-meta-')), [], "nor Detour's other metadata");
 });
 
 test('viewer response: two sites, two Retry-Afters from one function', () => {

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 STATUS = "/status.json"
 PAGE = "/index.html"
+METADATA = "x-amz-meta-"  # how S3 serves object metadata: Detour's own, never passed on by the function
 RETRY_AFTER_HEADER = "x-amz-meta-retry-after"  # S3 serves the object metadata retry-after as this header
 DEFAULT_RETRY_AFTER = "120"
 SECONDS = re.compile(r"[0-9]{1,6}")
@@ -32,8 +33,8 @@ def viewer_request(uri: str) -> str:
 def viewer_response(uri: str, status: int, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     """edge/viewer-response.js: the page is a 503 with the Retry-After its object carries (metadata
     retry-after), never passed on as such; nothing is stored by browsers. `headers`: lower-case names."""
-    headers = dict(headers)
-    stored = headers.pop(RETRY_AFTER_HEADER, None)
+    stored = headers.get(RETRY_AFTER_HEADER)
+    headers = {name: value for name, value in headers.items() if not name.startswith(METADATA)}
     headers["cache-control"] = "no-store"
     if uri != STATUS:
         status = 503
@@ -52,7 +53,7 @@ class LocalEdge:
     """One site's distribution. `origin_path`: the site's prefix in the bucket, as `sites/<site id>/`
     or CloudFront's OriginPath form `/sites/<site id>` (both mean the same)."""
 
-    def __init__(self, bucket: str, origin_path: str, policy_headers: dict[str, str]) -> None:
+    def __init__(self, bucket: str, origin_path: str, policy_headers: dict[str, tuple[str, bool]]) -> None:
         self.bucket = bucket
         self.prefix = f"{origin_path.strip('/')}/" if origin_path.strip("/") else ""
         self.policy_headers = policy_headers
@@ -82,7 +83,7 @@ class LocalEdge:
             # own headers (its x-amz-meta-* included: no viewer-response function runs on an error).
             headers, body = self._origin(PAGE)
             status = 503
-        return EdgeResponse(status, {**headers, **self.policy_headers}, body)
+        return EdgeResponse(status, with_policy(headers, self.policy_headers), body)
 
     def _origin(self, uri: str) -> tuple[dict[str, str], bytes]:
         found = self._s3.get_object(Bucket=self.bucket, Key=self.prefix + uri.lstrip("/"))
@@ -118,18 +119,32 @@ class LocalEdge:
         return Handler
 
 
-def policy_headers(policy: dict[str, Any]) -> dict[str, str]:
-    """The headers a ResponseHeadersPolicyConfig adds (the parts the template uses)."""
-    headers: dict[str, str] = {}
+def with_policy(headers: dict[str, str], policy: dict[str, tuple[str, bool]]) -> dict[str, str]:
+    """The response headers after the policy: a header it overrides is replaced; one it does not
+    override is added only where the response has none (the site's own Retry-After stays)."""
+    merged = dict(headers)
+    for name, (value, override) in policy.items():
+        if override or name not in merged:
+            merged[name] = value
+    return merged
+
+
+def policy_headers(policy: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """The headers a ResponseHeadersPolicyConfig sets (the parts the template uses), each with
+    whether it overrides the response's own."""
+    headers: dict[str, tuple[str, bool]] = {}
     security = policy.get("SecurityHeadersConfig", {})
     if "ContentSecurityPolicy" in security:
-        headers["content-security-policy"] = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        csp = security["ContentSecurityPolicy"]
+        headers["content-security-policy"] = (csp["ContentSecurityPolicy"], bool(csp.get("Override")))
     if "ContentTypeOptions" in security:
-        headers["x-content-type-options"] = "nosniff"
+        headers["x-content-type-options"] = ("nosniff", bool(security["ContentTypeOptions"].get("Override")))
     if "FrameOptions" in security:
-        headers["x-frame-options"] = security["FrameOptions"]["FrameOption"]
+        frame = security["FrameOptions"]
+        headers["x-frame-options"] = (frame["FrameOption"], bool(frame.get("Override")))
     if "ReferrerPolicy" in security:
-        headers["referrer-policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
+        referrer = security["ReferrerPolicy"]
+        headers["referrer-policy"] = (referrer["ReferrerPolicy"], bool(referrer.get("Override")))
     for item in policy.get("CustomHeadersConfig", {}).get("Items", []):
-        headers[item["Header"].lower()] = str(item["Value"])
+        headers[item["Header"].lower()] = (str(item["Value"]), bool(item.get("Override")))
     return headers

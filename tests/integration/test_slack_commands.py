@@ -519,7 +519,7 @@ def test_the_queued_work_for_an_unregistered_site_does_nothing_and_says_so(
 ) -> None:
     """A site removed since the acknowledgement (or an id no site ever had): nothing to retry, so
     nothing is done, the person hears why once, and no other site is chosen instead."""
-    desk, shop, api = two
+    desk, _shop, api = two
     desk.slack.slash_command(desk.command_url, text="update Pwned", user_id=ALICE, channel_id=SHOP_CHANNEL)
     desk.lambdas.wait_idle()
     (queued_work,) = queued(desk)

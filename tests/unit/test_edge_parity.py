@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from detour_cli.local.edge import LocalEdge, viewer_request, viewer_response
+from detour_cli.local.edge import LocalEdge, policy_headers, viewer_request, viewer_response, with_policy
+from tests.support.template import source
 
 EDGE = Path(__file__).resolve().parents[2] / "edge"
 URIS = ["/", "/index.html", "/status.json", "/status.json/x", "/deep/link?q=1", "/favicon.ico", "/STATUS.JSON"]
@@ -28,6 +29,7 @@ const out = JSON.parse(fs.readFileSync(0, 'utf8')).map(({ uri, stored }) => {
   const rewritten = request({ request: { uri, method: 'GET', headers: {}, querystring: {} } }).uri;
   const origin = { 'content-type': { value: 'text/html' } };
   if (stored !== null) origin['x-amz-meta-retry-after'] = { value: stored };
+  origin['x-amz-meta-detour-order'] = { value: '000000000007|2026-11-21T02:14:27.123Z' };
   const r = response({ request: { uri: rewritten }, response: { statusCode: 200, headers: origin } });
   const headers = {};
   for (const [k, v] of Object.entries(r.headers)) headers[k] = v.value;
@@ -59,7 +61,7 @@ def test_the_python_port_answers_as_the_cloudfront_functions_do() -> None:
     ported = []
     for case in CASES:
         rewritten = viewer_request(case["uri"])
-        origin = {"content-type": "text/html"}
+        origin = {"content-type": "text/html", "x-amz-meta-detour-order": "000000000007|2026-11-21T02:14:27.123Z"}
         if case["stored"] is not None:
             origin["x-amz-meta-retry-after"] = case["stored"]
         status, headers = viewer_response(rewritten, 200, origin)
@@ -72,7 +74,7 @@ def test_the_python_port_answers_as_the_cloudfront_functions_do() -> None:
         if e["status"] == 503
     }
     assert {("900", "900"), ("60", "60"), (None, "120"), ("12; drop", "120")} <= page
-    assert not any("x-amz-meta-retry-after" in e["headers"] for e in expected)
+    assert not any(name.startswith("x-amz-meta-") for e in expected for name in e["headers"])
 
 
 @pytest.mark.usefixtures("aws")
@@ -89,11 +91,23 @@ def test_the_local_edge_serves_its_own_sites_page_with_that_sites_retry_after(or
             Metadata={"retry-after": retry_after},
         )
         s3.put_object(Bucket="pages", Key=f"sites/{site}/status.json", Body=b"{}", ContentType="application/json")
-    edge = LocalEdge("pages", origin_path, {"x-frame-options": "DENY"})
+    hub = source()["Resources"]["PageHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    edge = LocalEdge("pages", origin_path, policy_headers(hub))
     page = edge.get("/deep/link")
+    # the template's own policy: its Retry-After default (Override false) never replaces the site's
     assert (page.status, page.body, page.headers["retry-after"]) == (503, b"page of site-b", "900")
     assert "x-amz-meta-retry-after" not in page.headers
     assert page.headers["x-frame-options"] == "DENY"
     status = edge.get("/status.json")
     assert (status.status, status.body) == (200, b"{}")
-    assert "retry-after" not in status.headers
+    assert status.headers["retry-after"] == "120"  # the policy's default reaches every answer; a 200 ignores it
+
+
+def test_the_policy_adds_a_header_it_does_not_override_only_where_there_is_none() -> None:
+    policy = {
+        "SecurityHeadersConfig": {"FrameOptions": {"FrameOption": "DENY", "Override": True}},
+        "CustomHeadersConfig": {"Items": [{"Header": "Retry-After", "Value": "120", "Override": False}]},
+    }
+    merged = with_policy({"retry-after": "900", "x-frame-options": "SAMEORIGIN"}, policy_headers(policy))
+    assert (merged["retry-after"], merged["x-frame-options"]) == ("900", "DENY")
+    assert with_policy({}, policy_headers(policy))["retry-after"] == "120"  # the error path: no function ran
