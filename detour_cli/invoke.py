@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return _invoke_locally(logical_id, directory, event, args.env, args.site)
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     variables = environment_from_stack(template, logical_id, args.stack, session, args.endpoint_url)
-    event = _for_site(event, variables, args.site, session.client("dynamodb", endpoint_url=args.endpoint_url))
+    dynamodb = session.client("dynamodb", endpoint_url=args.endpoint_url)
+    event = _for_site(event, variables, args.site, dynamodb, only_site_by_default=False)
     if event is None:
         return 2
     print(
@@ -90,7 +91,7 @@ def _invoke_locally(
     with local_sandbox() as sandbox:
         _add_local_site(sandbox)
         variables = sandbox.stack.function_environment(logical_id) | dict(item.split("=", 1) for item in overrides)
-        chosen = _for_site(event, variables, site, boto3.client("dynamodb"))
+        chosen = _for_site(event, variables, site, boto3.client("dynamodb"), only_site_by_default=True)
         if chosen is None:
             return 2
         event = chosen
@@ -123,9 +124,11 @@ def _add_local_site(sandbox: Any) -> None:
 
 
 def _for_site(
-    event: dict[str, Any], variables: dict[str, str], name: str | None, dynamodb: Any
+    event: dict[str, Any], variables: dict[str, str], name: str | None, dynamodb: Any, *, only_site_by_default: bool
 ) -> dict[str, Any] | None:
-    """The event for the chosen site (see the module's docstring); None after saying why it cannot be."""
+    """The event for the chosen site (see the module's docstring); None after saying why it cannot be.
+    Against a deployed hub a sample event is sent to a real site only when --site names it: it would
+    write that site's history and post in its Slack channel (`only_site_by_default` False)."""
     named = site_ids(event)
     if not named:
         if name:
@@ -138,6 +141,14 @@ def _for_site(
         sites = SiteRegistry(table, dynamodb).all()
         if name is None and (not sites or named <= {site.site_id for site in sites}):
             return event  # already for a registered site, or no site at all: the function says so
+        if name is None and not only_site_by_default:
+            print(
+                f"detour invoke: the event is for site {', '.join(sorted(named))}, which is not registered with "
+                f"stack {variables.get('TABLE_NAME', '?')}'s hub; pass --site NAME to send it to a real site "
+                "(it writes that site's history and posts in its Slack channel)",
+                file=sys.stderr,
+            )
+            return None
         site = choose_site(sites, name)
     except (SiteChoiceError, IncidentStoreError) as error:
         print(f"detour invoke: {error}", file=sys.stderr)

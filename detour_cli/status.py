@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from detour.incidents.notices import NoticeBoard
+from detour.incidents.items import IncidentStoreError
+from detour.incidents.notices import NoticeBoard, NoticeError
 from detour.incidents.operator_updates import read_context
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
@@ -446,7 +447,13 @@ def gather_all(deployment: Deployment, args: argparse.Namespace, session: Any) -
     for site in deployment.views():
         try:
             lines.append(SiteLine(site, gather_site(site, args, session)))
-        except (DetourError, ClientError, BotoCoreError) as error:  # one site's trouble hides no other site
+        except (
+            DetourError,
+            ClientError,
+            BotoCoreError,
+            IncidentStoreError,
+            NoticeError,
+        ) as error:  # hides no other site
             lines.append(SiteLine(site, None, _error_text(error)))
     return lines
 

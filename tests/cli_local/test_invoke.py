@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from detour.incidents.sites import RegisteredSite
-from detour_cli.invoke import environment_from_stack, for_site, main, site_ids
+from detour_cli.invoke import _for_site, environment_from_stack, for_site, main, site_ids
 from detour_cli.local.sandbox import local_sandbox
 from detour_cli.template import load, transform
+from tests.support.sites import register_site
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,3 +97,23 @@ def test_invoke_refuses_an_unknown_function_and_a_bad_override() -> None:
         main(["nope", str(ROOT / "events" / "alarm.json"), "--local"])
     with pytest.raises(SystemExit):
         main(["log_window", str(ROOT / "events" / "alarm.json"), "--local", "--env", "NOEQUALS"])
+
+
+def test_against_a_deployed_hub_a_sample_event_reaches_a_real_site_only_when_named(
+    incidents_table: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """events/alarm.json names a sample site: sent to the only real site unasked, it would write that
+    site's history and post in its Slack channel."""
+    register_site(incidents_table.name, site_id="hc-real", alarm_name="detour/detour-site-real/primary-health")
+    event = json.loads((ROOT / "events" / "alarm.json").read_text())
+    variables = {"TABLE_NAME": incidents_table.name}
+    dynamodb = boto3.client("dynamodb")
+
+    assert _for_site(event, variables, None, dynamodb, only_site_by_default=False) is None
+    assert "pass --site NAME to send it to a real site" in capsys.readouterr().err
+    named = _for_site(event, variables, "hc-real", dynamodb, only_site_by_default=False)
+    assert named is not None
+    assert site_ids(named) == {"hc-real"}
+    local = _for_site(event, variables, None, dynamodb, only_site_by_default=True)  # --local: a throwaway hub
+    assert local is not None
+    assert site_ids(local) == {"hc-real"}
