@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from detour.incidents.items import IncidentStoreError
 from detour_cli import status as status_verb
 from detour_cli.authoritative_dns import NameLookup
 from detour_cli.output import Style
@@ -440,3 +441,26 @@ def test_a_hub_without_sites_says_how_to_add_one(run: Any, aws: str, incidents_t
     code, _, err = run("status")
     assert code == 2
     assert "no site is registered yet" in err
+
+
+def test_a_site_whose_incidents_cannot_be_read_is_unknown_and_the_others_are_shown(
+    run: Any,
+    world: World,
+    other_site: World,
+    dns_server: AuthoritativeTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = status_verb.gather_site
+
+    def throttled(site: Any, args: argparse.Namespace, session: Any) -> Any:
+        if site.domain == OTHER_DOMAIN:
+            raise IncidentStoreError(
+                "DynamoDB table detour-incidents: reading windows failed: ThrottlingException: slow"
+            )
+        return real(site, args, session)
+
+    monkeypatch.setattr(status_verb, "gather_site", throttled)
+    code, out, _ = status(run, dns_server)
+    assert code == 2
+    assert "could not be read: DynamoDB table detour-incidents: reading windows failed" in out
+    assert re.search(rf"^  {re.escape(DOMAIN)}\s+healthy", out, re.MULTILINE)
