@@ -447,13 +447,8 @@ def gather_all(deployment: Deployment, args: argparse.Namespace, session: Any) -
     for site in deployment.views():
         try:
             lines.append(SiteLine(site, gather_site(site, args, session)))
-        except (
-            DetourError,
-            ClientError,
-            BotoCoreError,
-            IncidentStoreError,
-            NoticeError,
-        ) as error:  # hides no other site
+        except (DetourError, ClientError, BotoCoreError, IncidentStoreError, NoticeError) as error:
+            # one site's trouble hides no other site
             lines.append(SiteLine(site, None, _error_text(error)))
     return lines
 
