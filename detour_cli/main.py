@@ -13,6 +13,7 @@ COMMANDS = {
     "maintenance": ("detour_cli.maintenance", "planned maintenance on|off: a message on the page, failover forced"),
     "update": ("detour_cli.update", "post an update to the incident's timeline (page and Slack), or --list it"),
     "site": ("detour_cli.site", "the sites this deployment protects: detour site list"),
+    "preflight": ("detour_cli.preflight", "check a site's setup before it is added, or every deployed site"),
 }
 
 

@@ -1,0 +1,172 @@
+"""`detour preflight`: catch a broken site setup before it is deployed, or in a deployed site.
+
+For a site not yet added, its settings are options named after sites/site.yaml's parameters, with
+the template's defaults; for deployed sites (no --domain), each site's parameters come from its
+stack and its health check from Route 53. Checks: the hosted zone (public, the domain's, no record
+in the way of the failover pair), the certificate (us-east-1, ISSUED, covers the domain),
+CloudFront (no other distribution holds the name; a CloudFront primary cannot fail over by DNS),
+the primary (not the failover name, a balancer's zone id, a probe from here as Route 53 probes),
+the signal alarms named with --signal-alarm, and what the site's health check and alarms cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
+
+from detour_cli import authoritative_dns as adns
+from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors
+from detour_cli.preflight import render, settings
+from detour_cli.preflight.result import Status
+from detour_cli.preflight.run import Resolve, SiteReport, run_checks
+from detour_cli.preflight.settings import SiteSettings
+from detour_cli.sites import SiteView, add_site_argument, read_deployment
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
+
+PROG = "detour preflight"
+EPILOG = paragraphs(
+    "Exit codes: 0 nothing fails (warnings allowed); 1 a check failed; 2 usage error, missing stack or output, "
+    "a site that could not be read, or an AWS error.",
+    "A site not yet added: --domain, --hosted-zone-id, --primary-target and --certificate-arn at least; the other "
+    "options default as sites/site.yaml's parameters do, and are refused as the template would refuse them. "
+    "Deployed sites: leave --domain out; --site NAME checks one (its domain, health check id, site name or "
+    "stack), otherwise every site registered with the hub (--stack).",
+    "The probe runs from this machine, the way Route 53's checkers probe: a pass proves only that the primary "
+    "answers here. --resolver HOST[:PORT] (or DETOUR_RESOLVER) resolves a load balancer's name through that "
+    "server, for tests and split-horizon setups.",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_stack_arguments(parser)
+    add_site_argument(parser, "a deployed site to check (default: every registered site); not with --domain")
+    spec = settings.template_parameters()
+    new_site = parser.add_argument_group("a site not yet added (sites/site.yaml's parameters)")
+    for name in settings.PARAMETERS:
+        declared = spec[name]
+        default = f" (default: {declared['Default']})" if declared.get("Default") not in (None, "") else ""
+        new_site.add_argument(
+            settings.option(name),
+            dest=name,
+            metavar=name,
+            choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
+            help=f"{name}{default}",
+        )
+    parser.add_argument(
+        "--signal-alarm",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a CloudWatch alarm (name or ARN) that is to fail the site over: checked as Route 53 would take it "
+        "(repeatable)",
+    )
+    parser.add_argument("--resolver", metavar="HOST[:PORT]", help="resolve a balancer's name through this server")
+    parser.add_argument("--format", choices=["text", "json"], default="text", help="json for scripts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = {name: getattr(args, name) for name in settings.PARAMETERS if getattr(args, name) is not None}
+    if args.DomainName is None and given:
+        parser.error(f"{', '.join(settings.option(n) for n in given)} describe a site not yet added: give --domain too")
+    if args.DomainName is not None and args.site:
+        parser.error("--site checks a deployed site and --domain a site not yet added: give one of them")
+    new_site = None
+    if args.DomainName is not None:
+        missing = [settings.option(n) for n in settings.required() if n not in given]
+        if missing:
+            parser.error(f"a site not yet added needs {', '.join(missing)}")
+        parameters = {**settings.defaults(), **given}
+        problems = settings.validate({name: parameters[name] for name in settings.PARAMETERS})
+        if problems:
+            parser.error("; ".join(problems))
+        new_site = SiteSettings(parameters, signal_alarms=tuple(args.signal_alarm))
+    return run_reporting_errors(PROG, lambda: _run(args, new_site, sys.stdout))
+
+
+def _run(args: argparse.Namespace, new_site: SiteSettings | None, out: TextIO) -> int:
+    session = session_for(args)
+    resolve = _resolver(args)
+    if new_site is not None:
+        reports = [SiteReport(new_site.domain, new_site, run_checks(session, new_site, resolve))]
+    else:
+        reports = [_deployed_report(session, view, args, resolve) for view in _views(session, args)]
+    code = exit_code(reports)
+    if args.format == "json":
+        print(json.dumps(render.as_json(reports, code), indent=2), file=out)
+    else:
+        print(render.render(reports, Style(out)), file=out)
+    return code
+
+
+def exit_code(reports: list[SiteReport]) -> int:
+    worst = {report.worst for report in reports}
+    if Status.ERROR in worst:
+        return EXIT_ERROR
+    return EXIT_PROBLEM if Status.FAIL in worst else EXIT_OK
+
+
+def _resolver(args: argparse.Namespace) -> Resolve:
+    server = args.resolver or os.environ.get("DETOUR_RESOLVER")
+    lookup = adns.NameLookup(adns.parse_host_port(server) if server else None)
+    return lookup.addresses
+
+
+def _views(session: Any, args: argparse.Namespace) -> list[SiteView]:
+    deployment = read_deployment(args, session)
+    if args.site:
+        return [deployment.choose(args.site)]
+    if not deployment.sites:
+        raise DetourError(
+            f"no site is registered with hub stack {deployment.hub.name} yet: check a new site with --domain ..."
+        )
+    if args.signal_alarm and len(deployment.sites) > 1:
+        raise DetourError("--signal-alarm belongs to one site: name it with --site (or check a new one with --domain)")
+    return deployment.views()
+
+
+def deployed_settings(session: Any, view: SiteView, signal_alarms: tuple[str, ...]) -> SiteSettings:
+    """A deployed site's parameters from its stack (the template's defaults for any it does not list)
+    and its health check as Route 53 holds it: what the checkers really probe."""
+    stack = view.stack
+    parameters = {**settings.defaults(), **stack.parameters}
+    notes = []
+    try:
+        check = session.client("route53").get_health_check(HealthCheckId=view.site_id)["HealthCheck"]
+        deployed_check: dict[str, Any] | None = check["HealthCheckConfig"]
+    except ClientError as error:
+        deployed_check = None
+        notes.append(
+            f"health check {view.site_id} could not be read ({error.response.get('Error', {}).get('Code', '?')}): "
+            "probing as the stack's parameters describe it"
+        )
+    return SiteSettings(
+        parameters,
+        site_stack=stack.name,
+        distribution_id=view.site.distribution_id,
+        health_check_id=view.site_id,
+        deployed_check=deployed_check,
+        signal_alarms=signal_alarms,
+        notes=notes,
+    )
+
+
+def _deployed_report(session: Any, view: SiteView, args: argparse.Namespace, resolve: Resolve) -> SiteReport:
+    try:
+        site_settings = deployed_settings(session, view, tuple(args.signal_alarm))
+    except DetourError as error:
+        return SiteReport(view.domain, None, error=str(error))
+    return SiteReport(site_settings.domain, site_settings, run_checks(session, site_settings, resolve))

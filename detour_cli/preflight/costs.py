@@ -1,0 +1,71 @@
+"""What this site's health check and alarms cost a month, item by item: Route 53 and CloudWatch list
+prices in us-east-1, checked 2026-11 (the README's "What it costs" uses the same figures)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from detour_cli.preflight.result import Result, Status
+
+CHECK = "cost"
+PRICES_AS_OF = "us-east-1 list prices, checked 2026-11, before free tiers"
+HEALTH_CHECK_AWS = 0.50  # an AWS endpoint: a load balancer or an Elastic IP
+HEALTH_CHECK_OTHER = 0.75  # an endpoint outside AWS
+HTTPS = 1.00
+STRING_MATCHING = 1.00
+FAST_INTERVAL = 1.00  # RequestInterval 10 s
+LATENCY = 1.00  # MeasureLatency: Detour does not turn it on
+STANDARD_ALARM = 0.10
+FREE_AWS_CHECKS = 50  # Route 53: the first 50 health checks on AWS endpoints in an account
+
+
+@dataclass(frozen=True, slots=True)
+class CostItem:
+    what: str
+    dollars: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"item": self.what, "usd_per_month": self.dollars}
+
+
+def items(config: dict[str, Any], primary_kind: str, signal_alarms: tuple[str, ...] = ()) -> list[CostItem]:
+    """The site's health check (as configured), its health alarm, and each signal alarm named."""
+    protocol = str(config.get("Type", ""))
+    found = [
+        CostItem("health check on an AWS endpoint (load balancer or Elastic IP)", HEALTH_CHECK_AWS)
+        if primary_kind in ("LoadBalancer", "IPv4")
+        else CostItem("health check on an endpoint outside AWS", HEALTH_CHECK_OTHER),
+        CostItem("  + HTTPS", HTTPS if protocol.startswith("HTTPS") else 0.0),
+        CostItem("  + string matching", STRING_MATCHING if protocol.endswith("_STR_MATCH") else 0.0),
+        CostItem(
+            f"  + fast interval ({config.get('RequestInterval', 30)} s)",
+            FAST_INTERVAL if int(config.get("RequestInterval", 30)) == 10 else 0.0,
+        ),
+        CostItem(
+            "  + latency measurement" + ("" if config.get("MeasureLatency") else " (not used)"),
+            LATENCY if config.get("MeasureLatency") else 0.0,
+        ),
+        CostItem("CloudWatch alarm on the health check (standard resolution)", STANDARD_ALARM),
+    ]
+    found += [CostItem(f"signal alarm {name} (standard resolution)", STANDARD_ALARM) for name in signal_alarms]
+    return found
+
+
+def total(found: list[CostItem]) -> float:
+    return round(sum(item.dollars for item in found), 2)
+
+
+def check_cost(config: dict[str, Any], primary_kind: str, signal_alarms: tuple[str, ...] = ()) -> Result:
+    found = items(config, primary_kind, signal_alarms)
+    width = max(len(item.what) for item in found)
+    lines = tuple(f"{item.what:<{width}}  ${item.dollars:.2f}" for item in found)
+    notes: tuple[str, ...] = (
+        f"{PRICES_AS_OF}; the first {FREE_AWS_CHECKS} health checks on AWS endpoints in an account are free. "
+        "An Elastic IP outside this account, or any address outside AWS, is billed $0.75 instead of $0.50.",
+    )
+    if signal_alarms:
+        notes += ("the signal alarms exist already and are billed whether Detour uses them or not",)
+    return Result(
+        CHECK, Status.INFO, f"${total(found):.2f} a month for this site's health check and alarms", lines + notes
+    )

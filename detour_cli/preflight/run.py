@@ -1,0 +1,76 @@
+"""Run every check for one site, each on its own: one check's AWS error does not hide the others."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from detour_cli.preflight import alarms, certificate, cloudfront, costs, primary, probe, zone
+from detour_cli.preflight.result import Result, Status
+from detour_cli.preflight.settings import REGION, SiteSettings
+
+ELB_REGION = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-[0-9])\.elb\.amazonaws\.com$")
+Resolve = Callable[[str], tuple[str, ...]]
+
+
+@dataclass
+class SiteReport:
+    """One site's results; `error` when the site itself could not be read (its stack, its check)."""
+
+    label: str
+    settings: SiteSettings | None
+    results: list[Result] = field(default_factory=list)
+    error: str = ""
+
+    def count(self, status: Status) -> int:
+        return sum(result.status == status for result in self.results)
+
+    @property
+    def worst(self) -> Status:
+        if self.error or self.count(Status.ERROR):
+            return Status.ERROR
+        if self.count(Status.FAIL):
+            return Status.FAIL
+        return Status.WARN if self.count(Status.WARN) else Status.PASS
+
+
+def balancer_region(dns_name: str) -> str:
+    found = ELB_REGION.search(dns_name)
+    return found.group(1) if found else REGION
+
+
+def guarded(check: str, run: Callable[[], Result]) -> Result:
+    try:
+        return run()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        title = f"could not check: AWS error {details.get('Code', '?')}: {details.get('Message', error)}"
+    except BotoCoreError as error:
+        title = f"could not check: AWS error: {error}"
+    return Result(check, Status.ERROR, title, fix="fix the credentials or permissions and run preflight again")
+
+
+def run_checks(session: Any, settings: SiteSettings, resolve: Resolve) -> list[Result]:
+    route53 = session.client("route53")
+    elbv2 = session.client("elbv2", region_name=balancer_region(settings.primary_target))
+    cloudwatch = session.client("cloudwatch", region_name=REGION)
+    config = settings.health_check
+    results = [
+        guarded(zone.CHECK, lambda: zone.check_zone(route53, settings)),
+        guarded(certificate.CHECK, lambda: certificate.check_certificate(session, settings)),
+        guarded(cloudfront.CHECK, lambda: cloudfront.check_cloudfront(session.client("cloudfront"), settings)),
+        guarded(
+            primary.CHECK,
+            lambda: primary.check_primary(route53, elbv2, settings, zone.zone_name_of(route53, settings.zone_id)),
+        ),
+        probe.check_probe(config, resolve),
+    ]
+    for name in settings.signal_alarms:
+        results.append(guarded(alarms.CHECK, partial(alarms.check_signal_alarm, cloudwatch, name)))
+    results.append(costs.check_cost(config, settings.primary_kind, settings.signal_alarms))
+    return results
