@@ -340,14 +340,7 @@ def _custom_resource(
 ) -> None:
     resource_type = stack.template["Resources"][logical_id]["Type"]
     token = str(props["ServiceToken"])
-    answer = custom_resource_request(
-        lambda event: service_tokens(token, event),
-        request_type="Create",
-        stack_name=stack.name,
-        logical_id=logical_id,
-        resource_type=resource_type,
-        properties=props,
-    )
+    answer = _ask(stack, logical_id, "Create", props, service_tokens)
     stack.answers[logical_id] = answer
     if answer.get("Status") != "SUCCESS":
         raise CustomResourceFailed(
@@ -362,20 +355,33 @@ def _custom_resource(
 def _delete_custom_resource(stack: EmulatedStack, logical_id: str, service_tokens: ServiceTokens) -> str:
     resource_type = stack.template["Resources"][logical_id]["Type"]
     props = stack.resolver.resource(logical_id) or {}
-    token = str(props["ServiceToken"])
-    answer = custom_resource_request(
-        lambda event: service_tokens(token, event),
-        request_type="Delete",
-        stack_name=stack.name,
-        logical_id=logical_id,
-        resource_type=resource_type,
-        properties=props,
-        physical_id=stack.physical_id(logical_id),
-    )
+    answer = _ask(stack, logical_id, "Delete", props, service_tokens, physical_id=stack.physical_id(logical_id))
     if answer.get("Status") != "SUCCESS":  # CloudFormation: DELETE_FAILED, and the stack stays
         raise CustomResourceFailed(f"{logical_id} ({resource_type}) refused its Delete: {answer.get('Reason')}")
     data = ", ".join(f"{k}={v}" for k, v in answer.get("Data", {}).items())
     return f"{logical_id} ({resource_type}) Delete request, run in-process: SUCCESS{f' ({data})' if data else ''}"
+
+
+def _ask(
+    stack: EmulatedStack,
+    logical_id: str,
+    request_type: str,
+    props: dict[str, Any],
+    service_tokens: ServiceTokens,
+    *,
+    physical_id: str | None = None,
+) -> dict[str, Any]:
+    """CloudFormation's request to a custom resource's service token, and the answer it got."""
+    token = str(props["ServiceToken"])
+    return custom_resource_request(
+        lambda event: service_tokens(token, event),
+        request_type=request_type,
+        stack_name=stack.name,
+        logical_id=logical_id,
+        resource_type=stack.template["Resources"][logical_id]["Type"],
+        properties=props,
+        physical_id=physical_id,
+    )
 
 
 def _secret(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
