@@ -36,11 +36,12 @@ pytest: $(VENV)/.installed chromium ## The test suite (moto, headless Chromium; 
 build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Python 3.12 needed)
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
 
-bench: $(VENV)/.installed ## Benchmarks: cold-start imports, page size, cost per event vs history, the storm, Slack's ack
+bench: $(VENV)/.installed ## Benchmarks: cold-start imports, page size, cost per event vs history, the storm, Slack's ack, the sweep vs sites
 	$(BIN)/python scripts/bench_imports.py
 	$(BIN)/python scripts/bench_cost.py
 	$(BIN)/python scripts/bench_storm.py
 	$(BIN)/python scripts/bench_ack.py
+	$(BIN)/python scripts/bench_sweep.py
 
 edge-test: $(VENV)/.installed ## The CloudFront Functions in edge/, on CloudFront-shaped events (node --test)
 	$(BIN)/node --test edge/*.test.mjs
