@@ -37,7 +37,7 @@ def check_signal_alarm(cloudwatch: Any, given: str) -> Result:
         return failed(
             check,
             f"alarm {name} is in {region}: Detour's health checks and alarms live in {REGION}",
-            f"create the alarm in {REGION} (aws cloudwatch put-metric-alarm --region {REGION} ...)",
+            f"create the alarm in {REGION}:\naws cloudwatch put-metric-alarm --region {REGION} --alarm-name {name} ...",
         )
     described = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     if described.get("CompositeAlarms"):
@@ -51,7 +51,7 @@ def check_signal_alarm(cloudwatch: Any, given: str) -> Result:
         return failed(
             check,
             f"no alarm {name} in {REGION}",
-            f"check the name: aws cloudwatch describe-alarms --region {REGION} --alarm-name-prefix {name[:20]}",
+            f"check the name:\naws cloudwatch describe-alarms --region {REGION} --alarm-name-prefix {name[:20]}",
         )
     alarm = alarms[0]
     problem = _unusable(alarm)

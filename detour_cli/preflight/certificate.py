@@ -35,17 +35,17 @@ def request_command(domain: str) -> str:
 def check_certificate(session: Any, settings: SiteSettings) -> Result:  # noqa: PLR0911 - one return per finding
     arn, domain = settings.certificate_arn, settings.domain
     if not arn:
-        return failed(CHECK, "no certificate given", f"request one in {REGION}: {request_command(domain)}")
+        return failed(CHECK, "no certificate given", f"request one in {REGION}:\n{request_command(domain)}")
     region = arn_region(arn)
     if not region:
         return failed(
-            CHECK, f"{arn} is not an ACM certificate ARN", f"list yours: aws acm list-certificates --region {REGION}"
+            CHECK, f"{arn} is not an ACM certificate ARN", f"list yours:\naws acm list-certificates --region {REGION}"
         )
     if region != REGION:
         return failed(
             CHECK,
             f"the certificate is in {region}: CloudFront uses certificates from {REGION} only",
-            f"request (or import) one in {REGION} and give its ARN: {request_command(domain)}",
+            f"request (or import) one in {REGION} and give its ARN:\n{request_command(domain)}",
         )
     acm = session.client("acm", region_name=REGION)
     try:
@@ -56,7 +56,7 @@ def check_certificate(session: Any, settings: SiteSettings) -> Result:  # noqa: 
         return failed(
             CHECK,
             f"no certificate {arn} in this account",
-            f"check the ARN (aws acm list-certificates --region {REGION}), or request one: {request_command(domain)}",
+            f"check the ARN, or request one:\naws acm list-certificates --region {REGION}\n{request_command(domain)}",
         )
     names = [certificate.get("DomainName", ""), *certificate.get("SubjectAlternativeNames", [])]
     names = list(dict.fromkeys(name for name in names if name))
@@ -64,10 +64,10 @@ def check_certificate(session: Any, settings: SiteSettings) -> Result:  # noqa: 
     listed = f"names: {', '.join(names)}"
     if status != "ISSUED":
         fix = (
-            "create the DNS validation record(s) ACM asks for, then wait for ISSUED: aws acm describe-certificate "
+            "create the DNS validation record(s) ACM asks for, then wait for ISSUED:\naws acm describe-certificate "
             f"--region {REGION} --certificate-arn {arn} --query Certificate.DomainValidationOptions"
             if status == "PENDING_VALIDATION"
-            else f"this certificate cannot be used again: request a new one: {request_command(domain)}"
+            else f"this certificate cannot be used again: request a new one:\n{request_command(domain)}"
         )
         return failed(CHECK, f"the certificate is {status}, not ISSUED", fix, listed)
     matching = [name for name in names if covers(name, domain)]
@@ -75,7 +75,7 @@ def check_certificate(session: Any, settings: SiteSettings) -> Result:  # noqa: 
         return failed(
             CHECK,
             f"the certificate does not cover {domain}",
-            f"request one that does (a wildcard covers one label only): {request_command(domain)}",
+            f"request one that does (a wildcard covers one label only):\n{request_command(domain)}",
             listed,
         )
     return passed(CHECK, f"ISSUED in {REGION}, covers {domain} (as {matching[0]})", listed)

@@ -49,10 +49,11 @@ def check_cloudfront(cloudfront: Any, settings: SiteSettings) -> Result:
             CHECK,
             f"{domain} is an alternate name of distribution {names}: CloudFront refuses it on a second one",
             f"remove {domain} from that distribution's Aliases first (if that distribution serves the site, "
-            "Detour cannot fail it over by DNS: use origin failover there instead): "
-            f"aws cloudfront get-distribution-config --id {first} > dist.json; edit DistributionConfig.Aliases; "
-            f"aws cloudfront update-distribution --id {first} --if-match <ETag> "
-            "--distribution-config file://<the DistributionConfig part>",
+            "Detour cannot fail it over by DNS: use origin failover there instead). Take the name out of its "
+            "DistributionConfig.Aliases (Quantity and Items) and update it with the ETag:\n"
+            f"aws cloudfront get-distribution-config --id {first} > dist.json\n"
+            f"aws cloudfront update-distribution --id {first} --if-match ETAG "
+            "--distribution-config file://config.json",
         )
     if holders:
         return passed(

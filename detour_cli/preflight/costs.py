@@ -29,23 +29,22 @@ class CostItem:
         return {"item": self.what, "usd_per_month": self.dollars}
 
 
+def _extra(what: str, used: bool, dollars: float, unused: str = "not used") -> CostItem:
+    return CostItem(f"  + {what}" + ("" if used else f" ({unused})"), dollars if used else 0.0)
+
+
 def items(config: dict[str, Any], primary_kind: str, signal_alarms: tuple[str, ...] = ()) -> list[CostItem]:
     """The site's health check (as configured), its health alarm, and each signal alarm named."""
     protocol = str(config.get("Type", ""))
+    interval = int(config.get("RequestInterval", 30))
     found = [
         CostItem("health check on an AWS endpoint (load balancer or Elastic IP)", HEALTH_CHECK_AWS)
         if primary_kind in ("LoadBalancer", "IPv4")
         else CostItem("health check on an endpoint outside AWS", HEALTH_CHECK_OTHER),
-        CostItem("  + HTTPS", HTTPS if protocol.startswith("HTTPS") else 0.0),
-        CostItem("  + string matching", STRING_MATCHING if protocol.endswith("_STR_MATCH") else 0.0),
-        CostItem(
-            f"  + fast interval ({config.get('RequestInterval', 30)} s)",
-            FAST_INTERVAL if int(config.get("RequestInterval", 30)) == 10 else 0.0,
-        ),
-        CostItem(
-            "  + latency measurement" + ("" if config.get("MeasureLatency") else " (not used)"),
-            LATENCY if config.get("MeasureLatency") else 0.0,
-        ),
+        _extra("HTTPS", protocol.startswith("HTTPS"), HTTPS),
+        _extra("string matching", protocol.endswith("_STR_MATCH"), STRING_MATCHING),
+        _extra("fast interval (10 s)", interval == 10, FAST_INTERVAL, f"not used: {interval} s"),
+        _extra("latency measurement", bool(config.get("MeasureLatency")), LATENCY),
         CostItem("CloudWatch alarm on the health check (standard resolution)", STANDARD_ALARM),
     ]
     found += [CostItem(f"signal alarm {name} (standard resolution)", STANDARD_ALARM) for name in signal_alarms]
@@ -61,8 +60,8 @@ def check_cost(config: dict[str, Any], primary_kind: str, signal_alarms: tuple[s
     width = max(len(item.what) for item in found)
     lines = tuple(f"{item.what:<{width}}  ${item.dollars:.2f}" for item in found)
     notes: tuple[str, ...] = (
-        f"{PRICES_AS_OF}; the first {FREE_AWS_CHECKS} health checks on AWS endpoints in an account are free. "
-        "An Elastic IP outside this account, or any address outside AWS, is billed $0.75 instead of $0.50.",
+        f"{PRICES_AS_OF} (the first {FREE_AWS_CHECKS} health checks on AWS endpoints are free); an endpoint "
+        "outside AWS costs $0.75, not $0.50",
     )
     if signal_alarms:
         notes += ("the signal alarms exist already and are billed whether Detour uses them or not",)

@@ -25,8 +25,8 @@ def check_primary(route53: Any, elbv2: Any, settings: SiteSettings, zone_name: s
             CHECK,
             f"the primary {target} is {loop}: the health check would probe the maintenance page during a "
             "failover and never see the primary recover",
-            "give the primary's own name or address: the load balancer's DNS name (aws elbv2 "
-            f"describe-load-balancers --region {REGION} --query 'LoadBalancers[].DNSName') or the Elastic IP",
+            "give the primary's own name or address: the load balancer's DNS name, or the Elastic IP:\n"
+            f"aws elbv2 describe-load-balancers --region {REGION} --query 'LoadBalancers[].DNSName'",
         )
     if settings.primary_kind == "IPv4":
         return _check_address(target)
@@ -53,7 +53,7 @@ def _check_address(target: str) -> Result:
         return warned(
             CHECK,
             f"{target} is not a public address: Route 53's health checkers reach only public endpoints",
-            "give the Elastic IP (aws ec2 describe-addresses --query 'Addresses[].PublicIp'), not a private address",
+            "give the Elastic IP, not a private address:\naws ec2 describe-addresses --query 'Addresses[].PublicIp'",
         )
     return passed(CHECK, f"{target} is a public IPv4 address (an Elastic IP, for the $0.50 AWS-endpoint price)")
 
@@ -66,9 +66,9 @@ def _check_balancer(elbv2: Any, settings: SiteSettings, domain: str) -> Result:
         return warned(
             CHECK,
             f"no ALB or NLB named {bare} in this account's {REGION}: its hosted zone id {zone} is not checked",
-            "if it is a classic load balancer, check the id yourself (aws elb describe-load-balancers --query "
-            "'LoadBalancerDescriptions[].[DNSName,CanonicalHostedZoneNameID]'); an ALB or NLB of another "
-            "account or region needs that account's or region's id",
+            "an ALB or NLB of another account or region: take the id from there; a classic load balancer: "
+            "check the id yourself:\naws elb describe-load-balancers --query "
+            "'LoadBalancerDescriptions[].[DNSName,CanonicalHostedZoneNameID]'",
         )
     actual = balancer["CanonicalHostedZoneId"]
     if actual != zone:

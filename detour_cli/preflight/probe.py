@@ -214,7 +214,7 @@ def check_probe(config: dict[str, Any], resolve: Callable[[str], tuple[str, ...]
         return failed(
             CHECK,
             f"{plan.fqdn} does not resolve to an IPv4 address from here: Route 53 resolves it (IPv4 only) to probe it",
-            f"check the name: dig +short A {plan.fqdn}",
+            f"check the name:\ndig +short A {plan.fqdn}",
         )
     outcomes = [probe(plan, address) for address in addresses]
     lines = tuple(f"{o.address}: {o.summary}" for o in outcomes)
@@ -250,12 +250,10 @@ def probe_fix(plan: ProbePlan, outcome: Outcome) -> str:
         f"{IP_RANGES}) through the firewall / security group to {where}"
     )
     if not plan.http:
-        return (
-            f"{firewall}, and accept TCP connections there within {CONNECT_TIMEOUT_S:g} s. The ranges: {CHECKER_RANGES}"
-        )
+        return f"{firewall}, and accept TCP connections within {CONNECT_TIMEOUT_S:g} s. The ranges:\n{CHECKER_RANGES}"
     return (
         f"{firewall}, and make {plan.path} answer 2xx/3xx within {ANSWER_TIMEOUT_S:g} s for Host "
-        f"{plan.host_header}. The ranges: {CHECKER_RANGES}"
+        f"{plan.host_header}. The ranges:\n{CHECKER_RANGES}"
     )
 
 
@@ -264,6 +262,6 @@ def _reproduce(plan: ProbePlan, outcome: Outcome) -> tuple[str, ...]:
         return ()
     scheme = "https" if plan.https else "http"
     return (
-        "to see it yourself: curl -ksS -o /dev/null -w '%{http_code} %{time_connect}s %{time_starttransfer}s\\n' "
+        "to see it yourself:\ncurl -ksS -o /dev/null -w '%{http_code} %{time_connect}s %{time_starttransfer}s\\n' "
         f"--connect-timeout 4 --resolve {plan.fqdn}:{plan.port}:{outcome.address} {scheme}://{plan.host_header}{plan.path}",
     )

@@ -34,8 +34,9 @@ PARAMETERS = (
     "HealthCheckSearchString",
     "HealthCheckInterval",
 )
-# The CertificateArn pattern pins us-east-1: a certificate elsewhere is a failed check, not a usage error.
-CHECKED_NOT_VALIDATED = frozenset({"CertificateArn"})
+# Checked against the account instead, with a fix: the CertificateArn pattern pins us-east-1 (a
+# certificate elsewhere is a failed check, not a usage error), and the zone check says which zone to use.
+CHECKED_NOT_VALIDATED = frozenset({"CertificateArn", "HostedZoneId"})
 
 
 @cache

@@ -58,7 +58,7 @@ def check_zone(route53: Any, settings: SiteSettings) -> Result:
         return failed(
             CHECK,
             f"no hosted zone {zone_id} in this account",
-            f"use the id of the public zone that holds {domain}: "
+            f"use the id of the public zone that holds {domain}:\n"
             f"aws route53 list-hosted-zones-by-name --dns-name {parent(domain)}",
         )
     zone_name = zone["Name"].rstrip(".").lower()
@@ -66,14 +66,14 @@ def check_zone(route53: Any, settings: SiteSettings) -> Result:
         return failed(
             CHECK,
             f"hosted zone {zone_id} ({zone_name}) is private",
-            "visitors and Route 53's health checkers need the public zone: use its id "
-            f"(aws route53 list-hosted-zones-by-name --dns-name {zone_name})",
+            "visitors and Route 53's health checkers need the public zone: use its id:\n"
+            f"aws route53 list-hosted-zones-by-name --dns-name {zone_name}",
         )
     if not names_under(domain, zone_name):
         return failed(
             CHECK,
             f"hosted zone {zone_id} is {zone_name}, which does not hold {domain}",
-            f"use the zone whose name {domain} ends with: aws route53 list-hosted-zones-by-name --dns-name "
+            f"use the zone whose name {domain} ends with:\naws route53 list-hosted-zones-by-name --dns-name "
             f"{parent(domain)}",
         )
     delegated = delegation_between(route53, zone_id, zone_name, domain)
@@ -81,7 +81,7 @@ def check_zone(route53: Any, settings: SiteSettings) -> Result:
         return failed(
             CHECK,
             f"{zone_name} delegates {delegated} to other name servers: records for {domain} here are never served",
-            f"use the hosted zone of {delegated} (aws route53 list-hosted-zones-by-name --dns-name {delegated})",
+            f"use the hosted zone of {delegated}:\naws route53 list-hosted-zones-by-name --dns-name {delegated}",
         )
     return _collisions(route53, settings, zone_name)
 
@@ -137,8 +137,9 @@ def _describe(records: list[dict[str, Any]]) -> str:
 
 def record_line(record: dict[str, Any]) -> str:
     name = record["Name"].rstrip(".")
-    policy = f" [{record['SetIdentifier']}{', ' + record['Failover'] if 'Failover' in record else ''}]"
-    policy = policy if "SetIdentifier" in record else ""
+    policy = ""
+    if "SetIdentifier" in record:
+        policy = f" [{record['SetIdentifier']}{', ' + record['Failover'] if 'Failover' in record else ''}]"
     if "AliasTarget" in record:
         return f"{name} {record['Type']} alias {record['AliasTarget']['DNSName'].rstrip('.')}{policy}"
     values = " ".join(v["Value"] for v in record.get("ResourceRecords", []))
@@ -148,7 +149,7 @@ def record_line(record: dict[str, Any]) -> str:
 def delete_fix(zone_id: str, records: list[dict[str, Any]], settings: SiteSettings) -> str:
     """The change batch that deletes the records, exactly as Route 53 listed them (a DELETE must match)."""
     batch = {
-        "Comment": f"Detour: make room for {settings.domain}'s failover pair",
+        "Comment": f"Detour: make room for the failover pair of {settings.domain}",
         "Changes": [{"Action": "DELETE", "ResourceRecordSet": record} for record in records],
     }
     deploy = (

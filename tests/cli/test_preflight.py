@@ -1,0 +1,879 @@
+"""`detour preflight` against moto's server (Route 53, ACM, CloudFront, ELBv2, CloudWatch) and local
+primaries for the probe: each check's pass and fail, the exit codes, --format json, and every
+deployed site of the tests' world."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from detour.incidents.sites import SiteRegistry
+from detour_cli.preflight import costs, probe
+from detour_cli.preflight.certificate import covers
+from detour_cli.preflight.probe import ProbePlan, check_probe
+from detour_cli.preflight.result import Status
+from tests.cli import world as world_module
+from tests.cli.dns_server import AuthoritativeTestServer
+from tests.cli.drill_world import self_signed_certificate
+from tests.cli.preflight_sample_run import with_certificate
+from tests.cli.world import OTHER_DOMAIN, World
+from tests.support.probe_servers import Answer, ProbeTarget, SaturatedListener, body_with
+
+DOMAIN = "www.detour.test"
+ZONE = "detour.test"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def quick_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Route 53's 4 s and 2 s, shortened: the slow tests wait a fraction of a second."""
+    monkeypatch.setattr(probe, "CONNECT_TIMEOUT_S", 0.4)
+    monkeypatch.setattr(probe, "ANSWER_TIMEOUT_S", 0.4)
+    monkeypatch.setattr(probe, "BODY_TIMEOUT_S", 0.4)
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    return self_signed_certificate(tmp_path, DOMAIN)  # self-signed: Route 53 (and the probe) validate nothing
+
+
+@pytest.fixture
+def primary(tls_files: tuple[Path, Path]) -> Iterator[ProbeTarget]:
+    """The primary, HTTPS on loopback with a self-signed certificate, /health answering 200."""
+    with ProbeTarget(Answer(200, b"<html>all good</html>"), tls=tls_files) as target:
+        yield target
+
+
+def new_zone(name: str = ZONE, *, private: bool = False) -> str:
+    route53 = boto3.client("route53")
+    extra: dict[str, Any] = {}
+    if private:
+        vpc = boto3.client("ec2", region_name="us-east-1").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        extra = {"HostedZoneConfig": {"PrivateZone": True}, "VPC": {"VPCRegion": "us-east-1", "VPCId": vpc}}
+    zone = route53.create_hosted_zone(Name=name, CallerReference=str(uuid.uuid4()), **extra)["HostedZone"]
+    return str(zone["Id"].rsplit("/", 1)[-1])
+
+
+@pytest.fixture
+def zone_id(aws: str) -> str:
+    return new_zone()
+
+
+def imported_certificate(folder: Path, name: str) -> str:
+    folder.mkdir(exist_ok=True)
+    cert, key = self_signed_certificate(folder, name)
+    acm = boto3.client("acm", region_name="us-east-1")
+    return str(acm.import_certificate(Certificate=cert.read_bytes(), PrivateKey=key.read_bytes())["CertificateArn"])
+
+
+@pytest.fixture
+def certificate_arn(aws: str, tmp_path: Path) -> str:
+    return imported_certificate(tmp_path / "acm", "*.detour.test")  # ISSUED: imported certificates are
+
+
+def add_record(zone_id: str, record: dict[str, Any]) -> None:
+    boto3.client("route53").change_resource_record_sets(
+        HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
+    )
+
+
+def flat(text: str) -> str:
+    """Text output with its wrapping undone; a command stays on a line of its own, as printed."""
+    return re.sub(r"\n {21}(?!aws |sam |curl )", " ", text)
+
+
+def by_check(document: dict[str, Any], site: int = 0) -> dict[str, dict[str, Any]]:
+    return {check["check"]: check for check in document["sites"][site]["checks"]}
+
+
+class NewSite:
+    """`detour preflight --domain ...` for www.detour.test, the local primary and the imported certificate."""
+
+    def __init__(self, run: Any, zone_id: str, certificate_arn: str, primary: ProbeTarget) -> None:
+        self.run, self.primary = run, primary
+        self.options = {
+            "--domain": DOMAIN,
+            "--hosted-zone-id": zone_id,
+            "--primary-kind": "IPv4",
+            "--primary-target": "127.0.0.1",
+            "--certificate-arn": certificate_arn,
+            "--health-check-port": str(primary.port),
+            "--health-check-path": "/health",
+        }
+
+    def argv(self, *extra: str, **changes: str) -> list[str]:
+        options = {**self.options, **{"--" + k.replace("_", "-"): v for k, v in changes.items()}}
+        return ["preflight", *(part for pair in options.items() for part in pair), *extra]
+
+    def text(self, *extra: str, **changes: str) -> tuple[int, str, str]:
+        code, out, err = self.run(*self.argv(*extra, **changes))
+        return int(code), flat(out), str(err)
+
+    def json(self, *extra: str, **changes: str) -> tuple[int, dict[str, dict[str, Any]]]:
+        code, out, err = self.run(*self.argv("--format", "json", *extra, **changes))
+        assert err == ""
+        document = json.loads(out)
+        assert document["exit_code"] == code
+        return code, by_check(document)
+
+
+@pytest.fixture
+def new_site(run: Any, zone_id: str, certificate_arn: str, primary: ProbeTarget) -> NewSite:
+    return NewSite(run, zone_id, certificate_arn, primary)
+
+
+# ------------------------------------------------------------------------------------ a good site
+
+
+def test_a_good_new_site_passes_and_exits_0(new_site: NewSite) -> None:
+    code, out, err = new_site.text()
+
+    assert code == 0, out + err
+    assert re.search(
+        r"PASS\s+hosted-zone\s+hosted zone \S+ \(detour\.test\) is public and holds www\.detour\.test", out
+    )
+    assert re.search(r"PASS\s+certificate\s+ISSUED in us-east-1, covers www\.detour\.test \(as \*\.detour\.test\)", out)
+    assert re.search(r"PASS\s+cloudfront\s+www\.detour\.test is not an alternate name of any distribution", out)
+    assert re.search(r"WARN\s+primary\s+127\.0\.0\.1 is not a public address", out)
+    assert re.search(
+        r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host www\.detour\.test:\d+, SNI www\.detour\.test", out
+    )
+    assert "this proves only that the primary answers this machine" in out
+    assert re.search(r"INFO\s+cost\s+\$2\.60 a month", out)
+    assert out.rstrip().endswith("0 failed, 1 warning, 4 passed: nothing fails; read the warnings")
+
+
+def test_the_probe_sends_what_route53_sends_for_an_elastic_ip(new_site: NewSite) -> None:
+    """IPv4: the template's check has IPAddress and FullyQualifiedDomainName = the domain, EnableSNI."""
+    new_site.text()
+
+    (seen,) = new_site.primary.seen
+    assert seen.path == "/health"
+    assert seen.host == f"{DOMAIN}:{new_site.primary.port}"  # not port 443: Route 53 adds the port
+    assert seen.sni == DOMAIN
+
+
+def test_json_lists_every_check_with_status_title_detail_and_fix(new_site: NewSite) -> None:
+    code, checks = new_site.json()
+
+    assert code == 0
+    assert list(checks) == ["hosted-zone", "certificate", "cloudfront", "primary", "probe", "cost"]
+    assert {k: v["status"] for k, v in checks.items()} == {
+        "hosted-zone": "pass",
+        "certificate": "pass",
+        "cloudfront": "pass",
+        "primary": "warn",
+        "probe": "pass",
+        "cost": "info",
+    }
+    assert checks["hosted-zone"]["fix"] is None
+    assert "Elastic IP" in checks["primary"]["fix"]
+    assert checks["cost"]["title"] == "$2.60 a month for this site's health check and alarms"
+
+
+# ------------------------------------------------------------------------------------ hosted zone
+
+
+def test_a_plain_record_of_the_name_fails_with_the_change_batch_that_deletes_it(
+    new_site: NewSite, zone_id: str
+) -> None:
+    record = {"Name": DOMAIN, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "192.0.2.44"}]}
+    add_record(zone_id, record)
+
+    code, out, _ = new_site.text()
+
+    assert code == 1
+    assert re.search(r"FAIL\s+hosted-zone\s+www\.detour\.test already has a plain A record in detour\.test", out)
+    assert "www.detour.test A 192.0.2.44 (TTL 300)" in out
+    command = next(line.strip() for line in out.splitlines() if "change-resource-record-sets" in line)
+    argv = shlex.split(command)
+    assert argv[:4] == ["aws", "route53", "change-resource-record-sets", "--hosted-zone-id"]
+    batch = json.loads(argv[argv.index("--change-batch") + 1])
+    boto3.client("route53").change_resource_record_sets(HostedZoneId=argv[4], ChangeBatch=batch)  # as given
+
+    code, checks = new_site.json()
+    assert checks["hosted-zone"]["status"] == "pass"  # the batch deleted exactly that record
+    assert code == 0
+
+
+def test_a_cname_of_the_name_fails_too(new_site: NewSite, zone_id: str) -> None:
+    add_record(zone_id, {"Name": DOMAIN, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "old.example.com"}]})
+
+    code, checks = new_site.json()
+
+    assert code == 1
+    assert checks["hosted-zone"]["status"] == "fail"
+    assert "plain CNAME record" in checks["hosted-zone"]["title"]
+    assert '"Type":"CNAME"' in checks["hosted-zone"]["fix"]
+
+
+def test_a_failover_pair_already_there_fails_for_a_new_site(new_site: NewSite, zone_id: str) -> None:
+    add_record(
+        zone_id,
+        {
+            "Name": DOMAIN,
+            "Type": "A",
+            "SetIdentifier": "detour-site-www-primary",
+            "Failover": "PRIMARY",
+            "TTL": 60,
+            "ResourceRecords": [{"Value": "192.0.2.10"}],
+        },
+    )
+
+    code, checks = new_site.json()
+
+    assert code == 1
+    assert "already has failover records" in checks["hosted-zone"]["title"]
+    assert "detour site list" in checks["hosted-zone"]["fix"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("private", "is private"),
+        ("other", "is other.test, which does not hold www.detour.test"),
+        ("missing", "no hosted zone ZNOSUCHZONE0 in this account"),
+    ],
+)
+def test_the_zone_must_be_public_and_the_domains(new_site: NewSite, aws: str, zone: str, expected: str) -> None:
+    zone_id = {
+        "private": lambda: new_zone(private=True),
+        "other": lambda: new_zone("other.test"),
+        "missing": lambda: "ZNOSUCHZONE0",
+    }[zone]()
+
+    code, checks = new_site.json(hosted_zone_id=zone_id)
+
+    assert code == 1
+    assert checks["hosted-zone"]["status"] == "fail"
+    assert expected in checks["hosted-zone"]["title"]
+    assert "list-hosted-zones-by-name" in checks["hosted-zone"]["fix"]
+
+
+def test_a_delegated_subdomain_fails(run: Any, aws: str, certificate_arn: str, primary: ProbeTarget) -> None:
+    zone_id = new_zone()
+    add_record(
+        zone_id, {"Name": "shop.detour.test", "Type": "NS", "TTL": 300, "ResourceRecords": [{"Value": "ns1.x."}]}
+    )
+    site = NewSite(run, zone_id, imported_certificate(Path(primary.tls[0]).parent / "w", "*.shop.detour.test"), primary)  # type: ignore[index]
+
+    code, checks = site.json(domain="www.shop.detour.test")
+
+    assert code == 1
+    assert "delegates shop.detour.test to other name servers" in checks["hosted-zone"]["title"]
+
+
+# ------------------------------------------------------------------------------------ certificate
+
+
+@pytest.mark.parametrize(
+    ("name", "domain", "expected"),
+    [
+        ("www.detour.test", "www.detour.test", True),
+        ("*.detour.test", "www.detour.test", True),
+        ("*.detour.test", "a.b.detour.test", False),  # a wildcard covers one label
+        ("*.detour.test", "detour.test", False),
+        ("detour.test", "www.detour.test", False),
+        ("WWW.Detour.Test", "www.detour.test", True),
+    ],
+)
+def test_what_a_certificate_name_covers(name: str, domain: str, expected: bool) -> None:
+    assert covers(name, domain) is expected
+
+
+def test_a_certificate_outside_us_east_1_fails(new_site: NewSite) -> None:
+    arn = boto3.client("acm", region_name="eu-west-1").request_certificate(DomainName=DOMAIN)["CertificateArn"]
+
+    code, checks = new_site.json(certificate_arn=arn)
+
+    assert code == 1
+    assert (
+        checks["certificate"]["title"]
+        == "the certificate is in eu-west-1: CloudFront uses certificates from us-east-1 only"
+    )
+    assert (
+        "aws acm request-certificate --region us-east-1 --domain-name www.detour.test" in checks["certificate"]["fix"]
+    )
+
+
+def test_a_certificate_pending_validation_fails(new_site: NewSite) -> None:
+    acm = boto3.client("acm", region_name="us-east-1")
+    arn = acm.request_certificate(DomainName=DOMAIN, ValidationMethod="DNS")["CertificateArn"]
+
+    code, checks = new_site.json(certificate_arn=arn)
+
+    assert code == 1
+    assert checks["certificate"]["title"] == "the certificate is PENDING_VALIDATION, not ISSUED"
+    assert "DomainValidationOptions" in checks["certificate"]["fix"]
+
+
+def test_a_certificate_for_other_names_fails(new_site: NewSite, tmp_path: Path) -> None:
+    arn = imported_certificate(tmp_path / "other", "*.shop.detour.test")
+
+    code, checks = new_site.json(certificate_arn=arn)
+
+    assert code == 1
+    assert checks["certificate"]["title"] == "the certificate does not cover www.detour.test"
+    assert checks["certificate"]["detail"] == ["names: *.shop.detour.test"]
+
+
+def test_a_certificate_not_in_the_account_fails(new_site: NewSite) -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+
+    code, checks = new_site.json(certificate_arn=arn)
+
+    assert code == 1
+    assert checks["certificate"]["title"] == f"no certificate {arn} in this account"
+
+
+# ------------------------------------------------------------------------------------ CloudFront
+
+
+def distribution(alias: str) -> dict[str, Any]:
+    origin = {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}
+    config = {
+        "CallerReference": str(uuid.uuid4()),
+        "Aliases": {"Quantity": 1, "Items": [alias]},
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [{"Id": "o", "DomainName": "origin.example", "CustomOriginConfig": origin}],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "o",
+            "ViewerProtocolPolicy": "allow-all",
+            "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        },
+    }
+    made: dict[str, Any] = boto3.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]
+    return made
+
+
+def test_the_domain_on_another_distribution_fails(new_site: NewSite) -> None:
+    taken = distribution(DOMAIN)
+
+    code, checks = new_site.json()
+
+    assert code == 1
+    assert checks["cloudfront"]["title"] == (
+        f"www.detour.test is an alternate name of distribution {taken['Id']} ({taken['DomainName']}): "
+        "CloudFront refuses it on a second one"
+    )
+    assert f"aws cloudfront get-distribution-config --id {taken['Id']}" in checks["cloudfront"]["fix"]
+
+
+def test_a_primary_behind_cloudfront_cannot_fail_over_by_dns(new_site: NewSite) -> None:
+    code, checks = new_site.json(
+        primary_kind="LoadBalancer", primary_target="d3primary.cloudfront.net", primary_hosted_zone_id="Z2FDTNDATAQYW2"
+    )
+
+    assert code == 1
+    check = checks["cloudfront"]
+    assert "is a CloudFront distribution: DNS failover to a second distribution cannot work" in check["title"]
+    assert "alternate name on one distribution only" in check["fix"]
+    assert "origin group (origin failover)" in check["fix"]
+    assert "custom error responses" in check["fix"]
+
+
+# ------------------------------------------------------------------------------------ the primary
+
+
+@pytest.fixture
+def balancers(aws: str) -> dict[str, dict[str, Any]]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    return {
+        scheme: elbv2.create_load_balancer(Name=f"shop-{scheme}", Subnets=subnets, Scheme=scheme)["LoadBalancers"][0]
+        for scheme in ("internet-facing", "internal")
+    }
+
+
+@pytest.fixture
+def balancer_dns(zone_id: str, balancers: dict[str, dict[str, Any]]) -> Iterator[AuthoritativeTestServer]:
+    """Resolves the balancers' names to the local primary, as a recursive resolver would to the ALB."""
+    names = {b["DNSName"]: ["127.0.0.1"] for b in balancers.values()}
+    with AuthoritativeTestServer(zone_id, names) as server:
+        yield server
+
+
+def test_a_balancer_with_its_own_zone_id_passes_and_is_probed_by_its_name(
+    new_site: NewSite, balancers: dict[str, dict[str, Any]], balancer_dns: AuthoritativeTestServer
+) -> None:
+    alb = balancers["internet-facing"]
+
+    code, checks = new_site.json(
+        "--resolver",
+        balancer_dns.address,
+        primary_kind="LoadBalancer",
+        primary_target=alb["DNSName"],
+        primary_hosted_zone_id=alb["CanonicalHostedZoneId"],
+    )
+
+    assert code == 0
+    assert checks["primary"]["status"] == "pass"
+    assert checks["primary"]["title"] == (
+        f"ALB shop-internet-facing: internet-facing, canonical hosted zone id {alb['CanonicalHostedZoneId']} as given"
+    )
+    assert checks["probe"]["status"] == "pass"
+    (seen,) = new_site.primary.seen  # the balancer's name, not the domain: its health path must answer for it
+    assert seen.host == f"{alb['DNSName']}:{new_site.primary.port}"
+    assert seen.sni == alb["DNSName"]
+
+
+def test_a_balancer_with_another_zone_id_fails_with_the_right_one(
+    new_site: NewSite, balancers: dict[str, dict[str, Any]], balancer_dns: AuthoritativeTestServer
+) -> None:
+    alb = balancers["internet-facing"]
+
+    code, checks = new_site.json(
+        "--resolver",
+        balancer_dns.address,
+        primary_kind="LoadBalancer",
+        primary_target=alb["DNSName"],
+        primary_hosted_zone_id="Z26RNL4JYFTOTI",
+    )
+
+    assert code == 1
+    assert (
+        f"canonical hosted zone id is {alb['CanonicalHostedZoneId']}, not Z26RNL4JYFTOTI" in checks["primary"]["title"]
+    )
+    assert checks["primary"]["fix"] == (
+        f"set PrimaryHostedZoneId={alb['CanonicalHostedZoneId']} "
+        f"(--primary-hosted-zone-id {alb['CanonicalHostedZoneId']})"
+    )
+
+
+def test_an_internal_balancer_fails(
+    new_site: NewSite, balancers: dict[str, dict[str, Any]], balancer_dns: AuthoritativeTestServer
+) -> None:
+    internal = balancers["internal"]
+
+    code, checks = new_site.json(
+        "--resolver",
+        balancer_dns.address,
+        primary_kind="LoadBalancer",
+        primary_target=internal["DNSName"],
+        primary_hosted_zone_id=internal["CanonicalHostedZoneId"],
+    )
+
+    assert code == 1
+    assert "is internal: Route 53's health checkers" in checks["primary"]["title"]
+
+
+def test_a_balancer_not_in_elbv2_is_a_warning(new_site: NewSite, balancer_dns: AuthoritativeTestServer) -> None:
+    code, checks = new_site.json(
+        "--resolver",
+        balancer_dns.address,
+        primary_kind="LoadBalancer",
+        primary_target="classic-1.us-east-1.elb.amazonaws.com",
+        primary_hosted_zone_id="Z35SXDOTRQ7X7K",
+    )
+
+    assert checks["primary"]["status"] == "warn"
+    assert "aws elb describe-load-balancers" in checks["primary"]["fix"]
+    assert checks["probe"]["status"] == "fail"  # the name resolves nowhere
+    assert "does not resolve to an IPv4 address" in checks["probe"]["title"]
+    assert code == 1
+
+
+def test_the_failover_name_as_the_primary_fails(new_site: NewSite, zone_id: str) -> None:
+    code, checks = new_site.json(
+        primary_kind="LoadBalancer", primary_target=DOMAIN, primary_hosted_zone_id="Z35SXDOTRQ7X7K"
+    )
+
+    assert code == 1
+    assert checks["primary"]["title"].startswith("the primary www.detour.test is the failover name itself")
+
+
+def test_a_primary_name_that_points_at_the_failover_name_fails(new_site: NewSite, zone_id: str) -> None:
+    add_record(
+        zone_id, {"Name": "origin.detour.test", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": DOMAIN}]}
+    )
+
+    code, checks = new_site.json(
+        primary_kind="LoadBalancer", primary_target="origin.detour.test", primary_hosted_zone_id="Z35SXDOTRQ7X7K"
+    )
+
+    assert code == 1
+    assert "a CNAME record pointing at www.detour.test, the failover name" in checks["primary"]["title"]
+
+
+# ------------------------------------------------------------------------------------ the probe
+
+
+def https_check(port: int, *, protocol: str = "HTTPS", search: str = "") -> dict[str, Any]:
+    """A HealthCheckConfig as sites/site.yaml makes it for an Elastic IP primary."""
+    config: dict[str, Any] = {
+        "Type": protocol,
+        "IPAddress": "127.0.0.1",
+        "FullyQualifiedDomainName": DOMAIN,
+        "Port": port,
+        "ResourcePath": "/health",
+        "RequestInterval": 10,
+        "EnableSNI": protocol.startswith("HTTPS"),
+    }
+    if search:
+        config["SearchString"] = search
+    return config
+
+
+def no_resolver(name: str) -> tuple[str, ...]:
+    raise AssertionError(f"an IPAddress check resolves nothing, yet {name} was looked up")
+
+
+def test_probe_a_slow_connect_fails_with_the_firewall_fix() -> None:
+    with SaturatedListener() as listener:
+        result = check_probe(https_check(listener.port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert result.title.endswith("no TCP connection within 0.4 s")
+    assert "ROUTE53_HEALTHCHECKS ranges in https://ip-ranges.amazonaws.com/ip-ranges.json" in result.fix
+    assert "make /health answer 2xx/3xx within 0.4 s for Host www.detour.test:" in result.fix
+
+
+def test_probe_a_refused_connection_fails() -> None:
+    with ProbeTarget() as target:
+        port = target.port  # closed again when the block ends
+
+    result = check_probe(https_check(port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert "TCP connection failed" in result.title
+
+
+def test_probe_a_slow_first_byte_fails(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(200, delay_s=0.8), tls=tls_files) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert re.search(r"connected in \d+ ms, but no status within 0\.4 s", result.title)
+    assert any("to see it yourself:\ncurl -ksS" in line for line in result.detail)
+
+
+def test_probe_a_first_byte_within_the_limit_passes(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(200, delay_s=0.1), tls=tls_files) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert result.status is Status.PASS
+
+
+def test_probe_a_500_fails(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(500, b"boom"), tls=tls_files) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert re.search(r"answered 500 Internal Server Error in \d+ ms: Route 53 wants 2xx or 3xx", result.title)
+
+
+def test_probe_a_redirect_is_healthy_and_not_followed(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(301, b"", location="/elsewhere"), tls=tls_files) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+        seen = [s.path for s in target.seen]
+
+    assert result.status is Status.PASS
+    assert "answered 301 Moved Permanently" in result.title
+    assert seen == ["/health"]
+
+
+def test_probe_plain_http_sends_the_domain_as_host_without_sni() -> None:
+    with ProbeTarget(Answer(204, b"")) as target:
+        result = check_probe(https_check(target.port, protocol="HTTP"), no_resolver)
+        (seen,) = target.seen
+
+    assert result.status is Status.PASS
+    assert seen.host == f"{DOMAIN}:{target.port}"
+
+
+def test_host_header_leaves_out_the_default_port() -> None:
+    assert ProbePlan.from_config({**https_check(443)}).host_header == DOMAIN
+    assert ProbePlan.from_config({**https_check(80, protocol="HTTP")}).host_header == DOMAIN
+    assert ProbePlan.from_config({**https_check(443, protocol="HTTP")}).host_header == f"{DOMAIN}:443"
+
+
+def test_probe_the_search_string_beyond_5120_bytes_fails(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(200, body_with("ALL-OK", at=5120 - 3)), tls=tls_files) as target:  # straddles the end
+        result = check_probe(https_check(target.port, protocol="HTTPS_STR_MATCH", search="ALL-OK"), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert "'ALL-OK' starts at byte 5,117: beyond the first 5,120" in result.title
+    assert result.fix.startswith("make /health put 'ALL-OK' within the first 5,120 bytes of its body")
+
+
+def test_probe_the_search_string_within_5120_bytes_passes(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(200, body_with("ALL-OK", at=5120 - 6)), tls=tls_files) as target:  # ends at the limit
+        result = check_probe(https_check(target.port, protocol="HTTPS_STR_MATCH", search="ALL-OK"), no_resolver)
+
+    assert result.status is Status.PASS
+    assert "'ALL-OK' at byte 5,114" in result.title
+
+
+def test_probe_a_search_string_missing_fails() -> None:
+    with ProbeTarget(Answer(200, b"nothing here")) as target:
+        result = check_probe(https_check(target.port, protocol="HTTP_STR_MATCH", search="ALL-OK"), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert "'ALL-OK' is not in the first 5,120 bytes" in result.title
+
+
+def test_probe_tcp_only_connects() -> None:
+    with ProbeTarget() as target:
+        result = check_probe({"Type": "TCP", "IPAddress": "127.0.0.1", "Port": target.port}, no_resolver)
+        seen = list(target.seen)
+
+    assert result.status is Status.PASS
+    assert seen == []
+
+
+def test_probe_https_against_plain_http_fails_the_handshake() -> None:
+    with ProbeTarget(Answer(200)) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert "TLS handshake failed" in result.title
+
+
+def test_the_new_site_probe_failure_fails_the_run(new_site: NewSite) -> None:
+    new_site.primary.answer = Answer(503, b"down")
+
+    code, out, _ = new_site.text()
+
+    assert code == 1
+    assert re.search(r"FAIL\s+probe\s+HTTPS port \d+, GET /health", out)
+    assert "fix: allow Route 53's health checkers (ROUTE53_HEALTHCHECKS ranges" in out
+
+
+# ------------------------------------------------------------------------------------ signal alarms
+
+
+@pytest.fixture
+def signal_alarms(aws: str) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    common = {"EvaluationPeriods": 3, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold"}
+    metric = {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count"}
+    cloudwatch.put_metric_alarm(AlarmName="shop-5xx", Statistic="Sum", Period=60, **metric, **common)
+    cloudwatch.put_metric_alarm(AlarmName="shop-p99", ExtendedStatistic="p99", Period=60, **metric, **common)
+    cloudwatch.put_metric_alarm(AlarmName="shop-fast", Statistic="Sum", Period=10, **metric, **common)
+    stat = {"Period": 60, "Stat": "Sum"}
+    cloudwatch.put_metric_alarm(
+        AlarmName="shop-rate",
+        Metrics=[
+            {"Id": "rate", "Expression": "errors / requests", "ReturnData": True},
+            {"Id": "errors", "MetricStat": {"Metric": metric, **stat}, "ReturnData": False},
+            {
+                "Id": "requests",
+                "MetricStat": {"Metric": {**metric, "MetricName": "RequestCount"}, **stat},
+                "ReturnData": False,
+            },
+        ],
+        **common,
+    )
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_signal_alarms_route53_can_use_pass_and_the_others_fail(new_site: NewSite) -> None:
+    code, checks = new_site.json(
+        *("--signal-alarm", "shop-5xx", "--signal-alarm", "shop-p99", "--signal-alarm", "shop-fast"),
+        *("--signal-alarm", "shop-rate", "--signal-alarm", "shop-nope"),
+        *("--signal-alarm", "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-eu"),
+    )
+
+    assert code == 1
+    assert checks["signal-alarm:shop-5xx"]["status"] == "pass"
+    assert checks["signal-alarm:shop-5xx"]["title"] == (
+        "alarm shop-5xx: Sum of AWS/ApplicationELB HTTPCode_Target_5XX_Count over 60 s, standard resolution, "
+        "in us-east-1: usable by a health check"
+    )
+    titles = {name: checks[f"signal-alarm:{name}"]["title"] for name in ("shop-p99", "shop-fast", "shop-rate")}
+    assert "p99 is an extended statistic" in titles["shop-p99"]
+    assert "its period is 10 s: a high-resolution alarm" in titles["shop-fast"]
+    assert "it is a metric-math alarm" in titles["shop-rate"]
+    assert checks["signal-alarm:shop-nope"]["title"] == "no alarm shop-nope in us-east-1"
+    assert checks["signal-alarm:shop-eu"]["title"].startswith("alarm shop-eu is in eu-west-1")
+    assert all(
+        checks[f"signal-alarm:{n}"]["status"] == "fail" for n in ("shop-p99", "shop-fast", "shop-rate", "shop-nope")
+    )
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_a_usable_signal_alarm_adds_its_cost(new_site: NewSite) -> None:
+    code, checks = new_site.json("--signal-alarm", "shop-5xx")
+
+    assert code == 0
+    assert checks["cost"]["title"] == "$2.70 a month for this site's health check and alarms"
+    assert any(line.startswith("signal alarm shop-5xx (standard resolution)") for line in checks["cost"]["detail"])
+
+
+# ------------------------------------------------------------------------------------ cost
+
+
+@pytest.mark.parametrize(
+    ("config", "kind", "expected"),
+    [
+        ({"Type": "HTTPS", "RequestInterval": 10}, "LoadBalancer", 2.60),  # the defaults: README's figure
+        ({"Type": "HTTPS_STR_MATCH", "RequestInterval": 10}, "IPv4", 3.60),
+        ({"Type": "HTTP", "RequestInterval": 30}, "IPv4", 0.60),
+        ({"Type": "TCP", "RequestInterval": 30, "MeasureLatency": True}, "LoadBalancer", 1.60),
+    ],
+)
+def test_the_monthly_cost_item_by_item(config: dict[str, Any], kind: str, expected: float) -> None:
+    assert costs.total(costs.items(config, kind)) == expected
+
+
+def test_the_cost_agrees_with_the_readme() -> None:
+    readme = README.read_text()
+    what_it_costs = readme[readme.index("## What it costs") :]
+    assert "about **$2.60 per site** with the defaults ($3.60 with string matching, $0.60 for plain HTTP at" in (
+        " ".join(what_it_costs.split())
+    )
+    assert "us-east-1 list prices, checked 2026-11" in costs.PRICES_AS_OF
+
+
+# ------------------------------------------------------------------------------------ usage (exit 2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--domain", DOMAIN, "--hosted-zone-id", "Z1"],
+            "a site not yet added needs --primary-target, --certificate-arn",
+        ),
+        (["--primary-target", "192.0.2.1"], "--primary-target describe a site not yet added: give --domain too"),
+        (["--domain", DOMAIN, "--site", "www"], "give one of them"),
+        (["--primary-kind", "EC2"], "invalid choice: 'EC2'"),
+    ],
+)
+def test_usage_errors_exit_2(run: Any, argv: list[str], message: str) -> None:
+    code, out, err = run("preflight", *argv)
+
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
+def test_values_the_template_refuses_exit_2(new_site: NewSite) -> None:
+    code, _, err = new_site.text(domain="WWW.detour.test", health_check_path="health")
+
+    assert code == 2
+    assert "--domain 'WWW.detour.test': must be a lower-case fully qualified domain name" in err
+    assert "--health-check-path 'health': must be" in err
+
+
+def test_the_template_rules_exit_2(new_site: NewSite) -> None:
+    code, _, err = new_site.text(primary_kind="LoadBalancer", primary_target="x-1.us-east-1.elb.amazonaws.com")
+    assert code == 2
+    assert "PrimaryKind LoadBalancer needs PrimaryHostedZoneId" in err
+
+    code, _, err = new_site.text(health_check_protocol="HTTP_STR_MATCH")
+    assert code == 2
+    assert "The _STR_MATCH health-check protocols need HealthCheckSearchString." in err
+
+
+def test_the_defaults_are_the_templates(run: Any) -> None:
+    code, out, _ = run("preflight", "--help")
+
+    assert code == 0
+    assert "(default: HTTPS)" in out
+    assert "(default: 443)" in out
+    assert "(default: LoadBalancer)" in out
+
+
+def test_an_aws_error_exits_2(run: Any, aws: str) -> None:
+    code, _, err = run("preflight", "--stack", "no-such-hub")
+
+    assert code == 2
+    assert "no stack no-such-hub here" in err
+
+
+# ------------------------------------------------------------------------------------ deployed sites
+
+
+@pytest.fixture
+def certified_stacks(monkeypatch: pytest.MonkeyPatch, certificate_arn: str) -> None:
+    """The world's site stacks with sites/site.yaml's CertificateArn parameter (the imported certificate)."""
+    monkeypatch.setattr(world_module, "stack_template", with_certificate(world_module.stack_template, certificate_arn))
+
+
+@pytest.fixture
+def deployed(
+    certified_stacks: None, world: World, other_site: World, tls_files: tuple[Path, Path]
+) -> Iterator[ProbeTarget]:
+    """The world's two sites: www's health check pointed at a local primary, api's left at 192.0.2.20
+    (nothing answers there); www's registry item names a real distribution that holds its domain."""
+    own = distribution(world.domain)
+    registry = SiteRegistry(world.table_name, boto3.client("dynamodb"))
+    (site,) = [s for s in registry.all() if s.domain == world.domain]
+    registry.put(dataclasses.replace(site, distribution_id=own["Id"]))
+    with ProbeTarget(Answer(200, b"ok"), tls=tls_files) as target:
+        boto3.client("route53").update_health_check(
+            HealthCheckId=world.check_id, IPAddress="127.0.0.1", Port=target.port, ResourcePath="/health"
+        )
+        yield target
+
+
+def test_every_deployed_site_is_checked_from_its_stack_and_health_check(run: Any, deployed: ProbeTarget) -> None:
+    code, out, err = run("preflight", "--format", "json")
+
+    assert code == 1, err
+    document = json.loads(out)
+    assert [s["domain"] for s in document["sites"]] == sorted([DOMAIN, OTHER_DOMAIN])
+    sites = {s["domain"]: by_check(document, i) for i, s in enumerate(document["sites"])}
+    www, api = sites[DOMAIN], sites[OTHER_DOMAIN]
+    # Its own failover pair and its own distribution are not in its way.
+    assert www["hosted-zone"]["status"] == "pass"
+    assert "only its failover pair (detour-maintenance, detour-primary)" in www["hosted-zone"]["title"]
+    assert www["cloudfront"]["status"] == "pass"
+    assert "alternate name of its own maintenance distribution only" in www["cloudfront"]["title"]
+    # The probe follows the deployed health check (port, path), not the template's defaults.
+    assert www["probe"]["status"] == "pass"
+    assert [s.path for s in deployed.seen] == ["/health"]
+    assert api["probe"]["status"] == "fail"
+    assert "192.0.2.20" in api["probe"]["fix"]
+    assert www["certificate"]["title"] == "ISSUED in us-east-1, covers www.detour.test (as *.detour.test)"
+    assert document["sites"][1]["worst"] == "warn"  # www: only the TEST-NET address's warning
+
+
+def test_one_deployed_site_with_site(run: Any, deployed: ProbeTarget) -> None:
+    code, out, _ = run("preflight", "--site", "www.detour.test")
+    out = flat(out)
+
+    assert code == 0
+    assert out.startswith("preflight: www.detour.test (deployed as stack detour-site-www): zone ")
+    assert "api.detour.test" not in out
+    # The deployed check (the world's has an IPAddress and no name: Route 53 sends the address as Host).
+    assert re.search(r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host 127\.0\.0\.1:\d+: answered 200 OK", out)
+
+
+def test_a_deployed_site_whose_stack_is_gone_exits_2(run: Any, deployed: ProbeTarget) -> None:
+    boto3.client("cloudformation").delete_stack(StackName="detour-site-api")
+
+    code, out, _ = run("preflight")
+
+    assert code == 2
+    assert "preflight: api.detour.test" in out
+    assert "ERROR no stack detour-site-api here" in out
+    assert "1 could not be checked" in out
+
+
+def test_signal_alarm_needs_one_site(run: Any, deployed: ProbeTarget) -> None:
+    code, _, err = run("preflight", "--signal-alarm", "shop-5xx")
+
+    assert code == 2
+    assert "--signal-alarm belongs to one site: name it with --site" in err
