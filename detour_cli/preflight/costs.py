@@ -65,6 +65,11 @@ def check_cost(config: dict[str, Any], primary_kind: str, signal_alarms: tuple[s
     )
     if signal_alarms:
         notes += ("the signal alarms exist already and are billed whether Detour uses them or not",)
+    data = {"usd_per_month": total(found), "items": [item.as_json() for item in found], "prices": PRICES_AS_OF}
     return Result(
-        CHECK, Status.INFO, f"${total(found):.2f} a month for this site's health check and alarms", lines + notes
+        CHECK,
+        Status.INFO,
+        f"${total(found):.2f} a month for this site's health check and alarms",
+        lines + notes,
+        data=data,
     )

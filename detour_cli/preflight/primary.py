@@ -48,7 +48,15 @@ def _through_the_failover_name(route53: Any, settings: SiteSettings, zone_name: 
 
 
 def _check_address(target: str) -> Result:
-    address = ipaddress.ip_address(target)
+    try:
+        address = ipaddress.ip_address(target)
+    except ValueError:
+        return failed(
+            CHECK,
+            f"{target} is not an IPv4 address: PrimaryKind IPv4 takes the Elastic IP",
+            "give the Elastic IP, or PrimaryKind LoadBalancer for a load balancer's DNS name:\n"
+            "aws ec2 describe-addresses --query 'Addresses[].PublicIp'",
+        )
     if not address.is_global:
         return warned(
             CHECK,

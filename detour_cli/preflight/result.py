@@ -22,6 +22,7 @@ class Result:
     title: str  # one line: what was found
     detail: tuple[str, ...] = ()  # more lines: what was looked at
     fix: str = ""  # for warn and fail: exactly what to do, commands included
+    data: dict[str, Any] | None = None  # figures for scripts (--format json), e.g. the cost's items
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -30,6 +31,7 @@ class Result:
             "title": self.title,
             "detail": list(self.detail),
             "fix": self.fix or None,
+            **({"data": self.data} if self.data is not None else {}),
         }
 
 

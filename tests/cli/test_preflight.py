@@ -178,6 +178,8 @@ def test_json_lists_every_check_with_status_title_detail_and_fix(new_site: NewSi
     assert checks["hosted-zone"]["fix"] is None
     assert "Elastic IP" in checks["primary"]["fix"]
     assert checks["cost"]["title"] == "$2.60 a month for this site's health check and alarms"
+    assert checks["cost"]["data"]["usd_per_month"] == 2.60
+    assert {"item": "  + HTTPS", "usd_per_month": 1.0} in checks["cost"]["data"]["items"]
 
 
 # ------------------------------------------------------------------------------------ hosted zone
@@ -491,6 +493,13 @@ def test_a_balancer_not_in_elbv2_is_a_warning(new_site: NewSite, balancer_dns: A
     assert checks["probe"]["status"] == "fail"  # the name resolves nowhere
     assert "does not resolve to an IPv4 address" in checks["probe"]["title"]
     assert code == 1
+
+
+def test_an_ipv4_primary_that_is_a_name_fails(new_site: NewSite) -> None:
+    code, checks = new_site.json(primary_target="shop-1.us-east-1.elb.amazonaws.com")
+
+    assert code == 1
+    assert checks["primary"]["title"].endswith("is not an IPv4 address: PrimaryKind IPv4 takes the Elastic IP")
 
 
 def test_the_failover_name_as_the_primary_fails(new_site: NewSite, zone_id: str) -> None:
