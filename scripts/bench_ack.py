@@ -66,7 +66,8 @@ def main() -> int:
             desk.slack.slash_command(desk.command_url, text=f"update identified {message}", user_id=ALICE)
             desk.lambdas.wait_idle()
             bucket = desk.world.bucket
-            status = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key="status.json")["Body"].read())
+            key = desk.sites[0].page_prefix + "status.json"  # the site's place in the hub's page bucket
+            status = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
             to_page = time.monotonic() - started
             shown = any(u["message"] == message for u in status["updates"])
     finally:
