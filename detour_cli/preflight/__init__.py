@@ -12,19 +12,23 @@ the signal alarms named with --signal-alarm, and what the site's health check an
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 from typing import Any, TextIO
 
-from botocore.exceptions import ClientError
+import dns.exception
+import dns.resolver
+from botocore.exceptions import BotoCoreError, ClientError
 
 from detour_cli import authoritative_dns as adns
-from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors
+from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, printable, run_reporting_errors
 from detour_cli.preflight import render, settings
+from detour_cli.preflight.probe import ResolveTimeout
 from detour_cli.preflight.result import Status
 from detour_cli.preflight.run import Resolve, SiteReport, run_checks
-from detour_cli.preflight.settings import SiteSettings
+from detour_cli.preflight.settings import SiteSettings, deployed_settings
 from detour_cli.sites import SiteView, add_site_argument, read_deployment
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 
@@ -42,8 +46,24 @@ EPILOG = paragraphs(
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but with --format json a usage error is also a JSON error object on stdout."""
+
+    json_errors = False
+
+    def error(self, message: str) -> Any:
+        if self.json_errors:
+            print(json.dumps(error_document(f"usage: {message}"), indent=2))
+        super().error(message)
+
+
+def error_document(message: str) -> dict[str, Any]:
+    """What --format json prints when preflight could not run: exit code 2 and why."""
+    return {"exit_code": EXIT_ERROR, "error": printable(message), "sites": []}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description=__doc__.splitlines()[0],
         epilog=EPILOG,
@@ -78,7 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    given_argv = sys.argv[1:] if argv is None else argv
+    wants_json = any(a == "--format=json" for a in given_argv) or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(given_argv)
+    )
+    parser.json_errors = wants_json  # type: ignore[attr-defined]
     args = parser.parse_args(argv)
+    server = args.resolver or os.environ.get("DETOUR_RESOLVER")
+    if server:
+        try:
+            host, port = adns.parse_host_port(server)
+        except ValueError:
+            parser.error(f"--resolver {server!r}: give HOST or HOST:PORT")
+        if not host or not 0 < port < 65536:
+            parser.error(f"--resolver {server!r}: give HOST or HOST:PORT")
     given = {name: getattr(args, name) for name in settings.PARAMETERS if getattr(args, name) is not None}
     if args.DomainName is None and given:
         parser.error(f"{', '.join(settings.option(n) for n in given)} describe a site not yet added: give --domain too")
@@ -94,7 +127,28 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             parser.error("; ".join(problems))
         new_site = SiteSettings(parameters, signal_alarms=tuple(args.signal_alarm))
+    if args.format == "json":
+        return _json_reporting_errors(lambda: _run(args, new_site, sys.stdout))
     return run_reporting_errors(PROG, lambda: _run(args, new_site, sys.stdout))
+
+
+def _json_reporting_errors(verb: Any) -> int:
+    """As run_reporting_errors (one line on stderr, exit 2), and the JSON error object on stdout."""
+    try:
+        code: int = verb()
+        return code
+    except DetourError as error:
+        message = str(error)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        message = f"AWS error: {details.get('Code', '?')}: {details.get('Message', error)}"
+    except BotoCoreError as error:
+        message = f"AWS error: {error}"
+    except Exception as error:  # a crash must not read as exit 1, "problem found"
+        message = f"unexpected error: {type(error).__name__}: {error}"
+    print(f"{PROG}: {printable(message)}", file=sys.stderr)
+    print(json.dumps(error_document(message), indent=2))
+    return EXIT_ERROR
 
 
 def _run(args: argparse.Namespace, new_site: SiteSettings | None, out: TextIO) -> int:
@@ -120,9 +174,27 @@ def exit_code(reports: list[SiteReport]) -> int:
 
 
 def _resolver(args: argparse.Namespace) -> Resolve:
+    """A name's A records through --resolver (or DETOUR_RESOLVER, or this machine's): () when the name has
+    none, ResolveTimeout when no server answered (that is not "does not resolve")."""
     server = args.resolver or os.environ.get("DETOUR_RESOLVER")
-    lookup = adns.NameLookup(adns.parse_host_port(server) if server else None)
-    return lookup.addresses
+    resolver = dns.resolver.Resolver(configure=server is None)
+    if server:
+        host, port = adns.parse_host_port(server)
+        resolver.nameservers, resolver.port = [host], port
+    resolver.lifetime = adns.QUERY_TIMEOUT_S * 2
+
+    def addresses(name: str) -> tuple[str, ...]:
+        try:
+            answer = resolver.resolve(name, "A", search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return ()
+        except (dns.exception.Timeout, dns.resolver.NoNameservers) as error:
+            raise ResolveTimeout(f"no answer from the resolver ({type(error).__name__})") from error
+        except dns.exception.DNSException:
+            return ()
+        return tuple(sorted(record.address for record in answer))
+
+    return addresses
 
 
 def _views(session: Any, args: argparse.Namespace) -> list[SiteView]:
@@ -138,35 +210,17 @@ def _views(session: Any, args: argparse.Namespace) -> list[SiteView]:
     return deployment.views()
 
 
-def deployed_settings(session: Any, view: SiteView, signal_alarms: tuple[str, ...]) -> SiteSettings:
-    """A deployed site's parameters from its stack (the template's defaults for any it does not list)
-    and its health check as Route 53 holds it: what the checkers really probe."""
-    stack = view.stack
-    parameters = {**settings.defaults(), **stack.parameters}
-    notes = []
-    try:
-        check = session.client("route53").get_health_check(HealthCheckId=view.site_id)["HealthCheck"]
-        deployed_check: dict[str, Any] | None = check["HealthCheckConfig"]
-    except ClientError as error:
-        deployed_check = None
-        notes.append(
-            f"health check {view.site_id} could not be read ({error.response.get('Error', {}).get('Code', '?')}): "
-            "probing as the stack's parameters describe it"
-        )
-    return SiteSettings(
-        parameters,
-        site_stack=stack.name,
-        distribution_id=view.site.distribution_id,
-        health_check_id=view.site_id,
-        deployed_check=deployed_check,
-        signal_alarms=signal_alarms,
-        notes=notes,
-    )
-
-
 def _deployed_report(session: Any, view: SiteView, args: argparse.Namespace, resolve: Resolve) -> SiteReport:
+    """One deployed site's report: a site that cannot be read (its stack, an AWS error) is that site's
+    ERROR, and the other sites are still checked."""
     try:
         site_settings = deployed_settings(session, view, tuple(args.signal_alarm))
+        return SiteReport(site_settings.domain, site_settings, run_checks(session, site_settings, resolve))
     except DetourError as error:
-        return SiteReport(view.domain, None, error=str(error))
-    return SiteReport(site_settings.domain, site_settings, run_checks(session, site_settings, resolve))
+        return SiteReport(view.domain, None, error=printable(str(error)))
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        message = f"AWS error: {details.get('Code', '?')}: {details.get('Message', error)}"
+        return SiteReport(view.domain, None, error=printable(message))
+    except BotoCoreError as error:
+        return SiteReport(view.domain, None, error=printable(f"AWS error: {error}"))

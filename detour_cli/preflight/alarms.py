@@ -12,8 +12,10 @@ be there (AlarmIdentifier names its region; ours is always us-east-1).
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
+from detour_cli.output import printable
 from detour_cli.preflight.result import Result, failed, passed
 from detour_cli.preflight.settings import REGION
 
@@ -30,14 +32,21 @@ def alarm_region_and_name(given: str) -> tuple[str, str]:
     return REGION, given
 
 
+def check_id(given: str) -> str:
+    """signal-alarm:NAME: each alarm's result has its own id, errors included."""
+    return f"{CHECK}:{printable(alarm_region_and_name(given)[1])}"
+
+
 def check_signal_alarm(cloudwatch: Any, given: str) -> Result:
     region, name = alarm_region_and_name(given)
-    check = f"{CHECK}:{name}"
+    check = check_id(given)
+    name = printable(name)  # a name with control characters is shown without them
     if region != REGION:
         return failed(
             check,
             f"alarm {name} is in {region}: Detour's health checks and alarms live in {REGION}",
-            f"create the alarm in {REGION}:\naws cloudwatch put-metric-alarm --region {REGION} --alarm-name {name} ...",
+            f"create the alarm in {REGION}:\n"
+            f"aws cloudwatch put-metric-alarm --region {REGION} --alarm-name {shlex.quote(name)} ...",
         )
     described = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     if described.get("CompositeAlarms"):
@@ -51,7 +60,8 @@ def check_signal_alarm(cloudwatch: Any, given: str) -> Result:
         return failed(
             check,
             f"no alarm {name} in {REGION}",
-            f"check the name:\naws cloudwatch describe-alarms --region {REGION} --alarm-name-prefix {name[:20]}",
+            "check the name:\n"
+            f"aws cloudwatch describe-alarms --region {REGION} --alarm-name-prefix {shlex.quote(name[:20])}",
         )
     alarm = alarms[0]
     problem = _unusable(alarm)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from detour_cli.preflight.result import Result, failed, passed
+from botocore.exceptions import BotoCoreError, ClientError
+
+from detour_cli.output import printable
+from detour_cli.preflight.result import Result, failed, passed, warned
 from detour_cli.preflight.settings import SiteSettings
 
 CHECK = "cloudfront"
@@ -55,8 +58,55 @@ def check_cloudfront(cloudfront: Any, settings: SiteSettings) -> Result:
             f"aws cloudfront update-distribution --id {first} --if-match ETAG "
             "--distribution-config file://config.json",
         )
-    if holders:
-        return passed(
-            CHECK, f"{domain} is an alternate name of its own maintenance distribution only ({holders[0]['Id']})"
+    if not settings.distribution_id:
+        return warned(
+            CHECK,
+            f"{domain} is not an alternate name of any distribution in this account; other accounts' "
+            "distributions could not be looked at",
+            "nothing to do before the deploy: CloudFront refuses the site's distribution then if another account "
+            "holds the name. (ListConflictingAliases sees other accounts, but it needs a distribution of this "
+            "account whose certificate covers the name: preflight --site runs it once the site is deployed.)",
         )
-    return passed(CHECK, f"{domain} is not an alternate name of any distribution in this account")
+    return _other_accounts(cloudfront, settings, holders)
+
+
+def same_id(masked: str, own: str) -> bool:
+    """ListConflictingAliases hides most of another's ids (******ABCD): does `masked` fit `own`?"""
+    return len(masked) == len(own) and all(m in ("*", o) for m, o in zip(masked, own, strict=True))
+
+
+def _other_accounts(cloudfront: Any, settings: SiteSettings, holders: list[dict[str, Any]]) -> Result:
+    """A deployed site: ListConflictingAliases on its own distribution sees every account's."""
+    domain, own = settings.domain, settings.distribution_id
+    here = (
+        f"{domain} is an alternate name of its own maintenance distribution only ({holders[0]['Id']})"
+        if holders
+        else f"{domain} is not an alternate name of any distribution in this account"
+    )
+    try:
+        listing = cloudfront.list_conflicting_aliases(DistributionId=own, Alias=domain)["ConflictingAliasesList"]
+    except (ClientError, BotoCoreError) as error:
+        code = error.response.get("Error", {}).get("Code", "?") if isinstance(error, ClientError) else str(error)
+        return warned(
+            CHECK,
+            f"{here}; other accounts' distributions could not be looked at (ListConflictingAliases: "
+            f"{printable(str(code))})",
+            "allow cloudfront:ListConflictingAliases and run preflight again, or look yourself:\n"
+            f"aws cloudfront list-conflicting-aliases --distribution-id {own} --alias {domain}",
+        )
+    conflicts = [
+        item
+        for item in listing.get("Items", []) or []
+        if str(item.get("Alias", "")).lower().rstrip(".") == domain
+        and not same_id(str(item.get("DistributionId", "")), own)
+    ]
+    if conflicts:
+        names = ", ".join(f"{c.get('DistributionId', '?')} (account {c.get('AccountId', '?')})" for c in conflicts)
+        return failed(
+            CHECK,
+            f"{domain} is an alternate name of another account's distribution too: {names}",
+            f"the other account must remove {domain} from that distribution's Aliases (or move it to this one: "
+            "aws cloudfront associate-alias, with a TXT record proving the name). Until then the name serves "
+            "that distribution, not this site's failover pair",
+        )
+    return passed(CHECK, f"{here}; no other account's distribution holds it either")

@@ -6,15 +6,25 @@ canonical hosted zone id the alias record needs."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from detour_cli.preflight.result import Result, failed, passed, warned
-from detour_cli.preflight.settings import REGION, SiteSettings
+from detour_cli.preflight.settings import LOCAL_SETUP_SWITCH, REGION, SiteSettings, local_setup
 from detour_cli.preflight.zone import names_under, records_named
 
 CHECK = "primary"
+# A balancer's region, from its DNS name: an ALB's (or classic's) NAME-ID.REGION.elb.amazonaws.com, or an
+# NLB's NAME-ID.elb.REGION.amazonaws.com.
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]"
+ELB_REGION = re.compile(rf"\.(?:(?P<alb>{_REGION})\.elb|elb\.(?P<nlb>{_REGION}))\.amazonaws\.com$")
 DUALSTACK = "dualstack."
 BALANCER_KINDS = {"application": "ALB", "network": "NLB", "gateway": "gateway load balancer"}
+
+
+def balancer_region(dns_name: str) -> str:
+    found = ELB_REGION.search(dns_name.lower().rstrip("."))
+    return (found.group("alb") or found.group("nlb")) if found else REGION
 
 
 def check_primary(route53: Any, elbv2: Any, settings: SiteSettings, zone_name: str) -> Result:
@@ -57,12 +67,17 @@ def _check_address(target: str) -> Result:
             "give the Elastic IP, or PrimaryKind LoadBalancer for a load balancer's DNS name:\n"
             "aws ec2 describe-addresses --query 'Addresses[].PublicIp'",
         )
-    if not address.is_global:
-        return warned(
-            CHECK,
-            f"{target} is not a public address: Route 53's health checkers reach only public endpoints",
-            "give the Elastic IP, not a private address:\naws ec2 describe-addresses --query 'Addresses[].PublicIp'",
+    if not address.is_global or address.is_multicast:
+        # Route 53's HealthCheckConfig (IPAddress) cannot check local, private, non-routable or multicast
+        # ranges: such a health check never sees the primary healthy.
+        title = (
+            f"{target} is not a public address (private, loopback, link-local, non-routable or multicast): "
+            "Route 53's health checkers cannot check it"
         )
+        fix = "give the Elastic IP, not a private address:\naws ec2 describe-addresses --query 'Addresses[].PublicIp'"
+        if local_setup():  # the tests' and the README sample's loopback primaries, behind the explicit switch
+            return warned(CHECK, title, fix, f"allowed only because {LOCAL_SETUP_SWITCH}=1 (a local test setup)")
+        return failed(CHECK, title, fix)
     return passed(CHECK, f"{target} is a public IPv4 address (an Elastic IP, for the $0.50 AWS-endpoint price)")
 
 

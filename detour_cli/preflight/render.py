@@ -115,6 +115,7 @@ def as_json(reports: list[SiteReport], exit_code: int) -> dict[str, Any]:
                 "deployed": bool(report.settings and report.settings.deployed),
                 "worst": str(report.worst),
                 "error": report.error or None,
+                "notes": list(report.settings.notes) if report.settings else [],
                 "checks": [result.as_json() for result in report.results],
             }
             for report in reports

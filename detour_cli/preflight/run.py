@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -10,11 +9,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from detour_cli.output import printable
 from detour_cli.preflight import alarms, certificate, cloudfront, costs, primary, probe, zone
+from detour_cli.preflight.primary import balancer_region
 from detour_cli.preflight.result import Result, Status
-from detour_cli.preflight.settings import REGION, SiteSettings
+from detour_cli.preflight.settings import HEALTH_CHECK, REGION, SiteSettings, check_deployed_health_check
 
-ELB_REGION = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-[0-9])\.elb\.amazonaws\.com$")
 Resolve = Callable[[str], tuple[str, ...]]
 
 
@@ -39,19 +39,16 @@ class SiteReport:
         return Status.WARN if self.count(Status.WARN) else Status.PASS
 
 
-def balancer_region(dns_name: str) -> str:
-    found = ELB_REGION.search(dns_name)
-    return found.group(1) if found else REGION
-
-
-def guarded(check: str, run: Callable[[], Result]) -> Result:
+def guarded(check: str, run: Callable[[], Result], what: str = "") -> Result:
+    """The check's result, or ERROR when AWS refused; `what` names the thing checked (an alarm)."""
     try:
         return run()
     except ClientError as error:
         details = error.response.get("Error", {})
-        title = f"could not check: AWS error {details.get('Code', '?')}: {details.get('Message', error)}"
+        why = f"AWS error {details.get('Code', '?')}: {details.get('Message', error)}"
     except BotoCoreError as error:
-        title = f"could not check: AWS error: {error}"
+        why = f"AWS error: {error}"
+    title = printable(f"could not check{' ' + what if what else ''}: {why}")
     return Result(check, Status.ERROR, title, fix="fix the credentials or permissions and run preflight again")
 
 
@@ -70,7 +67,14 @@ def run_checks(session: Any, settings: SiteSettings, resolve: Resolve) -> list[R
         ),
         probe.check_probe(config, resolve),
     ]
-    for name in settings.signal_alarms:
-        results.append(guarded(alarms.CHECK, partial(alarms.check_signal_alarm, cloudwatch, name)))
+    if settings.deployed:
+        results.insert(0, guarded(HEALTH_CHECK, lambda: check_deployed_health_check(settings)))
+    results += [signal_alarm_result(cloudwatch, name) for name in settings.signal_alarms]
     results.append(costs.check_cost(config, settings.primary_kind, settings.signal_alarms))
     return results
+
+
+def signal_alarm_result(cloudwatch: Any, given: str) -> Result:
+    """One --signal-alarm's result; when AWS refuses, the error names the alarm."""
+    _, name = alarms.alarm_region_and_name(given)
+    return guarded(alarms.check_id(given), partial(alarms.check_signal_alarm, cloudwatch, given), f"alarm {name}")

@@ -9,12 +9,16 @@ from Route 53 itself, since that is what the checkers probe.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from detour_cli.preflight.result import Result, Status, failed, passed
 from detour_cli.stack_outputs import DetourError
 from detour_cli.template import Resolver, load, parameter_defaults
 
@@ -37,6 +41,20 @@ PARAMETERS = (
 # Checked against the account instead, with a fix: the CertificateArn pattern pins us-east-1 (a
 # certificate elsewhere is a failed check, not a usage error), and the zone check says which zone to use.
 CHECKED_NOT_VALIDATED = frozenset({"CertificateArn", "HostedZoneId"})
+# Rules preflight leaves out, by name: the region is Detour's own (REGION), not one of the site's settings.
+RULES_NOT_CHECKED = frozenset({"DeployOnlyInUsEast1"})
+# The tests' and the README sample's local setup: loopback primaries and moto's hosted zone ids (which do
+# not start with Z). Only this switch lets a non-public primary through (as a warning, not a failure) and
+# relaxes the zone id's pattern; nothing real ever sets it.
+LOCAL_SETUP_SWITCH = "DETOUR_PREFLIGHT_LOCAL_SETUP"
+HEALTH_CHECK = "health-check"
+REDEPLOY = "deploy the site stack again (sam deploy --config-file sites/<name>.toml)"
+ENDPOINT_KEYS = ("Type", "IPAddress", "FullyQualifiedDomainName", "Port", "ResourcePath")
+
+
+def local_setup() -> bool:
+    """True only when the tests or the README's sample run say so (DETOUR_PREFLIGHT_LOCAL_SETUP=1)."""
+    return os.environ.get(LOCAL_SETUP_SWITCH) == "1"
 
 
 @cache
@@ -72,6 +90,21 @@ class SiteSettings:
     deployed_check: dict[str, Any] | None = None  # a deployed site's HealthCheckConfig, from Route 53
     signal_alarms: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    check_problem: Result | None = None  # the deployed health check could not be read: why
+
+    @property
+    def dual_stack(self) -> bool:
+        """sites/site.yaml's IsDualStack: a load balancer primary and DualStack true."""
+        return self.primary_kind == "LoadBalancer" and self.parameters.get("DualStack") == "true"
+
+    @property
+    def set_identifiers(self) -> dict[str, str]:
+        """The failover records sites/site.yaml makes, by SetIdentifier: {identifier: record type}."""
+        stack = self.site_stack
+        found = {f"{stack}-primary": "A", f"{stack}-maintenance": "A"}
+        if self.dual_stack:
+            found |= {f"{stack}-primary-ipv6": "AAAA", f"{stack}-maintenance-ipv6": "AAAA"}
+        return found
 
     @property
     def deployed(self) -> bool:
@@ -132,8 +165,20 @@ def validate(parameters: dict[str, str]) -> list[str]:
         problems += _constraint_problems(name, value, declared)
     if problems:
         return problems
-    rules = Resolver(site_template(), parameters).failed_rules()
-    return [rule.strip() for rule in rules if "us-east-1" not in rule]
+    return failed_rules(parameters)
+
+
+def failed_rules(parameters: dict[str, str]) -> list[str]:
+    """The AssertDescription of each template Rule these parameters break, but those RULES_NOT_CHECKED names."""
+    resolver = Resolver(site_template(), parameters)
+    failures = []
+    for name, rule in site_template().get("Rules", {}).items():
+        if name in RULES_NOT_CHECKED:
+            continue
+        if "RuleCondition" in rule and not resolver.value(rule["RuleCondition"]):
+            continue
+        failures += [str(a["AssertDescription"]).strip() for a in rule["Assertions"] if not resolver.value(a["Assert"])]
+    return failures
 
 
 def _constraint_problems(name: str, value: str, declared: dict[str, Any]) -> list[str]:
@@ -159,3 +204,85 @@ def required() -> list[str]:
     """The preflight parameters without a default in the template: the options a new site needs."""
     spec = template_parameters()
     return [name for name in PARAMETERS if "Default" not in spec[name]]
+
+
+def deployed_settings(session: Any, view: Any, signal_alarms: tuple[str, ...]) -> SiteSettings:
+    """A deployed site's parameters from its stack (the template's defaults for any it does not list)
+    and its health check as Route 53 holds it: what the checkers really probe. A check that cannot be
+    read is the site's `health-check` result: gone (NoSuchHealthCheck) fails, any other refusal
+    (AccessDenied, ...) is an error; the probe then follows the stack's parameters."""
+    stack = view.stack
+    parameters = {**defaults(), **stack.parameters}
+    notes = []
+    problem = None
+    deployed_check: dict[str, Any] | None = None
+    try:
+        check = session.client("route53").get_health_check(HealthCheckId=view.site_id)["HealthCheck"]
+        deployed_check = check["HealthCheckConfig"]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        notes.append(f"health check {view.site_id} could not be read ({code}): probing as the stack's parameters say")
+        if code == "NoSuchHealthCheck":
+            problem = failed(
+                HEALTH_CHECK,
+                f"the stack's health check {view.site_id} is gone: the site cannot fail over",
+                REDEPLOY,
+            )
+        else:
+            problem = Result(
+                HEALTH_CHECK,
+                Status.ERROR,
+                f"could not read health check {view.site_id}: AWS error {code}: "
+                f"{error.response.get('Error', {}).get('Message', error)}",
+                fix="allow route53:GetHealthCheck and run preflight again",
+            )
+    return SiteSettings(
+        parameters,
+        site_stack=stack.name,
+        distribution_id=view.site.distribution_id,
+        health_check_id=view.site_id,
+        deployed_check=deployed_check,
+        signal_alarms=signal_alarms,
+        notes=notes,
+        check_problem=problem,
+    )
+
+
+def _endpoint_value(key: str, value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if key == "Port":
+        return str(int(value))
+    if key in ("FullyQualifiedDomainName", "IPAddress"):
+        return str(value).lower().rstrip(".")
+    return str(value)
+
+
+def endpoint_differences(deployed: dict[str, Any], planned: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, deployed, planned) for each endpoint setting the deployed check does not share with the plan."""
+    found = []
+    for key in ENDPOINT_KEYS:
+        have, want = _endpoint_value(key, deployed.get(key)), _endpoint_value(key, planned.get(key))
+        if have != want:
+            found.append((key, have or "(none)", want or "(none)"))
+    return found
+
+
+def check_deployed_health_check(settings: SiteSettings) -> Result:
+    """A deployed site's health check probes what its stack's parameters say: a check changed by hand (or
+    a stack updated without its check) probes something else, and fails over on someone else's outage."""
+    if settings.check_problem is not None:
+        return settings.check_problem
+    deployed = settings.deployed_check or {}
+    differences = endpoint_differences(deployed, planned_health_check(settings.parameters))
+    if differences:
+        return failed(
+            HEALTH_CHECK,
+            f"health check {settings.health_check_id} does not probe what stack {settings.site_stack}'s parameters "
+            "say: " + "; ".join(f"{key} is {have}, not {want}" for key, have, want in differences),
+            f"{REDEPLOY}, or change the parameters to what the check should probe",
+        )
+    return passed(
+        HEALTH_CHECK,
+        f"health check {settings.health_check_id} probes what stack {settings.site_stack}'s parameters say",
+    )

@@ -4,15 +4,17 @@ site's failover pair would collide with."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from detour_cli.preflight.result import Result, failed, passed
-from detour_cli.preflight.settings import SiteSettings
+from detour_cli.preflight.settings import REDEPLOY, SiteSettings, local_setup, template_parameters
 
 CHECK = "hosted-zone"
+MOTO_ZONE_ID = r"^[A-Z0-9]{1,32}$"  # moto's zone ids do not start with Z: allowed only in the local test setup
 PAIRED_TYPES = ("A", "AAAA", "CNAME")  # a CNAME of the name leaves room for no other record
 
 
@@ -50,6 +52,15 @@ def zone_name_of(route53: Any, zone_id: str) -> str:
 
 def check_zone(route53: Any, settings: SiteSettings) -> Result:
     domain, zone_id = settings.domain, settings.zone_id
+    pattern = str(template_parameters()["HostedZoneId"]["AllowedPattern"])
+    if not re.fullmatch(pattern, zone_id) and not (local_setup() and re.fullmatch(MOTO_ZONE_ID, zone_id)):
+        return failed(
+            CHECK,
+            f"{zone_id!r} is not a hosted zone id: sites/site.yaml takes {pattern} (a Z and up to 31 letters "
+            "or digits), and the deploy would refuse it",
+            f"give the id of the public zone that holds {domain} (without /hostedzone/):\n"
+            f"aws route53 list-hosted-zones-by-name --dns-name {parent(domain)} --query 'HostedZones[].Id'",
+        )
     try:
         zone = route53.get_hosted_zone(Id=zone_id)["HostedZone"]
     except ClientError as error:
@@ -119,6 +130,16 @@ def _collisions(route53: Any, settings: SiteSettings, zone_name: str) -> Result:
             *(f"  {record_line(record)}" for record in failover),
         )
     if settings.deployed:
+        have = {(r.get("SetIdentifier", ""), r["Type"]) for r in failover}
+        missing = [name for name, kind in settings.set_identifiers.items() if (name, kind) not in have]
+        if missing:
+            return failed(
+                CHECK,
+                f"{domain}'s failover pair is incomplete in {zone_name}: no {', '.join(missing)} "
+                f"(stack {settings.site_stack})",
+                REDEPLOY,
+                *(f"  {record_line(record)}" for record in failover),
+            )
         return passed(
             CHECK,
             f"hosted zone {zone_id} ({zone_name}) is public and holds {domain}; only its failover pair "

@@ -8,6 +8,9 @@ import dataclasses
 import json
 import re
 import shlex
+import socket
+import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,18 +18,30 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from detour.incidents.sites import SiteRegistry
-from detour_cli.preflight import costs, probe
+from detour_cli.preflight import costs, probe, settings
 from detour_cli.preflight.certificate import covers
+from detour_cli.preflight.cloudfront import check_cloudfront
+from detour_cli.preflight.primary import balancer_region
 from detour_cli.preflight.probe import ProbePlan, check_probe
 from detour_cli.preflight.result import Status
+from detour_cli.preflight.run import signal_alarm_result
+from detour_cli.preflight.settings import LOCAL_SETUP_SWITCH, SiteSettings
 from tests.cli import world as world_module
 from tests.cli.dns_server import AuthoritativeTestServer
 from tests.cli.drill_world import self_signed_certificate
-from tests.cli.preflight_sample_run import with_certificate
-from tests.cli.world import OTHER_DOMAIN, World
-from tests.support.probe_servers import Answer, ProbeTarget, SaturatedListener, body_with
+from tests.cli.preflight_sample_run import like_site_yaml
+from tests.cli.world import OTHER_DOMAIN, World, add_other_site, build_world
+from tests.support.probe_servers import (
+    Answer,
+    ProbeTarget,
+    SaturatedListener,
+    Trickle,
+    body_with,
+    imported_certificate,
+)
 
 DOMAIN = "www.detour.test"
 ZONE = "detour.test"
@@ -35,8 +50,11 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 @pytest.fixture(autouse=True)
 def quick_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Route 53's 4 s and 2 s, shortened: the slow tests wait a fraction of a second."""
+    """Route 53's 4 s, 10 s and 2 s, shortened: the slow tests wait a fraction of a second. And the local
+    setup's switch: loopback primaries and moto's zone ids (which do not start with Z) are let through."""
+    monkeypatch.setenv(LOCAL_SETUP_SWITCH, "1")
     monkeypatch.setattr(probe, "CONNECT_TIMEOUT_S", 0.4)
+    monkeypatch.setattr(probe, "TCP_CONNECT_TIMEOUT_S", 0.6)
     monkeypatch.setattr(probe, "ANSWER_TIMEOUT_S", 0.4)
     monkeypatch.setattr(probe, "BODY_TIMEOUT_S", 0.4)
 
@@ -66,13 +84,6 @@ def new_zone(name: str = ZONE, *, private: bool = False) -> str:
 @pytest.fixture
 def zone_id(aws: str) -> str:
     return new_zone()
-
-
-def imported_certificate(folder: Path, name: str) -> str:
-    folder.mkdir(exist_ok=True)
-    cert, key = self_signed_certificate(folder, name)
-    acm = boto3.client("acm", region_name="us-east-1")
-    return str(acm.import_certificate(Certificate=cert.read_bytes(), PrivateKey=key.read_bytes())["CertificateArn"])
 
 
 @pytest.fixture
@@ -142,14 +153,16 @@ def test_a_good_new_site_passes_and_exits_0(new_site: NewSite) -> None:
         r"PASS\s+hosted-zone\s+hosted zone \S+ \(detour\.test\) is public and holds www\.detour\.test", out
     )
     assert re.search(r"PASS\s+certificate\s+ISSUED in us-east-1, covers www\.detour\.test \(as \*\.detour\.test\)", out)
-    assert re.search(r"PASS\s+cloudfront\s+www\.detour\.test is not an alternate name of any distribution", out)
+    assert re.search(r"WARN\s+cloudfront\s+www\.detour\.test is not an alternate name of any distribution", out)
+    assert "other accounts' distributions could not be looked at" in out
     assert re.search(r"WARN\s+primary\s+127\.0\.0\.1 is not a public address", out)
+    assert f"allowed only because {LOCAL_SETUP_SWITCH}=1" in out
     assert re.search(
         r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host www\.detour\.test:\d+, SNI www\.detour\.test", out
     )
     assert "this proves only that the primary answers this machine" in out
     assert re.search(r"INFO\s+cost\s+\$2\.60 a month", out)
-    assert out.rstrip().endswith("0 failed, 1 warning, 4 passed: nothing fails; read the warnings")
+    assert out.rstrip().endswith("0 failed, 2 warnings, 3 passed: nothing fails; read the warnings")
 
 
 def test_the_probe_sends_what_route53_sends_for_an_elastic_ip(new_site: NewSite) -> None:
@@ -170,7 +183,7 @@ def test_json_lists_every_check_with_status_title_detail_and_fix(new_site: NewSi
     assert {k: v["status"] for k, v in checks.items()} == {
         "hosted-zone": "pass",
         "certificate": "pass",
-        "cloudfront": "pass",
+        "cloudfront": "warn",
         "primary": "warn",
         "probe": "pass",
         "cost": "info",
@@ -721,12 +734,17 @@ def test_signal_alarms_route53_can_use_pass_and_the_others_fail(new_site: NewSit
 
 
 @pytest.mark.usefixtures("signal_alarms")
-def test_a_usable_signal_alarm_adds_its_cost(new_site: NewSite) -> None:
+def test_signals_are_said_to_be_not_priced_yet(new_site: NewSite) -> None:
+    """Each signal adds an alarm-backed health check and a calculated one combines them: not priced yet,
+    and said so; the alarm itself exists already, so it is not added to the total either."""
     code, checks = new_site.json("--signal-alarm", "shop-5xx")
 
     assert code == 0
-    assert checks["cost"]["title"] == "$2.70 a month for this site's health check and alarms"
-    assert any(line.startswith("signal alarm shop-5xx (standard resolution)") for line in checks["cost"]["detail"])
+    assert checks["cost"]["title"] == "$2.60 a month for this site's health check and alarms (signals not priced yet)"
+    assert checks["cost"]["data"]["usd_per_month"] == 2.60
+    (note,) = checks["cost"]["data"]["not_priced"]
+    assert "one alarm-backed Route 53 health check each and one calculated health check" in note
+    assert not any("signal alarm shop-5xx" in item["item"] for item in checks["cost"]["data"]["items"])
 
 
 # ------------------------------------------------------------------------------------ cost
@@ -746,11 +764,21 @@ def test_the_monthly_cost_item_by_item(config: dict[str, Any], kind: str, expect
 
 
 def test_the_cost_agrees_with_the_readme() -> None:
+    """The README's figures, read from it, against costs.items: a price changed in one breaks this."""
     readme = README.read_text()
-    what_it_costs = readme[readme.index("## What it costs") :]
-    assert "about **$2.60 per site** with the defaults ($3.60 with string matching, $0.60 for plain HTTP at" in (
-        " ".join(what_it_costs.split())
+    what_it_costs = " ".join(readme[readme.index("## What it costs") :].split())
+    found = re.search(
+        r"about \*\*\$(\d+\.\d\d) per site\*\* with the defaults \(\$(\d+\.\d\d) with string matching, "
+        r"\$(\d+\.\d\d) for plain HTTP at",
+        what_it_costs,
     )
+    assert found, "the README's cost sentence moved or changed its form"
+    defaults, string_matching, plain_http = (float(figure) for figure in found.groups())
+    assert costs.total(costs.items({"Type": "HTTPS", "RequestInterval": 10}, "LoadBalancer")) == defaults
+    assert costs.total(costs.items({"Type": "HTTPS_STR_MATCH", "RequestInterval": 10}, "LoadBalancer")) == (
+        string_matching
+    )
+    assert costs.total(costs.items({"Type": "HTTP", "RequestInterval": 30}, "LoadBalancer")) == plain_http
     assert "us-east-1 list prices, checked 2026-11" in costs.PRICES_AS_OF
 
 
@@ -814,30 +842,33 @@ def test_an_aws_error_exits_2(run: Any, aws: str) -> None:
 # ------------------------------------------------------------------------------------ deployed sites
 
 
-@pytest.fixture
-def certified_stacks(monkeypatch: pytest.MonkeyPatch, certificate_arn: str) -> None:
-    """The world's site stacks with sites/site.yaml's CertificateArn parameter (the imported certificate)."""
-    monkeypatch.setattr(world_module, "stack_template", with_certificate(world_module.stack_template, certificate_arn))
+@dataclasses.dataclass
+class Deployed:
+    primary: ProbeTarget
+    www: World
+    api: World
 
 
 @pytest.fixture
 def deployed(
-    certified_stacks: None, world: World, other_site: World, tls_files: tuple[Path, Path]
-) -> Iterator[ProbeTarget]:
-    """The world's two sites: www's health check pointed at a local primary, api's left at 192.0.2.20
-    (nothing answers there); www's registry item names a real distribution that holds its domain."""
-    own = distribution(world.domain)
-    registry = SiteRegistry(world.table_name, boto3.client("dynamodb"))
-    (site,) = [s for s in registry.all() if s.domain == world.domain]
-    registry.put(dataclasses.replace(site, distribution_id=own["Id"]))
+    monkeypatch: pytest.MonkeyPatch, certificate_arn: str, incidents_table: Any, tls_files: tuple[Path, Path]
+) -> Iterator[Deployed]:
+    """Two sites made as sites/site.yaml makes them (tests.cli.world's stacks with the template's health
+    check endpoint and set identifiers): www's primary the local one on loopback, api's 192.0.2.20, where
+    nothing answers; www's registry item names a real distribution that holds its domain."""
     with ProbeTarget(Answer(200, b"ok"), tls=tls_files) as target:
-        boto3.client("route53").update_health_check(
-            HealthCheckId=world.check_id, IPAddress="127.0.0.1", Port=target.port, ResourcePath="/health"
-        )
-        yield target
+        made = like_site_yaml(world_module.stack_template, certificate_arn, target.port)
+        monkeypatch.setattr(world_module, "stack_template", made)
+        www = build_world(incidents_table.name, primary_target="127.0.0.1")
+        api = add_other_site(www)
+        own = distribution(www.domain)
+        registry = SiteRegistry(www.table_name, boto3.client("dynamodb"))
+        (site,) = [s for s in registry.all() if s.domain == www.domain]
+        registry.put(dataclasses.replace(site, distribution_id=own["Id"]))
+        yield Deployed(target, www, api)
 
 
-def test_every_deployed_site_is_checked_from_its_stack_and_health_check(run: Any, deployed: ProbeTarget) -> None:
+def test_every_deployed_site_is_checked_from_its_stack_and_health_check(run: Any, deployed: Deployed) -> None:
     code, out, err = run("preflight", "--format", "json")
 
     assert code == 1, err
@@ -847,30 +878,33 @@ def test_every_deployed_site_is_checked_from_its_stack_and_health_check(run: Any
     www, api = sites[DOMAIN], sites[OTHER_DOMAIN]
     # Its own failover pair and its own distribution are not in its way.
     assert www["hosted-zone"]["status"] == "pass"
-    assert "only its failover pair (detour-maintenance, detour-primary)" in www["hosted-zone"]["title"]
-    assert www["cloudfront"]["status"] == "pass"
+    assert (
+        "only its failover pair (detour-site-www-maintenance, detour-site-www-primary)" in www["hosted-zone"]["title"]
+    )
+    assert www["health-check"]["status"] == "pass"
+    assert www["cloudfront"]["status"] == "warn"  # moto has no ListConflictingAliases: this account only
     assert "alternate name of its own maintenance distribution only" in www["cloudfront"]["title"]
+    assert "ListConflictingAliases" in www["cloudfront"]["title"]
     # The probe follows the deployed health check (port, path), not the template's defaults.
     assert www["probe"]["status"] == "pass"
-    assert [s.path for s in deployed.seen] == ["/health"]
+    assert [s.path for s in deployed.primary.seen] == ["/health"]
     assert api["probe"]["status"] == "fail"
     assert "192.0.2.20" in api["probe"]["fix"]
     assert www["certificate"]["title"] == "ISSUED in us-east-1, covers www.detour.test (as *.detour.test)"
-    assert document["sites"][1]["worst"] == "warn"  # www: only the TEST-NET address's warning
+    assert document["sites"][1]["worst"] == "warn"  # www: the loopback primary's and CloudFront's warnings
 
 
-def test_one_deployed_site_with_site(run: Any, deployed: ProbeTarget) -> None:
+def test_one_deployed_site_with_site(run: Any, deployed: Deployed) -> None:
     code, out, _ = run("preflight", "--site", "www.detour.test")
     out = flat(out)
 
     assert code == 0
     assert out.startswith("preflight: www.detour.test (deployed as stack detour-site-www): zone ")
     assert "api.detour.test" not in out
-    # The deployed check (the world's has an IPAddress and no name: Route 53 sends the address as Host).
-    assert re.search(r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host 127\.0\.0\.1:\d+: answered 200 OK", out)
+    assert re.search(r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host www\.detour\.test:\d+: answered 200 OK", out)
 
 
-def test_a_deployed_site_whose_stack_is_gone_exits_2(run: Any, deployed: ProbeTarget) -> None:
+def test_a_deployed_site_whose_stack_is_gone_exits_2(run: Any, deployed: Deployed) -> None:
     boto3.client("cloudformation").delete_stack(StackName="detour-site-api")
 
     code, out, _ = run("preflight")
@@ -881,8 +915,338 @@ def test_a_deployed_site_whose_stack_is_gone_exits_2(run: Any, deployed: ProbeTa
     assert "1 could not be checked" in out
 
 
-def test_signal_alarm_needs_one_site(run: Any, deployed: ProbeTarget) -> None:
+def test_signal_alarm_needs_one_site(run: Any, deployed: Deployed) -> None:
     code, _, err = run("preflight", "--signal-alarm", "shop-5xx")
 
     assert code == 2
     assert "--signal-alarm belongs to one site: name it with --site" in err
+
+
+# ------------------------------------------------------------------------------------ review fixes
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "127.0.0.1", "169.254.1.1", "192.0.2.10", "224.0.0.9", "0.0.0.0"])  # noqa: S104 - an address, not a bind
+def test_a_non_public_ipv4_primary_fails_without_the_local_switch(
+    new_site: NewSite, monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    monkeypatch.delenv(LOCAL_SETUP_SWITCH)
+
+    _, checks = new_site.json(primary_target=address)
+
+    assert checks["primary"]["status"] == "fail"
+    assert "Route 53's health checkers cannot check it" in checks["primary"]["title"]
+
+
+def test_a_moto_zone_id_fails_the_templates_pattern_without_the_local_switch(
+    new_site: NewSite, monkeypatch: pytest.MonkeyPatch, zone_id: str
+) -> None:
+    monkeypatch.delenv(LOCAL_SETUP_SWITCH)
+
+    code, checks = new_site.json(hosted_zone_id="zone-1")
+    assert code == 1  # a failed check with a fix, not a usage error
+    assert "'zone-1' is not a hosted zone id: sites/site.yaml takes ^Z[A-Z0-9]{1,31}$" in checks["hosted-zone"]["title"]
+    assert "list-hosted-zones-by-name" in checks["hosted-zone"]["fix"]
+
+    monkeypatch.setenv(LOCAL_SETUP_SWITCH, "1")
+    _, checks = new_site.json(hosted_zone_id="zone-1")
+    assert "is not a hosted zone id" in checks["hosted-zone"]["title"]  # the switch admits moto's form only
+    _, checks = new_site.json()
+    assert checks["hosted-zone"]["status"] == "pass"
+
+
+def test_a_tls_13_only_primary_fails_naming_the_protocol(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(200), tls=tls_files, tls_minimum=ssl.TLSVersion.TLSv1_3) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert result.status is Status.FAIL
+    assert "Route 53 offers TLS 1.0, 1.1 and 1.2 only" in result.title
+    assert "TLS 1.3" in result.fix
+
+
+@pytest.mark.parametrize(
+    ("head", "search", "expected"),
+    [
+        (b"", "", "no status within 0.4 s"),  # the status line itself trickles
+        (b"HTTP/1.1 200 OK\r\n", "", "the rest of the headers not within 0.4 s"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", "ALL-OK", "the body did not come within 0.4 s"),
+    ],
+)
+def test_a_trickling_primary_cannot_hold_the_probe_past_the_deadlines(head: bytes, search: str, expected: str) -> None:
+    """One byte every 0.3 s never trips a 0.4 s timeout per read; the deadlines end it all the same."""
+    rest = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"[len(head) :] + b"x" * 5000
+    with Trickle(head, rest, every_s=0.3) as primary:
+        protocol = "HTTP_STR_MATCH" if search else "HTTP"
+        started = time.monotonic()
+        result = check_probe(https_check(primary.port, protocol=protocol, search=search), no_resolver)
+        took = time.monotonic() - started
+
+    assert result.status is Status.FAIL
+    assert expected in result.title
+    assert took < 0.4 + 0.4 + 0.4 + 0.3  # connect + status + rest, and some slack
+
+
+def test_a_tcp_check_waits_10_s_for_the_connection() -> None:
+    with SaturatedListener() as listener:
+        result = check_probe({"Type": "TCP", "IPAddress": "127.0.0.1", "Port": listener.port}, no_resolver)
+
+    assert result.title.endswith("no TCP connection within 0.6 s")  # TCP_CONNECT_TIMEOUT_S, not 0.4
+    assert "accept TCP connections within 0.6 s" in result.fix
+
+
+def test_the_probe_sends_route53s_user_agent(new_site: NewSite) -> None:
+    new_site.text()
+
+    (seen,) = new_site.primary.seen
+    assert re.fullmatch(
+        r"Amazon-Route53-Health-Check-Service \(ref [0-9a-f-]{36}; report http://amzn\.to/1vsZADi\)", seen.user_agent
+    )
+
+
+def test_a_reason_phrase_with_escape_codes_is_printed_without_them(tls_files: tuple[Path, Path]) -> None:
+    with ProbeTarget(Answer(500, reason="Down\x1b[2J\x07 now"), tls=tls_files) as target:
+        result = check_probe(https_check(target.port), no_resolver)
+
+    assert "\x1b" not in result.title
+    assert "\x07" not in result.title
+    assert "answered 500 Down[2J now" in result.title
+
+
+def test_the_curl_line_is_shell_quoted(tls_files: tuple[Path, Path]) -> None:
+    config = {**https_check(0), "ResourcePath": "/it's here"}
+    with ProbeTarget(Answer(500), tls=tls_files) as target:
+        result = check_probe({**config, "Port": target.port}, no_resolver)
+
+    command = next(line for line in result.detail if "curl " in line).split("\n", 1)[1]
+    argv = shlex.split(command)
+    assert argv[-1] == f"https://{DOMAIN}:{target.port}/it's here"
+    assert argv[argv.index("-A") + 1].startswith("Amazon-Route53-Health-Check-Service (ref ")
+
+
+@pytest.mark.parametrize(
+    ("name", "region"),
+    [
+        ("my-alb-123.eu-west-1.elb.amazonaws.com", "eu-west-1"),
+        ("dualstack.my-alb-123.ap-southeast-2.elb.amazonaws.com", "ap-southeast-2"),
+        ("my-nlb-0123456789abcdef.elb.eu-central-1.amazonaws.com", "eu-central-1"),
+        ("shop.example.com", "us-east-1"),
+    ],
+)
+def test_a_balancers_region_comes_from_its_name_nlbs_too(name: str, region: str) -> None:
+    assert balancer_region(name) == region
+
+
+def denied(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, operation)
+
+
+def test_a_denied_signal_alarm_check_names_the_alarm() -> None:
+    class Denying:
+        def describe_alarms(self, **_: Any) -> Any:
+            raise denied("DescribeAlarms")
+
+    result = signal_alarm_result(Denying(), "shop-5xx")
+
+    assert result.check == "signal-alarm:shop-5xx"
+    assert result.status is Status.ERROR
+    assert result.title == "could not check alarm shop-5xx: AWS error AccessDenied: not allowed"
+
+
+def test_alarm_names_in_fixes_are_shell_quoted(new_site: NewSite) -> None:
+    _, checks = new_site.json("--signal-alarm", "shop nope;x")
+
+    fix = checks["signal-alarm:shop nope;x"]["fix"]
+    assert "--alarm-name-prefix 'shop nope;x'" in fix
+
+
+def test_json_errors_are_a_json_object_on_stdout(run: Any, aws: str) -> None:
+    code, out, err = run("preflight", "--format", "json", "--stack", "no-such-hub")
+    assert code == 2
+    document = json.loads(out)
+    assert document["exit_code"] == 2
+    assert document["sites"] == []
+    assert document["error"].startswith("no stack no-such-hub here")
+    assert err.startswith("detour preflight: no stack no-such-hub here")  # stderr says it too
+
+    code, out, err = run("preflight", "--format", "json", "--domain", DOMAIN)
+    assert code == 2
+    document = json.loads(out)
+    assert document["exit_code"] == 2
+    assert "a site not yet added needs" in document["error"]
+
+
+def test_a_bad_resolver_is_a_usage_error(new_site: NewSite) -> None:
+    code, out, err = new_site.text("--resolver", "127.0.0.1:notaport")
+
+    assert code == 2
+    assert "--resolver '127.0.0.1:notaport': give HOST or HOST:PORT" in err
+    assert out == ""
+
+
+def test_a_dns_timeout_is_an_error_not_does_not_resolve(new_site: NewSite) -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # takes queries, answers none
+    try:
+        code, checks = new_site.json(
+            "--resolver",
+            f"127.0.0.1:{silent.getsockname()[1]}",
+            primary_kind="LoadBalancer",
+            primary_target="shop-1.us-east-1.elb.amazonaws.com",
+            primary_hosted_zone_id="Z35SXDOTRQ7X7K",
+        )
+    finally:
+        silent.close()
+
+    assert checks["probe"]["status"] == "error"
+    assert "could not be resolved from here" in checks["probe"]["title"]
+    assert code == 2
+
+
+def test_the_rules_are_filtered_by_name_not_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    template = json.loads(json.dumps(settings.site_template()))
+    rule = template["Rules"]["LoadBalancerPrimaryNeedsItsZone"]["Assertions"][0]
+    rule["AssertDescription"] = "a us-east-1 balancer needs its zone id"
+    monkeypatch.setattr(settings, "site_template", lambda: template)
+    parameters = {**settings.defaults(), "PrimaryKind": "LoadBalancer", "PrimaryHostedZoneId": ""}
+
+    assert settings.failed_rules(parameters) == ["a us-east-1 balancer needs its zone id"]
+
+
+def cloudfront_stub(conflicts: list[dict[str, str]] | Exception) -> Any:
+    class Stub:
+        def list_distributions(self, **_: Any) -> Any:
+            return {"DistributionList": {"Items": [], "IsTruncated": False}}
+
+        def list_conflicting_aliases(self, **kwargs: Any) -> Any:
+            assert kwargs == {"DistributionId": "E1OWNDIST0001", "Alias": DOMAIN}
+            if isinstance(conflicts, Exception):
+                raise conflicts
+            return {"ConflictingAliasesList": {"Items": conflicts}}
+
+    return Stub()
+
+
+def deployed_site() -> SiteSettings:
+    parameters = {**settings.defaults(), "DomainName": DOMAIN, "PrimaryTarget": "203.0.113.9"}
+    return SiteSettings(parameters, site_stack="detour-site-www", distribution_id="E1OWNDIST0001")
+
+
+def test_a_deployed_site_whose_name_another_account_holds_fails() -> None:
+    other = {"Alias": DOMAIN, "DistributionId": "*******XYZ99", "AccountId": "******654321"}
+    own = {"Alias": DOMAIN, "DistributionId": "*******ST0001", "AccountId": "******123456"}
+
+    result = check_cloudfront(cloudfront_stub([own, other]), deployed_site())
+
+    assert result.status is Status.FAIL
+    assert "another account's distribution too: *******XYZ99 (account ******654321)" in result.title
+
+
+def test_a_deployed_site_held_only_by_its_own_distribution_passes() -> None:
+    own = {"Alias": DOMAIN, "DistributionId": "*******ST0001", "AccountId": "******123456"}
+
+    result = check_cloudfront(cloudfront_stub([own]), deployed_site())
+
+    assert result.status is Status.PASS
+    assert "no other account's distribution holds it either" in result.title
+
+
+def test_list_conflicting_aliases_refused_is_a_warning() -> None:
+    result = check_cloudfront(cloudfront_stub(denied("ListConflictingAliases")), deployed_site())
+
+    assert result.status is Status.WARN
+    assert "(ListConflictingAliases: AccessDenied)" in result.title
+    assert "aws cloudfront list-conflicting-aliases --distribution-id E1OWNDIST0001" in result.fix
+
+
+def test_a_deployed_sites_missing_failover_record_fails(
+    run: Any, monkeypatch: pytest.MonkeyPatch, certificate_arn: str, incidents_table: Any
+) -> None:
+    made = like_site_yaml(world_module.stack_template, certificate_arn)
+
+    def without_maintenance(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        template = made(*args, **kwargs)
+        del template["Resources"]["SecondaryRecordA"]  # a stack whose maintenance record is gone
+        return template
+
+    monkeypatch.setattr(world_module, "stack_template", without_maintenance)
+    build_world(incidents_table.name, primary_target="127.0.0.1")
+
+    code, out, _ = run("preflight", "--site", DOMAIN, "--format", "json")
+
+    checks = by_check(json.loads(out))
+    assert code == 1
+    assert "failover pair is incomplete" in checks["hosted-zone"]["title"]
+    assert "no detour-site-www-maintenance" in checks["hosted-zone"]["title"]
+    assert checks["hosted-zone"]["fix"] == "deploy the site stack again (sam deploy --config-file sites/<name>.toml)"
+
+
+def test_a_deployed_health_check_changed_by_hand_fails(run: Any, deployed: Deployed) -> None:
+    boto3.client("route53").update_health_check(HealthCheckId=deployed.www.check_id, Port=8443, ResourcePath="/x")
+
+    code, out, _ = run("preflight", "--site", DOMAIN, "--format", "json")
+
+    check = by_check(json.loads(out))["health-check"]
+    assert code == 1
+    assert check["status"] == "fail"
+    assert f"Port is 8443, not {deployed.primary.port}" in check["title"]
+    assert "ResourcePath is /x, not /health" in check["title"]
+
+
+def test_a_deployed_health_check_gone_fails_and_the_note_is_in_json(run: Any, deployed: Deployed) -> None:
+    boto3.client("route53").delete_health_check(HealthCheckId=deployed.www.check_id)
+
+    code, out, _ = run("preflight", "--site", DOMAIN, "--format", "json")
+
+    document = json.loads(out)
+    check = by_check(document)["health-check"]
+    assert code == 1
+    assert check["status"] == "fail"
+    assert check["title"].endswith("is gone: the site cannot fail over")
+    assert "could not be read (NoSuchHealthCheck)" in document["sites"][0]["notes"][0]
+
+
+def test_a_deployed_health_check_denied_is_an_error(
+    run: Any, deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = boto3.session.Session.client
+
+    def client(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        made = real(self, name, *args, **kwargs)
+        if name == "route53":
+
+            def refuse(**_: Any) -> Any:
+                raise denied("GetHealthCheck")
+
+            made.get_health_check = refuse
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+
+    code, out, _ = run("preflight", "--site", DOMAIN, "--format", "json")
+
+    check = by_check(json.loads(out))["health-check"]
+    assert code == 2
+    assert check["status"] == "error"
+    assert "AccessDenied" in check["title"]
+
+
+def test_a_botocore_error_on_one_site_is_that_sites_error(
+    run: Any, deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import EndpointConnectionError  # noqa: PLC0415
+
+    real = settings.deployed_settings
+
+    def flaky(session: Any, view: Any, alarms: tuple[str, ...]) -> SiteSettings:
+        if view.domain == OTHER_DOMAIN:
+            raise EndpointConnectionError(endpoint_url="https://route53.example")
+        return real(session, view, alarms)
+
+    monkeypatch.setattr("detour_cli.preflight.deployed_settings", flaky)
+
+    code, out, _ = run("preflight", "--format", "json")
+
+    document = json.loads(out)
+    sites = {site["domain"]: site for site in document["sites"]}
+    assert code == 2
+    assert "Could not connect to the endpoint URL" in sites[OTHER_DOMAIN]["error"]
+    assert sites[DOMAIN]["checks"]  # the other site was still checked

@@ -1,7 +1,8 @@
 """Local primaries for `detour preflight`'s probe: an HTTP(S) server that answers as it is told (a
 status, a redirect, a slow first byte, a body with a search string at a chosen byte) and records
 what the probe sent (path, Host header, SNI), and a listener whose accept queue is full, so a TCP
-connection to it never completes (the slow connect)."""
+connection to it never completes (the slow connect), a primary that trickles its answer a byte at a
+time, and the imported certificate ACM (moto) holds for the tests' sites."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import boto3
+
+from tests.cli.drill_world import self_signed_certificate
+
 
 @dataclass
 class Answer:
@@ -25,6 +30,7 @@ class Answer:
     body: bytes = b"ok"
     location: str = ""
     delay_s: float = 0.0
+    reason: str = ""  # the reason phrase; "" for the standard one
 
 
 def body_with(text: str, at: int, size: int = 16 * 1024) -> bytes:
@@ -38,6 +44,7 @@ class Seen:
     path: str
     host: str
     sni: str | None
+    user_agent: str = ""
 
 
 @dataclass
@@ -46,6 +53,7 @@ class ProbeTarget:
 
     answer: Answer = field(default_factory=Answer)
     tls: tuple[Path, Path] | None = None
+    tls_minimum: ssl.TLSVersion | None = None  # e.g. TLSv1_3: a primary that takes TLS 1.3 only
     seen: list[Seen] = field(default_factory=list)
     port: int = 0
     _server: Any = None
@@ -57,11 +65,13 @@ class ProbeTarget:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 sni = getattr(self.connection, "detour_sni", None)
-                target.seen.append(Seen(self.path, self.headers.get("Host", ""), sni))
+                target.seen.append(
+                    Seen(self.path, self.headers.get("Host", ""), sni, self.headers.get("User-Agent", ""))
+                )
                 answer = target.answer
                 time.sleep(answer.delay_s)
                 try:
-                    self.send_response(answer.status)
+                    self.send_response(answer.status, answer.reason or None)
                     if answer.location:
                         self.send_header("Location", answer.location)
                     self.send_header("Content-Length", str(len(answer.body)))
@@ -82,9 +92,15 @@ class ProbeTarget:
                     return conn, address
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(*target.tls)
+                if target.tls_minimum is not None:
+                    context.minimum_version = target.tls_minimum
                 names: list[str | None] = [None]
                 context.sni_callback = lambda _sock, name, _ctx: names.__setitem__(0, name)  # type: ignore[assignment,func-returns-value]
-                tls = context.wrap_socket(conn, server_side=True)
+                try:
+                    tls = context.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    conn.close()  # a handshake the probe refused: nothing to answer
+                    raise
                 tls.detour_sni = names[0]  # type: ignore[attr-defined]
                 return tls, address
 
@@ -147,3 +163,51 @@ def _connected(sock: socket.socket) -> bool:
     except OSError:
         return False
     return True
+
+
+class Trickle:
+    """A plain HTTP primary that sends `head` at once, then the rest of its answer one byte every
+    `every_s`: per-read timeouts never fire on it; only deadlines end the probe."""
+
+    def __init__(self, head: bytes, rest: bytes, every_s: float = 0.3) -> None:
+        self.head, self.rest, self.every_s = head, rest, every_s
+        self.port = 0
+        self._listener = socket.socket()
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Trickle:
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(4)
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(4096)  # the request
+            conn.sendall(self.head)
+            for byte in self.rest:
+                if self._stop.wait(self.every_s):
+                    return
+                conn.sendall(bytes([byte]))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+def imported_certificate(folder: Path, name: str) -> str:
+    """A self-signed certificate for `name` imported into ACM (us-east-1): imported ones are ISSUED."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = self_signed_certificate(folder, name)
+    acm = boto3.client("acm", region_name="us-east-1")
+    return str(acm.import_certificate(Certificate=cert.read_bytes(), PrivateKey=key.read_bytes())["CertificateArn"])
