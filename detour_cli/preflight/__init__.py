@@ -7,6 +7,9 @@ in the way of the failover pair), the certificate (us-east-1, ISSUED, covers the
 CloudFront (no other distribution holds the name; a CloudFront primary cannot fail over by DNS),
 the primary (not the failover name, a balancer's zone id, a probe from here as Route 53 probes),
 the signal alarms named with --signal-alarm, and what the site's health check and alarms cost.
+
+--config-file sites/<name>.toml checks what `sam deploy --config-file` would deploy: the file's
+parameter_overrides, stack_name and region, with explicit options over them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import itertools
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 import dns.exception
@@ -33,6 +37,7 @@ from detour_cli.sites import SiteView, add_site_argument, read_deployment
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 
 PROG = "detour preflight"
+DEFAULT_REGION = "us-east-1"
 EPILOG = paragraphs(
     "Exit codes: 0 nothing fails (warnings allowed); 1 a check failed; 2 usage error, missing stack or output, "
     "a site that could not be read, or an AWS error.",
@@ -40,6 +45,10 @@ EPILOG = paragraphs(
     "options default as sites/site.yaml's parameters do, and are refused as the template would refuse them. "
     "Deployed sites: leave --domain out; --site NAME checks one (its domain, health check id, site name or "
     "stack), otherwise every site registered with the hub (--stack).",
+    "A site's SAM CLI config file: --config-file sites/<name>.toml reads its [default.deploy.parameters] "
+    "(parameter_overrides, stack_name, region, profile) and checks what `sam deploy --config-file` would deploy; "
+    "the options above, given as well, override the file's values. When its stack exists, the parameters the "
+    "file leaves out keep their deployed values, as sam deploy keeps them.",
     "The probe runs from this machine, the way Route 53's checkers probe: a pass proves only that the primary "
     "answers here. --resolver HOST[:PORT] (or DETOUR_RESOLVER) resolves a load balancer's name through that "
     "server, for tests and split-horizon setups.",
@@ -70,7 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_stack_arguments(parser)
+    parser.set_defaults(region=None)  # --config-file's region, unless --region is given
     add_site_argument(parser, "a deployed site to check (default: every registered site); not with --domain")
+    parser.add_argument(
+        "--config-file",
+        metavar="FILE",
+        help="a site's SAM CLI config file (sites/<name>.toml): check what `sam deploy --config-file FILE` "
+        "would deploy; the site options override its values",
+    )
     spec = settings.template_parameters()
     new_site = parser.add_argument_group("a site not yet added (sites/site.yaml's parameters)")
     for name in settings.PARAMETERS:
@@ -96,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, reports: list[SiteReport] | None = None) -> int:
+    """`detour preflight ARGS`; `reports`, when given, receives the reports (detour site add reads them)."""
     parser = build_parser()
     given_argv = sys.argv[1:] if argv is None else argv
     wants_json = any(a == "--format=json" for a in given_argv) or any(
@@ -113,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         if not host or not 0 < port < 65536:
             parser.error(f"--resolver {server!r}: give HOST or HOST:PORT")
     given = {name: getattr(args, name) for name in settings.PARAMETERS if getattr(args, name) is not None}
+    config = _config(parser, args) if args.config_file else None
+    args.region = args.region or DEFAULT_REGION
+    if config is not None:
+        return _reporting(args, lambda: _run(args, None, sys.stdout, reports, (config, given)))
     if args.DomainName is None and given:
         parser.error(f"{', '.join(settings.option(n) for n in given)} describe a site not yet added: give --domain too")
     if args.DomainName is not None and args.site:
@@ -127,9 +148,35 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             parser.error("; ".join(problems))
         new_site = SiteSettings(parameters, signal_alarms=tuple(args.signal_alarm))
+    return _reporting(args, lambda: _run(args, new_site, sys.stdout, reports))
+
+
+def _reporting(args: argparse.Namespace, verb: Any) -> int:
     if args.format == "json":
-        return _json_reporting_errors(lambda: _run(args, new_site, sys.stdout))
-    return run_reporting_errors(PROG, lambda: _run(args, new_site, sys.stdout))
+        return _json_reporting_errors(verb)
+    return run_reporting_errors(PROG, verb)
+
+
+def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> settings.SiteConfig:
+    """--config-file's site: its file read as SAM CLI reads it; its region and profile unless given."""
+    if args.site:
+        parser.error("--config-file describes a site to deploy and --site a deployed one: give one of them")
+    try:
+        config = settings.read_config(Path(args.config_file))
+    except DetourError as error:
+        parser.error(str(error))
+    if not config.names_site_template:
+        parser.error(
+            f"{config.path}: template_file is {config.template_file or '(none)'!r}, not {settings.SITE_TEMPLATE_FILE}: "
+            "preflight checks sites/site.yaml's parameters"
+        )
+    args.region = args.region or config.region or DEFAULT_REGION
+    if args.region != settings.REGION:
+        parser.error(
+            f"{config.path}: region {args.region}: Detour deploys only in us-east-1 (the template refuses others)"
+        )
+    args.profile = args.profile or config.profile or None
+    return config
 
 
 def _json_reporting_errors(verb: Any) -> int:
@@ -151,13 +198,28 @@ def _json_reporting_errors(verb: Any) -> int:
     return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace, new_site: SiteSettings | None, out: TextIO) -> int:
+def _run(
+    args: argparse.Namespace,
+    new_site: SiteSettings | None,
+    out: TextIO,
+    collected: list[SiteReport] | None = None,
+    from_config: tuple[settings.SiteConfig, dict[str, str]] | None = None,
+) -> int:
     session = session_for(args)
     resolve = _resolver(args)
-    if new_site is not None:
+    if from_config is not None:
+        config, given = from_config
+        site = settings.config_settings(session, config, given, tuple(args.signal_alarm))
+        # A stack that exists is checked as itself, but its health check is to change as the file says:
+        # comparing the deployed check with the file's parameters would fail every intended change.
+        results = [r for r in run_checks(session, site, resolve) if r.check != settings.HEALTH_CHECK]
+        reports = [SiteReport(site.domain, site, results)]
+    elif new_site is not None:
         reports = [SiteReport(new_site.domain, new_site, run_checks(session, new_site, resolve))]
     else:
         reports = [_deployed_report(session, view, args, resolve) for view in _views(session, args)]
+    if collected is not None:
+        collected += reports
     code = exit_code(reports)
     if args.format == "json":
         print(json.dumps(render.as_json(reports, code), indent=2), file=out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -154,15 +155,16 @@ def planned_health_check(parameters: dict[str, str]) -> dict[str, Any]:
     return config
 
 
-def validate(parameters: dict[str, str]) -> list[str]:
-    """What the template would refuse: each parameter's constraints, then the Rules (region aside)."""
+def validate(parameters: dict[str, str], named: Callable[[str], str] = option) -> list[str]:
+    """What the template would refuse: each parameter's constraints, then the Rules (region aside).
+    `named` says how a parameter is called in the message: its option (default), or its own name."""
     problems = []
     spec = template_parameters()
     for name, value in parameters.items():
         declared = spec.get(name, {})
         if name in CHECKED_NOT_VALIDATED or not declared:
             continue
-        problems += _constraint_problems(name, value, declared)
+        problems += _constraint_problems(named(name), value, declared)
     if problems:
         return problems
     return failed_rules(parameters)
@@ -183,14 +185,17 @@ def failed_rules(parameters: dict[str, str]) -> list[str]:
 
 def _constraint_problems(name: str, value: str, declared: dict[str, Any]) -> list[str]:
     described = declared.get("ConstraintDescription") or declared.get("Description", "")
-    where = f"{option(name)} {value!r}"
+    where = f"{name} {value!r}"
     if "AllowedValues" in declared and value not in [str(v) for v in declared["AllowedValues"]]:
         allowed = ", ".join(str(v) for v in declared["AllowedValues"])
         return [f"{where}: must be one of {allowed}"]
     if "AllowedPattern" in declared and not re.fullmatch(declared["AllowedPattern"], value):
         return [f"{where}: must be {described}"]
-    if "MaxLength" in declared and len(value) > int(declared["MaxLength"]):
-        return [f"{where}: at most {declared['MaxLength']} characters"]
+    shortest, longest = int(declared.get("MinLength", 0)), declared.get("MaxLength")
+    if len(value) < shortest or (longest is not None and len(value) > int(longest)):
+        return [
+            f"{where}: at {'least ' + str(shortest) if len(value) < shortest else 'most ' + str(longest)} characters"
+        ]
     if declared.get("Type") == "Number":
         if not re.fullmatch(r"-?[0-9]+", value):
             return [f"{where}: must be a number"]
@@ -285,4 +290,160 @@ def check_deployed_health_check(settings: SiteSettings) -> Result:
     return passed(
         HEALTH_CHECK,
         f"health check {settings.health_check_id} probes what stack {settings.site_stack}'s parameters say",
+    )
+
+
+# ------------------------------------------------------------------ a site's SAM CLI config file
+
+CONFIG_ENV = "default"  # the environment `sam deploy --config-file` reads when no --config-env is given
+SITE_TEMPLATE_FILE = "sites/site.yaml"
+# SAM CLI's own patterns for a parameter_overrides string (samcli.cli.types, SAM CLI 1.170): `Key=Value`
+# pairs separated by spaces, a value in double or single quotes keeping its spaces, and the older
+# `ParameterKey=K,ParameterValue=V` form; the first pattern that matches anything is the one used.
+_SAM_KEY = r"""([A-Za-z0-9\"']+)"""
+_SAM_VALUE = r"""("(?:\\.|[^"\\]+)*"|'(?:\\.|[^'\\]+)*'|(?:\\.|[^ "\\]+)+)"""
+_SAM_PATTERNS = (
+    rf"(?:ParameterKey={_SAM_KEY},ParameterValue={_SAM_VALUE})",
+    rf"(?:(?: ){_SAM_KEY}={_SAM_VALUE})",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """What `sam deploy --config-file PATH` reads from a site's file: [default.global.parameters], then
+    [default.deploy.parameters] over it, as SAM CLI merges them."""
+
+    path: Path
+    stack_name: str
+    region: str
+    profile: str
+    template_file: str
+    parameters: dict[str, str]  # parameter_overrides, as SAM CLI parses them
+
+    @property
+    def names_site_template(self) -> bool:
+        """template_file is sites/site.yaml (as written, relative to where sam runs, or that very file)."""
+        written = Path(self.template_file)
+        return written.as_posix().removeprefix("./") == SITE_TEMPLATE_FILE or written.resolve() == SITE_TEMPLATE
+
+
+def _unquote(value: str) -> str:
+    """SAM CLI's _unquote_wrapped_quotes: drop one pair of wrapping quotes, unescape \\ , \\" and \\'."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return value.replace("\\ ", " ").replace('\\"', '"').replace("\\'", "'")
+
+
+def parse_parameter_overrides(value: Any, where: str = "parameter_overrides") -> dict[str, str]:
+    """parameter_overrides as SAM CLI reads it: one space-separated string or a list of them (each
+    "Key=Value", quoted values keeping their spaces: 'SiteName="Example Shop"'), or a table; later keys win."""
+    if value in (None, "", [], {}):
+        return {}
+    found: dict[str, str] = {}
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            found |= {str(k): ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in item.items()}
+        elif isinstance(item, list):
+            found |= parse_parameter_overrides(item, where)
+        elif isinstance(item, str):
+            if item.startswith("file://"):
+                raise DetourError(f"{where}: {item!r}: preflight does not read parameter files; list the values")
+            normalized = " " + item.strip()
+            for pattern in _SAM_PATTERNS:
+                pairs = re.findall(pattern, normalized)
+                if pairs:
+                    found |= dict(pairs)
+                    break
+            else:
+                raise DetourError(f"{where}: {item!r} is not Key=Value (SAM CLI would refuse it too)")
+        else:
+            raise DetourError(f"{where}: {item!r} is not Key=Value")
+    return {_unquote(k): _unquote(v) for k, v in found.items()}
+
+
+def read_config(path: Path) -> SiteConfig:
+    """A site's SAM CLI config file (sites/<name>.toml). A file that cannot be read is a DetourError."""
+    import tomllib  # noqa: PLC0415
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DetourError(f"no config file {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise DetourError(f"{path}: cannot read it as TOML: {error}") from error
+    environment = document.get(CONFIG_ENV, {})
+    merged: dict[str, Any] = {}
+    for section in ("global", "deploy"):
+        table = environment.get(section, {}).get("parameters", {}) if isinstance(environment, dict) else {}
+        if isinstance(table, dict):
+            merged |= table
+    if not merged:
+        raise DetourError(f"{path}: no [{CONFIG_ENV}.deploy.parameters] table: is it a copy of sites/example.toml?")
+    return SiteConfig(
+        path=path,
+        stack_name=str(merged.get("stack_name", "")),
+        region=str(merged.get("region", "")),
+        profile=str(merged.get("profile", "")),
+        template_file=str(merged.get("template_file", "")),
+        parameters=parse_parameter_overrides(merged.get("parameter_overrides"), f"{path}: parameter_overrides"),
+    )
+
+
+def config_problems(parameters: dict[str, str]) -> list[str]:
+    """What CloudFormation would refuse in a config file's parameters: names the template does not
+    declare, required ones left out, then each value's constraints and the Rules (validate)."""
+    spec = template_parameters()
+    unknown = [name for name in parameters if name not in spec]
+    if unknown:
+        return [f"sites/site.yaml has no parameter {', '.join(unknown)}"]
+    missing = [name for name, declared in spec.items() if "Default" not in declared and not parameters.get(name)]
+    if missing:
+        return [f"no value for {', '.join(missing)} (sites/site.yaml has no default for it)"]
+    return validate(parameters, named=lambda name: name)
+
+
+def _existing_stack(cloudformation: Any, name: str) -> Any:
+    """The stack as describe_stacks shows it, or None when there is none (or only a change set never
+    executed: sam deploy creates that stack anew)."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
+            return None
+        raise
+    if not stacks or stacks[0].get("StackStatus") == "REVIEW_IN_PROGRESS":
+        return None
+    return stacks[0]
+
+
+def config_settings(
+    session: Any, config: SiteConfig, given: dict[str, str], signal_alarms: tuple[str, ...]
+) -> SiteSettings:
+    """The parameters `sam deploy --config-file` would deploy: the file's, over (for a new stack) the
+    template's defaults or (for a stack that exists) its deployed values, which sam deploy keeps for
+    the parameters the file leaves out; `given` (explicit options) over all. A stack that exists is
+    checked as itself (its own failover pair and distribution are not in the way)."""
+    stack = _existing_stack(session.client("cloudformation"), config.stack_name) if config.stack_name else None
+    previous: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    notes = []
+    if stack is not None:
+        spec = template_parameters()
+        previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        previous = {name: value for name, value in previous.items() if name in spec}
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        notes.append(
+            f"stack {config.stack_name} exists: this deploy changes it, and the parameters {config.path} "
+            "leaves out keep their deployed values (as sam deploy keeps them)"
+        )
+    parameters = {**defaults(), **previous, **config.parameters, **given}
+    problems = config_problems(parameters)
+    if problems:
+        raise DetourError(f"{config.path}: " + "; ".join(problems))
+    return SiteSettings(
+        parameters,
+        site_stack=config.stack_name if stack is not None else "",
+        distribution_id=outputs.get("DistributionId", ""),
+        signal_alarms=signal_alarms,
+        notes=notes,
     )
