@@ -45,7 +45,7 @@ def find_sam() -> str | None:
     """.venv-sam/bin/sam under the current directory if it is there, else `sam` on PATH."""
     if PROJECT_SAM.is_file() and os.access(PROJECT_SAM, os.X_OK):
         return str(PROJECT_SAM)
-    return shutil.which("sam")
+    return "sam" if shutil.which("sam") else None  # run by name: the command shown is the one run
 
 
 def _no_sam(prog: str) -> int:
