@@ -12,7 +12,7 @@ COMMANDS = {
     "report": ("detour_cli.report", "failover windows in a period: downtime, MTTR, availability; --chart"),
     "maintenance": ("detour_cli.maintenance", "planned maintenance on|off: a message on the page, failover forced"),
     "update": ("detour_cli.update", "post an update to the incident's timeline (page and Slack), or --list it"),
-    "site": ("detour_cli.site", "the sites this deployment protects: detour site list"),
+    "site": ("detour_cli.site", "the sites this deployment protects: detour site list | add NAME | remove NAME"),
     "preflight": ("detour_cli.preflight", "check a site's setup before it is added, or every deployed site"),
 }
 
