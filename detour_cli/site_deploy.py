@@ -15,9 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, TextIO
-
-from botocore.exceptions import ClientError
+from typing import TextIO
 
 from detour.incidents.sites import RegisteredSite
 from detour_cli import preflight
@@ -26,7 +24,7 @@ from detour_cli.preflight import settings
 from detour_cli.preflight.result import Status
 from detour_cli.preflight.run import SiteReport
 from detour_cli.sites import read_deployment
-from detour_cli.stack_outputs import DetourError, session_for
+from detour_cli.stack_outputs import DetourError, find_stack, session_for
 
 STACK_PREFIX = "detour-site-"
 PROJECT_SAM = Path(".venv-sam/bin/sam")  # the project's own SAM CLI (make build makes it), where sam runs
@@ -192,16 +190,6 @@ def _site_lines(site: RegisteredSite, bucket: str, table: str) -> list[str]:
     ]
 
 
-def _stack_exists(cloudformation: Any, stack: str) -> bool:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
-            return False
-        raise
-    return bool(stacks)
-
-
 def remove(args: argparse.Namespace, out: TextIO) -> int:
     style = Style(out)
     stack = stack_for(args.name)
@@ -210,7 +198,7 @@ def remove(args: argparse.Namespace, out: TextIO) -> int:
     session = session_for(args)
     deployment = read_deployment(args, session)
     registered = [site for site in deployment.sites if site.stack_name == stack]
-    if not registered and not _stack_exists(deployment.cloudformation, stack):
+    if not registered and find_stack(deployment.cloudformation, stack) is None:
         sites = ", ".join(f"{s.stack_name} ({s.domain})" for s in deployment.sites) or "none"
         print(
             f"{REMOVE}: no site {args.name}: no stack {stack} in {region}, and hub stack {deployment.hub.name} "
@@ -234,4 +222,4 @@ def remove(args: argparse.Namespace, out: TextIO) -> int:
     delete += ["--no-prompts"] if args.yes else []
     print(style(f"\n$ {' '.join(delete)}", "bold"), file=out)
     code = run_sam(delete, out)
-    return code if code else EXIT_OK
+    return code or EXIT_OK

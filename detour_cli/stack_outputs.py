@@ -51,6 +51,20 @@ def session_for(args: argparse.Namespace) -> Any:
         raise DetourError(str(error)) from error
 
 
+def find_stack(cloudformation: Any, stack_name: str) -> dict[str, Any] | None:
+    """The stack as describe_stacks shows it, or None when there is no stack of that name. Any other
+    refusal is raised (botocore's ClientError)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
+            return None
+        raise
+    return dict(stacks[0]) if stacks else None
+
+
 def read_stack(cloudformation: Any, stack_name: str) -> StackOutputs:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 

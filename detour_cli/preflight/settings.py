@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from detour_cli.preflight.result import Result, Status, failed, passed
-from detour_cli.stack_outputs import DetourError
+from detour_cli.stack_outputs import DetourError, find_stack
 from detour_cli.template import Resolver, load, parameter_defaults
 
 SITE_TEMPLATE = Path(__file__).resolve().parents[2] / "sites" / "site.yaml"
@@ -405,15 +405,8 @@ def config_problems(parameters: dict[str, str]) -> list[str]:
 def _existing_stack(cloudformation: Any, name: str) -> Any:
     """The stack as describe_stacks shows it, or None when there is none (or only a change set never
     executed: sam deploy creates that stack anew)."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
-            return None
-        raise
-    if not stacks or stacks[0].get("StackStatus") == "REVIEW_IN_PROGRESS":
-        return None
-    return stacks[0]
+    stack = find_stack(cloudformation, name)
+    return None if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS" else stack
 
 
 def config_settings(

@@ -126,11 +126,6 @@ class SiteRegistry:
                 arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return sorted(sites, key=lambda site: (site.domain, site.site_id))
 
-    def choose(self, name: str | None) -> RegisteredSite:
-        """The site an operator means by `name` (id, domain, site name or stack name); with no
-        name, the only site. Anything else is a SiteChoiceError that lists the sites."""
-        return choose_site(self.all(), name)
-
     def put(self, site: RegisteredSite) -> None:
         with store_errors(self.table_name, f"registering site {site.site_id}"):
             self._client.put_item(TableName=self.table_name, Item=site.to_item())
