@@ -5,7 +5,9 @@ a site (sites/site.yaml, plain CloudFormation: `load()` alone reads it, no trans
 placeholders. `Resolver` evaluates the intrinsic functions for given parameter values and, when it
 is told the physical ids and attributes of deployed resources, resolves Ref, Fn::GetAtt and Fn::Sub
 to them: enough to create the rest of a stack by API calls, or to give a function its environment.
-Given the exports of stacks already deployed (`imports`), it resolves Fn::ImportValue too.
+Given the exports of stacks already deployed (`imports`), it resolves Fn::ImportValue too. Fn::If
+takes only the branch its condition picks (as CloudFormation does), and `AWS::NoValue` drops the
+property, list item or map entry it stands in; Fn::FindInMap reads the template's Mappings.
 """
 
 from __future__ import annotations
@@ -142,6 +144,8 @@ class Resolver:
                 return str(arg[0]).join(str(v) for v in self.value(arg[1]))
             if key == "Fn::Select":
                 return self.value(arg[1])[int(self.value(arg[0]))]
+            if key == "Fn::FindInMap":
+                return self._find_in_map(arg)
         return {k: v for k, v in ((k, self.value(v)) for k, v in node.items()) if v is not NO_VALUE}
 
     def failed_rules(self) -> list[str]:
@@ -181,6 +185,16 @@ class Resolver:
         if self.strict:
             raise Unresolved(f"Ref {name}: not deployed (yet)")
         return {"Ref": name}
+
+    def _find_in_map(self, arg: Any) -> Any:
+        """Mappings[name][top][second]; a key that is not there fails the deploy in CloudFormation."""
+        name, top, second = (self.value(part) for part in arg[:3])
+        try:
+            return copy.deepcopy(self.template["Mappings"][name][str(top)][str(second)])
+        except (KeyError, TypeError):
+            if self.strict or not any(isinstance(part, dict) for part in (name, top, second)):
+                raise Unresolved(f"Fn::FindInMap [{name}, {top}, {second}]: no such entry") from None
+            return {"Fn::FindInMap": [name, top, second]}
 
     def _import(self, arg: Any) -> Any:
         name = self.value(arg)

@@ -4,10 +4,14 @@ imports the hub's exports), and delete a site again.
 
 CloudFormation (moto's) creates every resource it supports whose references it can resolve; the rest
 is created through its own API with the template's properties (the distribution, the secondary
-record that points at it, the alarms, the secret, the policies), in dependency order (references and
-DependsOn). The Lambda functions are not deployed: moto cannot run them, so the rehearsal runs their
-handlers in-process, the same code Lambda runs, with the environment the template gives them; a
-custom resource is created by running its service token's handler on CloudFormation's own request.
+record that points at it, the alarms, the secret, the policies, and the calculated and alarm-backed
+health checks, which moto's CloudFormation would make without their children, threshold and alarm),
+in dependency order (references and DependsOn; a resource whose Condition leaves it out, which only
+an Fn::If branch not taken can name, is no dependency). The Lambda functions are not deployed: moto
+cannot run them, so the rehearsal runs their handlers in-process, the same code Lambda runs, with the
+environment the template gives them; a custom resource is created by running its service token's
+handler on CloudFormation's own request. Every health check's whole configuration is kept on the
+stack (`EmulatedStack.health_checks`) for whatever plays Route 53's checkers.
 Every step is reported, and so is what is only emulated.
 """
 
@@ -39,6 +43,10 @@ VIA_CLOUDFORMATION = {
     "AWS::Logs::LogGroup",
 }
 ACCOUNT = "123456789012"
+# Health check types moto's CloudFormation cannot make: it keeps neither ChildHealthChecks nor HealthThreshold,
+# so these are made through the Route 53 API (which keeps both; no moto API keeps AlarmIdentifier or
+# InsufficientDataHealthStatus, which EmulatedStack.health_checks keeps instead).
+HEALTH_CHECK_TYPES_BY_API = {"CALCULATED", "CLOUDWATCH_METRIC"}
 
 # Runs a custom resource's service token (a function ARN) on CloudFormation's request event.
 ServiceTokens = Callable[[str, dict[str, Any]], object]
@@ -46,6 +54,41 @@ ServiceTokens = Callable[[str, dict[str, Any]], object]
 
 class CustomResourceFailed(RuntimeError):
     """A custom resource answered FAILED (CloudFormation would roll the stack back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatedHealthCheck:
+    """A Route 53 health check of the stack, with its whole configuration as the template gives it: what a
+    local evaluator needs and the emulator does not keep (an alarm-backed check's AlarmIdentifier and
+    InsufficientDataHealthStatus). Child checks are physical ids, as Route 53 holds them."""
+
+    logical_id: str
+    health_check_id: str
+    config: dict[str, Any]  # HealthCheckConfig, resolved
+
+    @property
+    def type(self) -> str:
+        return str(self.config.get("Type", ""))
+
+    @property
+    def alarm_name(self) -> str:
+        """A CLOUDWATCH_METRIC check's alarm (empty for other types)."""
+        return str(self.config.get("AlarmIdentifier", {}).get("Name", ""))
+
+    @property
+    def insufficient_data_health_status(self) -> str:
+        return str(self.config.get("InsufficientDataHealthStatus", ""))
+
+    @property
+    def children(self) -> list[str]:
+        """A CALCULATED check's child health check ids."""
+        return [str(child) for child in self.config.get("ChildHealthChecks", [])]
+
+    @property
+    def health_threshold(self) -> int | None:
+        """A CALCULATED check: how many children must be healthy for it to be healthy."""
+        threshold = self.config.get("HealthThreshold")
+        return None if threshold is None else int(threshold)
 
 
 @dataclass
@@ -59,6 +102,7 @@ class EmulatedStack:
     through_cfn: list[str] = field(default_factory=list)  # the part moto's CloudFormation made
     pending: list[str] = field(default_factory=list)  # custom resources waiting for their function
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # custom resource -> its answer
+    health_checks: dict[str, EmulatedHealthCheck] = field(default_factory=dict)  # every health check made
     _undo: dict[str, Callable[[], str]] = field(default_factory=dict)  # API-made resource -> its delete
 
     def physical_id(self, logical_id: str) -> str:
@@ -190,7 +234,10 @@ def _cloudformation_part(template: dict[str, Any], resolver: Resolver) -> list[s
     chosen = {
         lid
         for lid, r in resources.items()
-        if r["Type"] in VIA_CLOUDFORMATION and "Fn::ImportValue" not in json.dumps(r)
+        if r["Type"] in VIA_CLOUDFORMATION
+        and "Fn::ImportValue" not in json.dumps(r)
+        and resolver.included(lid)
+        and not _health_check_by_api(resolver, lid)
     }
     changed = True
     while changed:
@@ -199,13 +246,23 @@ def _cloudformation_part(template: dict[str, Any], resolver: Resolver) -> list[s
             if not _dependencies(resolver, resources[logical_id]) <= chosen:
                 chosen.discard(logical_id)
                 changed = True
-    return sorted(lid for lid in chosen if resolver.included(lid))
+    return sorted(chosen)
+
+
+def _health_check_by_api(resolver: Resolver, logical_id: str) -> bool:
+    resource = resolver.template["Resources"][logical_id]
+    if resource["Type"] != "AWS::Route53::HealthCheck":
+        return False
+    kind = resolver.value(resource.get("Properties", {}).get("HealthCheckConfig", {}).get("Type"))
+    return kind in HEALTH_CHECK_TYPES_BY_API
 
 
 def _dependencies(resolver: Resolver, resource: dict[str, Any]) -> set[str]:
-    """What must exist before the resource: what it refers to, and what it DependsOn."""
+    """What must exist before the resource: what it refers to, and what it DependsOn. A resource its
+    Condition leaves out is no dependency: only an Fn::If branch that is not taken can refer to it."""
     depends_on = resource.get("DependsOn", [])
-    return resolver.references(resource) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+    found = resolver.references(resource) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+    return {logical_id for logical_id in found if resolver.included(logical_id)}
 
 
 def _create_with_cloudformation(stack: EmulatedStack, logical_ids: list[str], values: dict[str, str]) -> None:
@@ -213,9 +270,12 @@ def _create_with_cloudformation(stack: EmulatedStack, logical_ids: list[str], va
     part = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": template.get("Parameters", {}),
+        "Mappings": template.get("Mappings", {}),
         "Conditions": template.get("Conditions", {}),
         "Resources": {lid: template["Resources"][lid] for lid in logical_ids},
     }
+    if not part["Mappings"]:
+        del part["Mappings"]
     cfn = boto3.client("cloudformation")
     cfn.create_stack(
         StackName=stack.name,
@@ -232,6 +292,8 @@ def _create_with_cloudformation(stack: EmulatedStack, logical_ids: list[str], va
         stack.created.append(f"{logical_id} ({resource['ResourceType']}) via CloudFormation: {physical}")
         stack.order.append(logical_id)
         _complete(stack, logical_id, physical)
+        if resource["ResourceType"] == "AWS::Route53::HealthCheck":
+            _keep_health_check(stack, logical_id, physical)
 
 
 def _complete(stack: EmulatedStack, logical_id: str, physical: str) -> None:
@@ -271,6 +333,7 @@ def _create_the_rest(stack: EmulatedStack, done: set[str], service_tokens: Servi
         "AWS::CloudFront::Distribution": _distribution,
         "AWS::Route53::RecordSet": _record_set,
         "AWS::CloudWatch::Alarm": _alarm,
+        "AWS::Route53::HealthCheck": _health_check,
         "AWS::SNS::TopicPolicy": _topic_policy,
         "AWS::SQS::QueuePolicy": _queue_policy,
         "AWS::Lambda::Function": _function,
@@ -462,6 +525,8 @@ def _items(values: list[Any]) -> dict[str, Any]:
 def _record_set(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
     keys = ("Name", "Type", "SetIdentifier", "Failover", "HealthCheckId", "TTL")
     record: dict[str, Any] = {k: props[k] for k in keys if k in props}
+    if "TTL" in record:
+        record["TTL"] = int(record["TTL"])  # a string in the template ("60"), a number to the API
     if "AliasTarget" in props:
         record["AliasTarget"] = props["AliasTarget"]
     if "ResourceRecords" in props:
@@ -486,8 +551,17 @@ def _record_set(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) ->
     stack._undo[logical_id] = undo
 
 
+ALARM_INTEGERS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")  # a parameter's Ref is a string to the API
+
+
 def _alarm(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
     cloudwatch = boto3.client("cloudwatch")
+    props = dict(props)
+    for key in ALARM_INTEGERS:
+        if key in props:
+            props[key] = int(props[key])
+    if "Threshold" in props:
+        props["Threshold"] = float(props["Threshold"])
     cloudwatch.put_metric_alarm(**props)
     stack.resolver.know(logical_id, props["AlarmName"])
     driven = " (the emulator has no metrics: the rehearsal drives it)" if props["Namespace"] == "AWS/Route53" else ""
@@ -496,6 +570,54 @@ def _alarm(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None
     def undo() -> str:
         cloudwatch.delete_alarms(AlarmNames=[props["AlarmName"]])
         return str(props["AlarmName"])
+
+    stack._undo[logical_id] = undo
+
+
+def _keep_health_check(stack: EmulatedStack, logical_id: str, physical: str) -> None:
+    """The health check's configuration as the template resolves it, on the stack (EmulatedStack.health_checks)."""
+    props = stack.resolver.resource(logical_id) or {}
+    config = dict(props.get("HealthCheckConfig", {}))
+    stack.health_checks[logical_id] = EmulatedHealthCheck(logical_id, physical, config)
+
+
+HEALTH_CHECK_INTEGERS = ("Port", "RequestInterval", "FailureThreshold", "HealthThreshold")
+
+
+def _health_check(stack: EmulatedStack, logical_id: str, props: dict[str, Any]) -> None:
+    """A calculated or alarm-backed check, through the API: Route 53 (moto) keeps a calculated check's children
+    and threshold; what it drops of an alarm-backed one (AlarmIdentifier, InsufficientDataHealthStatus) is kept
+    in EmulatedStack.health_checks for whatever plays the checkers."""
+    config = dict(props["HealthCheckConfig"])
+    for key in HEALTH_CHECK_INTEGERS:
+        if key in config:
+            config[key] = int(config[key])
+    route53 = boto3.client("route53")
+    created = route53.create_health_check(
+        CallerReference=f"{stack.name}-{logical_id}-{uuid.uuid4().hex[:8]}", HealthCheckConfig=config
+    )
+    physical = str(created["HealthCheck"]["Id"])
+    tags = props.get("HealthCheckTags", [])
+    if tags:
+        route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=physical, AddTags=tags)
+    stack.resolver.know(logical_id, physical, HealthCheckId=physical)
+    stack.health_checks[logical_id] = EmulatedHealthCheck(logical_id, physical, config)
+    if config["Type"] == "CALCULATED":
+        children = len(config.get("ChildHealthChecks", []))
+        what = f"CALCULATED: healthy while {config.get('HealthThreshold')} of its {children} children are"
+    else:
+        alarm = config.get("AlarmIdentifier", {})
+        found = boto3.client("cloudwatch").describe_alarms(AlarmNames=[str(alarm.get("Name", ""))])["MetricAlarms"]
+        what = (
+            f"{config['Type']} on alarm {alarm.get('Name')} ({'found' if found else 'not in the emulator'}), "
+            f"InsufficientDataHealthStatus {config.get('InsufficientDataHealthStatus', 'LastKnownStatus')}: "
+            "kept on the emulated stack, the emulator drops both"
+        )
+    stack.created.append(f"{logical_id} (AWS::Route53::HealthCheck) via API: {physical} ({what})")
+
+    def undo() -> str:
+        route53.delete_health_check(HealthCheckId=physical)
+        return physical
 
     stack._undo[logical_id] = undo
 

@@ -281,7 +281,8 @@ def test_the_site_resource_registers_everything_the_functions_need() -> None:
     assert props == {
         "ServiceToken": HUB_EXPORTS["detour-SiteServiceToken"],
         "ServiceTimeout": 600,
-        "SiteId": "0a1b2c3d-hc",
+        "EndpointCheckId": "0a1b2c3d-hc",
+        "FailoverCheckId": "0a1b2c3d-hc",  # no signals: the failover records watch the endpoint check itself
         "Domain": "www.example.com",
         "SiteName": "Example Shop",
         "ContactUrl": "",
@@ -293,7 +294,10 @@ def test_the_site_resource_registers_everything_the_functions_need() -> None:
         "DistributionDomainName": "d111111abcdef8.cloudfront.net",
         "AlarmName": f"detour/{SITE_STACK}/primary-health",
         "StackName": SITE_STACK,
-        "SiteTemplateVersion": "1",
+        "Signals": [],
+        "SignalsToFailOver": "1",
+        "SignalInsufficientData": "LastKnownStatus",
+        "SiteTemplateVersion": "2",
     }
     assert deployed().resource("Site")["SiteName"] == "www.example.com"  # type: ignore[index]  # no SiteName: the domain
 
@@ -383,7 +387,14 @@ def test_a_site_cannot_be_resolved_without_its_hub() -> None:
 
 def test_outputs_name_what_an_operator_and_the_cli_look_up_and_export_nothing() -> None:
     outputs = site_source()["Outputs"]
-    assert set(outputs) == {"HealthCheckId", "HealthAlarmName", "DistributionId", "DistributionDomainName", "SiteName"}
+    assert set(outputs) == {
+        "HealthCheckId",
+        "FailoverCheckId",
+        "HealthAlarmName",
+        "DistributionId",
+        "DistributionDomainName",
+        "SiteName",
+    }
     assert not any("Export" in output for output in outputs.values())  # a site is never a dependency
 
 

@@ -151,7 +151,7 @@ def test_outputs_name_everything_an_operator_and_the_cli_look_up() -> None:
         "NotifySlackFunctionName",
         "SiteTemplateVersion",
     } <= set(source()["Outputs"])
-    assert source()["Outputs"]["SiteTemplateVersion"]["Value"] == "1"
+    assert source()["Outputs"]["SiteTemplateVersion"]["Value"] == "2"
 
 
 # ---------------------------------------------------------------- page bucket
