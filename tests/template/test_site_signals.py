@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import tomllib
 
 import pytest
 
 from detour_cli.template import Resolver
-from tests.support.template import HUB_EXPORTS, Evaluator, site_parameters, site_source
+from tests.support.template import HUB_EXPORTS, ROOT, Evaluator, site_parameters, site_source
 
 SITE_STACK = "detour-site-shop"
 ALARMS = ("shop-5xx", "shop-latency", "shop-queue")
@@ -438,3 +439,26 @@ def test_each_signals_to_fail_over_value_above_1_has_its_own_rule() -> None:
     for wanted in ("2", "3", "4", "5"):
         assert {"Fn::Equals": [{"Ref": "SignalsToFailOver"}, wanted]} in conditions
     assert {"Fn::Equals": [{"Ref": "SignalsToFailOver"}, "1"]} not in conditions  # 1 (any) always works
+
+
+# ---------------------------------------------------------------- sites/example.toml
+
+
+def test_the_example_configs_commented_signals_are_valid_once_uncommented() -> None:
+    """sites/example.toml documents every signal parameter as a commented "Name=value" line: uncommented, they
+    pass the parameters' patterns and the Rules, with the file's own load-balancer primary."""
+    text = (ROOT / "sites" / "example.toml").read_text()
+    config = tomllib.loads(text)["default"]["deploy"]["parameters"]
+    given = dict(item.split("=", 1) for item in config["parameter_overrides"])
+    given = {name: value.strip('"') for name, value in given.items()}
+    commented = dict(re.findall(r'(?m)^\s*# "([A-Za-z0-9]+)=([^"]*)"', text))
+    assert set(commented) == set(NEW_PARAMETERS) - {"SignalAlarm3"}
+    parameters = site_source()["Parameters"]
+    for name, value in commented.items():
+        if "AllowedPattern" in parameters[name]:
+            assert re.fullmatch(parameters[name]["AllowedPattern"], value), name
+        if "AllowedValues" in parameters[name]:
+            assert value in [str(v) for v in parameters[name]["AllowedValues"]], name
+    stack = Evaluator(site_source(), site_parameters(**given, **commented))
+    assert stack.failed_rules() == []
+    assert failover_config(stack)["HealthThreshold"] == 3  # 2 of 4 checks fail it over
