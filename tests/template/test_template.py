@@ -42,6 +42,7 @@ GLOBAL_VARIABLES = {
 }
 ENVIRONMENTS = {
     "LogWindowFunction": set(),
+    "ErrorRateFunction": set(),
     "NotifySlackFunction": {"SLACK_SECRET_ARN"},
     "RefreshPageFunction": {"PAGE_BUCKET"},
     "SiteSetupFunction": {"PAGE_BUCKET"},
@@ -147,6 +148,7 @@ def test_outputs_name_everything_an_operator_and_the_cli_look_up() -> None:
         "NotifySlackDeadLetterQueueUrl",
         "RefreshPageDeadLetterQueueUrl",
         "SlackCommandsDeadLetterQueueUrl",
+        "ErrorRateDeadLetterQueueUrl",
         "RefreshPageFunctionName",
         "NotifySlackFunctionName",
         "SiteTemplateVersion",
@@ -232,7 +234,7 @@ def test_the_topic_key_admits_this_hubs_site_alarms_and_its_own_dead_letter_alar
     assert {
         arn["Fn::Sub"].removeprefix(ALARM_ARN) for arn in dead_letters["Condition"]["ArnEquals"]["aws:SourceArn"]
     } == alarms
-    assert len(alarms) == 4
+    assert len(alarms) == 5
 
 
 def test_the_operator_topic_admits_exactly_this_stacks_dead_letter_alarms(cfn: dict[str, Any]) -> None:
@@ -289,10 +291,12 @@ def test_the_functions_are_told_no_site_only_where_the_registry_is(cfn: dict[str
 
 # ---------------------------------------------------------------- the alarm-driven functions
 
+# what tells which of a site's failover signals failed (ADR 0002): every alarm-driven function reads it
+SIGNAL_READS = {"SignalHealthChecks", "SignalAlarms"}
 # function -> the statements its role may have, beyond its own logs and dead letters
 FUNCTION_GRANTS = {
-    "LogWindow": {"IncidentsAndIdempotency", "SiteRegistry"},
-    "NotifySlack": {"IncidentsAndIdempotency", "SiteRegistry", "SlackSecret"},
+    "LogWindow": {"IncidentsAndIdempotency", "SiteRegistry", *SIGNAL_READS},
+    "NotifySlack": {"IncidentsAndIdempotency", "SiteRegistry", "SlackSecret", *SIGNAL_READS},
 }
 
 
@@ -404,7 +408,7 @@ def test_only_the_site_registry_statements_reach_the_registry() -> None:
     could write the sites: the registry has statements of its own, and only site_setup's writes."""
     writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     roles = [k for k, v in source()["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 5
+    assert len(roles) == 6
     for role in roles:
         for statement in statements_of(evaluate().resource(role)):
             condition = statement.get("Condition", {})
@@ -417,6 +421,27 @@ def test_only_the_site_registry_statements_reach_the_registry() -> None:
             elif statement.get("Resource") == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}:
                 assert keys, f"{role} {statement['Sid']}: a table statement without LeadingKeys"
                 assert not any(string_like(k, "SITES") for k in keys), f"{role} {statement['Sid']}"
+
+
+@pytest.mark.parametrize("name", [*FUNCTION_GRANTS, "RefreshPage"])
+def test_each_alarm_function_may_read_the_signals_state_and_change_nothing_of_them(name: str) -> None:
+    """GetHealthCheckStatus (how many checkers see the endpoint fail) on any health check and
+    DescribeAlarms on this account's alarms in the hub's region: read-only, and a site's checks and
+    alarms are its own stack's, which IAM cannot name in advance (the registry says which)."""
+    statements = {s["Sid"]: s for s in statements_of(evaluate().resource(f"{name}Role"))}
+    checks, alarms = statements["SignalHealthChecks"], statements["SignalAlarms"]
+    assert (checks["Effect"], checks["Action"], checks["Resource"]) == (
+        "Allow",
+        "route53:GetHealthCheckStatus",
+        "arn:aws:route53:::healthcheck/*",
+    )
+    assert (alarms["Effect"], alarms["Action"], alarms["Resource"]) == (
+        "Allow",
+        "cloudwatch:DescribeAlarms",
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*",
+    )
+    assert "Condition" not in checks
+    assert "Condition" not in alarms
 
 
 def test_notify_slack_gets_the_secret_by_reference_never_its_value(cfn: dict[str, Any]) -> None:

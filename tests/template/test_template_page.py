@@ -133,6 +133,8 @@ def test_refresh_page_may_only_publish_the_sites_pages_invalidate_and_use_incide
         "PublishThePages",
         "TellAMissingPageFromARefusal",
         "InvalidateThePages",
+        "SignalHealthChecks",  # which signal failed (ADR 0002): tests/template/test_template.py
+        "SignalAlarms",
         "DeadLetters",
     }
     assert statements["OwnLogs"]["Resource"] == {"Fn::GetAtt": ["RefreshPageLogGroup", "Arn"]}
