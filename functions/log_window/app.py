@@ -1,7 +1,7 @@
 """log_window: record every health-check alarm transition and keep the site's failover windows.
 
 SNS (a site's health-check alarm) -> parse the transition, refuse an unregistered site -> record it
-once -> windows re-derived -> metrics.
+once -> windows re-derived -> for an ALARM, which of the site's checks failed -> metrics.
 """
 
 from __future__ import annotations
@@ -13,11 +13,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from detour.incidents.notices import NoticeBoard, during_maintenance
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import AlarmState, Transition, format_time
 from detour.incidents.windows import FailoverWindow
 from detour.runtime.aws import dynamodb_client
-from detour.runtime.lambda_support import alarm_for_site, idempotency_config, once_per_transition, traced
+from detour.runtime.lambda_support import (
+    alarm_for_site,
+    idempotency_config,
+    once_per_transition,
+    recorded_cause,
+    traced,
+)
 from detour.runtime.settings import Settings
 
 settings = Settings.from_env()
@@ -27,7 +34,7 @@ idempotency = idempotency_config()
 
 
 @once_per_transition(settings.table_name, idempotency)
-def log_transition(*, transition: Transition) -> dict[str, Any]:
+def log_transition(*, transition: Transition, site: RegisteredSite) -> dict[str, Any]:
     store = IncidentStore(settings.table_name, dynamodb_client())
     outcome = store.record(during_maintenance(transition, NoticeBoard(settings.table_name, dynamodb_client())))
     transition, window = outcome.transition, outcome.window
@@ -48,8 +55,11 @@ def log_transition(*, transition: Transition) -> dict[str, Any]:
         metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=window.duration_s or 0)
         logger.info("Failover window closed", duration_s=window.duration_s, planned=window.planned)
 
+    # The window's record of why it failed over (CAUSE#<its ALARM>), shared with Slack and the page.
+    cause = recorded_cause(transition, site, settings.table_name, logger)
     open_window = store.open_window(transition.site_id)
     return {
+        "cause": cause.summary() if cause is not None else None,
         "site_id": transition.site_id,
         "state": transition.new_state.value,
         "changed_at": format_time(transition.changed_at),
@@ -68,9 +78,9 @@ def _span(window: FailoverWindow | None) -> str | None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    transition, _site = alarm_for_site(event, settings.alarm_prefix, settings.table_name, logger)
+    transition, site = alarm_for_site(event, settings.alarm_prefix, settings.table_name, logger)
 
-    result = log_transition(transition=transition)
+    result = log_transition(transition=transition, site=site)
 
     logger.info("Transition logged", **result)
     return result

@@ -1,8 +1,9 @@
 """notify_slack: tell the team in Slack, one thread per incident, updated until it is resolved.
 
 SNS (a site's health-check alarm) -> parse the transition, refuse an unregistered site -> once per
-transition: read the Slack secret, record the transition, bring the incident threads it touches up
-to date, in the site's own channel if it has one -> metrics.
+transition: read the Slack secret, record the transition (and, for an ALARM, which of the site's
+checks failed), bring the incident threads it touches up to date, in the site's own channel if it
+has one -> metrics.
 An operator's update (invoked directly with its key) -> its registered site -> read it -> reply it
 once in its incident's thread. Failures raise: retried, then DLQ.
 """
@@ -22,8 +23,15 @@ from detour.incidents.transition import Transition
 from detour.incidents.updates import UpdateLog
 from detour.runtime import direct_events
 from detour.runtime.aws import dynamodb_client, secrets_provider
-from detour.runtime.lambda_support import alarm_for_site, idempotency_config, once_per_transition, traced
+from detour.runtime.lambda_support import (
+    alarm_for_site,
+    idempotency_config,
+    once_per_transition,
+    recorded_cause,
+    traced,
+)
 from detour.runtime.settings import Settings, required
+from detour.signals.causes import CauseLog, OutageCauses
 from detour.slack.announcer import announce
 from detour.slack.message import Site
 from detour.slack.secret import in_channel, load_slack_credentials
@@ -48,6 +56,8 @@ def notify(*, transition: Transition, site: RegisteredSite, request_id: str) -> 
     outcome = store.record(during_maintenance(transition, notices))
     recorded = outcome.transition
 
+    # Why it failed over, read once for every function: the root message says it from the start.
+    cause = recorded_cause(transition, site, settings.table_name, logger)
     threads = ThreadStore(settings.table_name, dynamodb_client())
     action = announce(
         recorded,
@@ -57,6 +67,7 @@ def notify(*, transition: Transition, site: RegisteredSite, request_id: str) -> 
         threads=threads,
         site=Site.registered(site),
         request_id=request_id,
+        causes=OutageCauses(CauseLog(settings.table_name, dynamodb_client()), site, transition, cause),
     )
 
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)

@@ -25,7 +25,13 @@ from detour.incidents.transition import Transition, format_time
 from detour.page.publisher import PagePublishError
 from detour.page.refresh import InvalidRefreshRequest, Refreshed, RefreshRequest, SitePages, refresh_request
 from detour.runtime.aws import cloudfront_client, dynamodb_client, s3_client
-from detour.runtime.lambda_support import alarm_for_site, idempotency_config, once_per_transition, traced
+from detour.runtime.lambda_support import (
+    alarm_for_site,
+    idempotency_config,
+    once_per_transition,
+    recorded_cause,
+    traced,
+)
 from detour.runtime.settings import Settings, required
 
 settings = Settings.from_env()
@@ -36,8 +42,10 @@ idempotency = idempotency_config()
 
 
 def republish(site: RegisteredSite, transition: Transition | None = None) -> Refreshed:
+    # Why an ALARM's outage failed over, read once for every function: the page says it at once.
+    cause = recorded_cause(transition, site, settings.table_name, logger) if transition is not None else None
     pages = SitePages(settings.table_name, bucket, dynamodb_client(), s3_client(), cloudfront_client())
-    refreshed = pages.refresh(site, datetime.now(UTC), transition)
+    refreshed = pages.refresh(site, datetime.now(UTC), transition, cause)
     if refreshed.published:
         metrics.add_metric(name="PageRefreshed", unit=MetricUnit.Count, value=1)
     return refreshed
@@ -87,6 +95,7 @@ def page_summary(refreshed: Refreshed) -> dict[str, Any]:
         "planned": refreshed.status.planned,
         "stage": refreshed.status.stage.value if refreshed.status.stage else None,
         "updates_shown": len(refreshed.status.updates),
+        "failed_checks": list(refreshed.status.failed_checks),
         "published": refreshed.published,  # False: the same page, or a newer one, was already up
     }
 

@@ -123,8 +123,10 @@ OTHER_CHECK = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
 @pytest.mark.parametrize(
     ("site_id", "alarm_name", "refusal"),
     [
-        # a health check no site stack registered (a forged alarm, or one for a removed site)
-        (OTHER_CHECK, SITE.alarm_name, f"site '{OTHER_CHECK}' is not registered"),
+        # an alarm of this hub that no registered site has (a removed site's, or a forged one)
+        (OTHER_CHECK, f"{ALARM_PREFIX}detour-site-gone/primary-health", f"site '{OTHER_CHECK}' is not registered"),
+        # the site's alarm name on a health check that is not the site's (a forged message)
+        (OTHER_CHECK, SITE.alarm_name, f"watches health check '{OTHER_CHECK}', which is not one of site"),
         # the registered site, but from an alarm of this hub that is not its own
         (SITE.site_id, f"{ALARM_PREFIX}detour-site-other/primary-health", "is not the registered alarm of site"),
     ],
@@ -148,7 +150,7 @@ def test_an_alarm_for_an_unregistered_site_is_refused_and_writes_nothing(
 
 
 def written_besides_the_registry(table: Any) -> list[dict[str, Any]]:
-    return [item for item in table.scan()["Items"] if item["pk"] != "SITES"]
+    return [item for item in table.scan()["Items"] if item["pk"] not in ("SITES", "SITE_ALARMS")]
 
 
 def test_a_failed_attempt_is_not_remembered_as_done(

@@ -597,7 +597,12 @@ def test_sites_failing_together_get_one_thread_each_in_their_own_channels(
 
 def test_an_alarm_for_an_unregistered_site_never_reaches_slack(bot: ModuleType, slack: FakeSlack) -> None:
     with pytest.raises(UnregisteredSite, match=f"site '{DOCS_ID}' is not registered"):
-        invoke(bot, transition_event("ALARM", "OK", at(0), site_id=DOCS_ID))
+        invoke(
+            bot,
+            transition_event(
+                "ALARM", "OK", at(0), site_id=DOCS_ID, alarm_name="detour/detour-site-docs/primary-health"
+            ),
+        )
     assert slack.messages == []
 
 

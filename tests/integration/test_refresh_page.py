@@ -120,6 +120,7 @@ def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
         "stage": "investigating",
         "updates": [alarm_entry],
         "earlier_updates": 0,
+        "failed_checks": [],  # no health check to read here: tests/integration/test_failover_cause.py
     }
     document = parse_html(page["Text"])
     assert document.by_id("since").visible_text() == "2026-11-21 02:14 UTC"

@@ -30,6 +30,7 @@ from tests.support.sites import SITE
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/detour-site-www/5b7d4f40-c8a9-11ef-9d7a-0affe4c4d3c5"
 PREFIX = f"sites/{SITE_ID}/"
 DOCS_ID = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
+DOCS = replace(SITE, site_id=DOCS_ID, domain="docs.example.com", alarm_name="detour/detour-site-docs/primary-health")
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def request(
 def site_properties(distribution: str, **overrides: str) -> dict[str, str]:
     """What sites/site.yaml gives its Custom::DetourSite."""
     return {
-        "SiteId": SITE_ID,
+        "EndpointCheckId": SITE_ID,
         "Domain": "www.example.com",
         "SiteName": "www.example.com",
         "ContactUrl": "",
@@ -91,7 +92,7 @@ def site_properties(distribution: str, **overrides: str) -> dict[str, str]:
 def test_create_registers_the_site_and_publishes_its_first_page(
     site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
 ) -> None:
-    registry.remove(SITE_ID)
+    registry.remove(registry.require(SITE_ID))
     event = request("Create", cloudformation, site_properties(distribution))
     assert site_setup.lambda_handler(event, LambdaContext()) is None
 
@@ -112,6 +113,8 @@ def test_create_registers_the_site_and_publishes_its_first_page(
         slack_mention="here",
         distribution_id=distribution,
         registered_at=registered.registered_at,
+        endpoint_check_id=SITE_ID,
+        failover_check_id=SITE_ID,
     )
     status = json.loads(get_object(page_bucket, PREFIX + "status.json")["Text"])
     assert (status["state"], status["started_at"]) == ("unavailable", None)
@@ -190,7 +193,7 @@ def test_delete_removes_the_sites_page_and_registration_and_keeps_its_history_an
 ) -> None:
     monkeypatch.setattr(page_publisher, "DELETE_BATCH", 3)  # several batches without thousands of objects
     store_for(function_env).record(transition("ALARM", 0))
-    docs = replace(SITE, site_id=DOCS_ID, domain="docs.example.com", stack_name="detour-site-docs")
+    docs = replace(DOCS, stack_name="detour-site-docs")
     registry.put(docs)
     s3 = boto3.client("s3")
     for number in range(4):
@@ -231,7 +234,7 @@ def test_a_new_layer_republishes_every_registered_sites_page(
 ) -> None:
     registry.put(replace(SITE, distribution_id=distribution))
     docs_distribution = create_distribution(page_bucket)
-    docs = replace(SITE, site_id=DOCS_ID, domain="docs.example.com", distribution_id=docs_distribution)
+    docs = replace(DOCS, distribution_id=docs_distribution)
     registry.put(docs)
     version = {"PageTemplateVersion": "arn:aws:lambda:us-east-1:123456789012:layer:CommonLayer:8"}
     event = request("Update", cloudformation, version, "Custom::DetourPages", PhysicalResourceId=page_bucket)
@@ -274,7 +277,8 @@ def test_a_failure_is_reported_to_cloudformation_with_its_reason_never_raised(
     assert response["Reason"].startswith(
         f"PagePublishError: S3 bucket {page_bucket}: uploading {PREFIX}index.html failed: NoSuchBucket"
     )
-    assert response["PhysicalResourceId"] == SITE_ID
+    # a failed Create registered nothing: its physical id names no site, so its rollback removes nothing
+    assert response["PhysicalResourceId"] == f"unregistered-{SITE_ID}"
 
 
 @pytest.mark.parametrize(
@@ -293,6 +297,9 @@ def test_an_unknown_request_is_refused_by_name(
 
 
 NEW_CHECK = "7c6b5a49-3333-4e5f-9a7b-0123456789ab"
+NEW_SITE = replace(
+    SITE, site_id=NEW_CHECK, stack_name="detour-site-new", alarm_name="detour/detour-site-new/primary-health"
+)
 
 
 @pytest.mark.parametrize("site_id", [SITE_ID, NEW_CHECK], ids=["same health check", "replaced health check"])
@@ -313,7 +320,7 @@ def test_an_update_whose_page_fails_leaves_the_registration_as_it_was(
         raise page_publisher.PagePublishError("S3 bucket detour-page: uploading index.html failed: SlowDown")
 
     monkeypatch.setattr(page_publisher.PagePublisher, "publish", throttled)
-    properties = site_properties(distribution, SiteId=site_id, SiteName="Renamed")
+    properties = site_properties(distribution, EndpointCheckId=site_id, SiteName="Renamed")
     site_setup.lambda_handler(
         request("Update", cloudformation, properties, PhysicalResourceId=SITE_ID), LambdaContext()
     )
@@ -327,8 +334,10 @@ def test_a_delete_whose_create_never_answered_removes_what_that_create_registere
 ) -> None:
     """A Create that timed out gets a physical id CloudFormation made up; its rollback's Delete
     still finds the site it registered by the stack that registered it, and nothing else."""
-    registry.put(replace(SITE, site_id=NEW_CHECK, stack_name="detour-site-new"))
-    properties = site_properties(distribution, SiteId=NEW_CHECK, StackName="detour-site-new")
+    registry.put(NEW_SITE)
+    properties = site_properties(
+        distribution, EndpointCheckId=NEW_CHECK, StackName=NEW_SITE.stack_name, AlarmName=NEW_SITE.alarm_name
+    )
     site_setup.lambda_handler(
         request("Delete", cloudformation, properties, PhysicalResourceId="detour-site-new-Site-1A2B3C"), LambdaContext()
     )
@@ -336,8 +345,10 @@ def test_a_delete_whose_create_never_answered_removes_what_that_create_registere
     assert [site.site_id for site in registry.all()] == [SITE_ID]
 
     # the same Delete from another stack's resource removes nothing
-    registry.put(replace(SITE, site_id=NEW_CHECK, stack_name="detour-site-new"))
-    other = site_properties(distribution, SiteId=NEW_CHECK, StackName="detour-site-other")
+    registry.put(NEW_SITE)
+    other = site_properties(
+        distribution, EndpointCheckId=NEW_CHECK, StackName="detour-site-other", AlarmName=NEW_SITE.alarm_name
+    )
     site_setup.lambda_handler(request("Delete", cloudformation, other, PhysicalResourceId="x-Site-9Z"), LambdaContext())
     assert cloudformation.responses[1]["Data"] == {"Removed": "0"}
     assert registry.get(NEW_CHECK) is not None
@@ -347,7 +358,7 @@ def test_one_broken_site_does_not_roll_back_the_hubs_upgrade(
     site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
 ) -> None:
     registry.put(replace(SITE, distribution_id=distribution))
-    registry.put(replace(SITE, site_id=DOCS_ID, domain="docs.example.com", distribution_id="EDELETEDBYHAND"))
+    registry.put(replace(DOCS, distribution_id="EDELETEDBYHAND"))
     version = {"PageTemplateVersion": "arn:aws:lambda:us-east-1:123456789012:layer:CommonLayer:9"}
     event = request("Update", cloudformation, version, "Custom::DetourPages", PhysicalResourceId=page_bucket)
     site_setup.lambda_handler(event, LambdaContext())

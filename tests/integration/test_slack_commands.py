@@ -550,7 +550,7 @@ def test_a_site_removed_after_the_acknowledgement_is_not_done_for_another(
         desk.command_url, text="update Rolling back", user_id=ALICE, channel_id=SHOP_CHANNEL
     )
     assert answer.status == 200
-    desk.registry.remove(shop.site_id)  # before the work runs: it waits for nothing, so remove and re-queue
+    desk.registry.remove(shop)  # before the work runs: it waits for nothing, so remove and re-queue
     desk.lambdas.wait_idle()
     (event,) = queued(desk)
     assert event["site_id"] == shop.site_id

@@ -191,6 +191,7 @@ def test_status_json_has_exactly_the_documented_fields() -> None:
             {"stage": "investigating", "message": "Stopped answering.", "posted_at": "2026-11-21T02:14:27.123Z"},
         ],
         "earlier_updates": 2,
+        "failed_checks": [],
     }
     embedded = status.to_json(texts=False)  # the copy inside the page, whose HTML has the texts
     assert "message" not in embedded

@@ -352,7 +352,7 @@ def statements_of(role: dict[str, Any] | None) -> list[dict[str, Any]]:
     return statements
 
 
-REGISTRY_CONDITION = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
+REGISTRY_CONDITION = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES", "SITE_ALARMS"]}}
 
 
 @pytest.mark.parametrize(("name", "grants"), FUNCTION_GRANTS.items())
@@ -404,7 +404,7 @@ def string_like(pattern: str, value: str) -> bool:
 
 
 def test_only_the_site_registry_statements_reach_the_registry() -> None:
-    """The incident statements' SITE#* must not reach the registry's partition (SITES), or every function
+    """The incident statements' SITE#* must not reach the registry's partitions (SITES, SITE_ALARMS), or every function
     could write the sites: the registry has statements of its own, and only site_setup's writes."""
     writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     roles = [k for k, v in source()["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
@@ -420,7 +420,8 @@ def test_only_the_site_registry_statements_reach_the_registry() -> None:
                 assert role == "SiteSetupRole" or not actions & writes, role
             elif statement.get("Resource") == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}:
                 assert keys, f"{role} {statement['Sid']}: a table statement without LeadingKeys"
-                assert not any(string_like(k, "SITES") for k in keys), f"{role} {statement['Sid']}"
+                for registry_key in ("SITES", "SITE_ALARMS"):
+                    assert not any(string_like(k, registry_key) for k in keys), f"{role} {statement['Sid']}"
 
 
 @pytest.mark.parametrize("name", [*FUNCTION_GRANTS, "RefreshPage"])

@@ -12,7 +12,7 @@ from detour.signals import error_rate
 from tests.support.template import Evaluator, hub_parameters, site_source, source, transformed
 
 TABLE = {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-REGISTRY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
+REGISTRY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES", "SITE_ALARMS"]}}
 DEAD_LETTERS = {"Fn::GetAtt": ["ErrorRateDeadLetterQueue", "Arn"]}
 
 

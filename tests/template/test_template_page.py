@@ -16,7 +16,7 @@ EDGE = Path(__file__).resolve().parents[2] / "edge"
 ANY_DISTRIBUTION = "arn:aws:cloudfront::123456789012:distribution/*"  # this account's, any of them
 SITE_PAGES = {"Fn::Sub": "${PageBucket.Arn}/sites/*"}
 TABLE = {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-REGISTRY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
+REGISTRY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES", "SITE_ALARMS"]}}
 
 
 @pytest.fixture(scope="module")

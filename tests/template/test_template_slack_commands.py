@@ -74,7 +74,7 @@ def test_the_role_may_do_exactly_what_the_commands_need() -> None:
     registry = granted["SiteRegistry"]
     assert set(registry["Action"]) == {"dynamodb:GetItem", "dynamodb:Query"}
     assert registry["Resource"] == {"Fn::GetAtt": ["IncidentsTable", "Arn"]}
-    assert registry["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES"]}}
+    assert registry["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SITES", "SITE_ALARMS"]}}
     # the health checks are the site stacks': the function only acts on registered sites
     maintenance = granted["PlannedMaintenance"]
     assert set(maintenance["Action"]) == {"route53:GetHealthCheck", "route53:UpdateHealthCheck"}

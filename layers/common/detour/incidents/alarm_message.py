@@ -64,8 +64,10 @@ def parse_alarm_message(message: str, alarm_prefix: str = "") -> Transition:
             f"{alarm_prefix}<site stack>/primary-health); check the subscription's filter policy"
         )
     alarm_arn = _text(body, "AlarmArn")
+    health_check_id = _health_check_id(alarm_name, body["Trigger"])
     return Transition(
-        site_id=_health_check_id(alarm_name, body["Trigger"]),
+        site_id=health_check_id,
+        health_check_id=health_check_id,
         alarm_name=alarm_name,
         alarm_arn=alarm_arn,
         alarm_description=str(body.get("AlarmDescription") or ""),

@@ -50,12 +50,17 @@ class Maintenance:
     """Where the site's planned maintenance is done: its health check, its table, the functions
     that follow a posted update, and the clients to use (low-level boto3 clients)."""
 
-    site_id: str  # the health check id
+    site_id: str
     table_name: str
     targets: UpdateTargets
     dynamodb: Any
     route53: Any
     lambda_client: Any
+    endpoint_check_id: str = ""  # the health check inverted; empty: the site id (sites before ADR 0002)
+
+    @property
+    def check_id(self) -> str:
+        return self.endpoint_check_id or self.site_id
 
     @property
     def notices(self) -> NoticeBoard:
@@ -106,14 +111,14 @@ def start(
     board = maintenance.notices
     board.post(maintenance.site_id, notice)
     try:
-        maintenance.route53.update_health_check(HealthCheckId=maintenance.site_id, Inverted=True)
+        maintenance.route53.update_health_check(HealthCheckId=maintenance.check_id, Inverted=True)
     except Exception:
         board.clear(maintenance.site_id)
         raise
     return _post(
         maintenance,
         update,
-        state=f"planned maintenance is on (notice posted, health check {maintenance.site_id} inverted)",
+        state=f"planned maintenance is on (notice posted, health check {maintenance.check_id} inverted)",
     )
 
 
@@ -133,12 +138,12 @@ def end(
             return Ended(was_on=True, posted=PostedUpdate(update=done, new=False))
     board = maintenance.notices
     notice = board.current(maintenance.site_id, now)
-    check = maintenance.route53.get_health_check(HealthCheckId=maintenance.site_id)["HealthCheck"]
+    check = maintenance.route53.get_health_check(HealthCheckId=maintenance.check_id)["HealthCheck"]
     was_on = bool(check.get("HealthCheckConfig", {}).get("Inverted")) or (notice is not None and notice.planned)
     update = compose(maintenance.site_id, stage=Stage.COMPLETED, message=message, author=author, source=source, now=now)
     if update_id is not None:
         update = replace(update, update_id=update_id)
-    maintenance.route53.update_health_check(HealthCheckId=maintenance.site_id, Inverted=False)
+    maintenance.route53.update_health_check(HealthCheckId=maintenance.check_id, Inverted=False)
     try:
         board.clear(maintenance.site_id)
     except Exception as error:
@@ -153,7 +158,7 @@ def end(
     posted = _post(
         maintenance,
         update,
-        state=(f"planned maintenance is off (health check {maintenance.site_id} no longer inverted, notice removed)"),
+        state=(f"planned maintenance is off (health check {maintenance.check_id} no longer inverted, notice removed)"),
     )
     return Ended(was_on=True, posted=posted)
 

@@ -2,10 +2,18 @@
 
 One item per site, all in one partition so that listing every site is one query:
 
-    pk = SITES    sk = <health check id>    domain, site_name, contact_url, default_message,
-                                            retry_after_s, slack_channel, slack_mention,
-                                            distribution_id, page_url, alarm_name, stack_name,
-                                            template_version, registered_at
+    pk = SITES          sk = <site id>        domain, site_name, contact_url, default_message,
+                                              retry_after_s, slack_channel, slack_mention,
+                                              distribution_id, page_url, alarm_name, stack_name,
+                                              endpoint_check_id, failover_check_id, signals,
+                                              signals_to_fail_over, signal_insufficient_data,
+                                              error_rate, template_version, registered_at
+    pk = SITE_ALARMS    sk = <alarm name>     site_id
+
+A site's id is its first endpoint health check's id, kept for life (ADR 0002): a replaced health
+check, or a calculated check put in front of it for failover signals, changes what the alarm
+watches but not the site, whose history, page and thread stay where they are. The second item finds
+the site from the one thing every alarm notification carries that never changes, its alarm's name.
 
 A site stack's `Custom::DetourSite` writes its item when the site is created or changed and deletes
 it when the site is removed (its history under SITE#<id> stays). The functions read a site's
@@ -16,14 +24,17 @@ alarm message cannot make Detour act for an arbitrary health check.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 from detour.incidents.items import decode, encode, store_errors
 from detour.incidents.transition import Transition
 
 REGISTRY_PK = "SITES"
-PAGE_PREFIX = "sites"  # a site's page lives under sites/<site id>/ in the hub's page bucket
+ALARMS_PK = "SITE_ALARMS"  # alarm name -> site id
+PAGE_PREFIX = "sites"  # a site's page lives under sites/<endpoint check id>/ (its distribution's OriginPath)
 DEFAULT_RETRY_AFTER_S = 120  # the site template's default, and the edge's fallback
 
 
@@ -35,9 +46,68 @@ class SiteChoiceError(LookupError):
     """Which site was meant cannot be told: none matches, or several do. The text lists the sites."""
 
 
+class SignalKind(StrEnum):
+    ALARM = "alarm"  # an alarm the operator named
+    ERROR_RATE = "error-rate"  # Detour's own target 5xx rate (functions/error_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A CloudWatch alarm that, besides the endpoint probe, means "send visitors to the page"."""
+
+    name: str
+    kind: SignalKind
+    alarm_name: str
+    health_check_id: str  # the CLOUDWATCH_METRIC check that follows the alarm
+
+    def to_value(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "alarm_name": self.alarm_name,
+            "health_check_id": self.health_check_id,
+        }
+
+    @classmethod
+    def from_value(cls, value: Mapping[str, Any]) -> Signal:
+        return cls(
+            str(value["name"]), SignalKind(str(value["kind"])), str(value["alarm_name"]), str(value["health_check_id"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRate:
+    """The settings of a site's 5xx-rate signal: target 5xx / requests of one ALB target group."""
+
+    target_group: str  # targetgroup/<name>/<id>
+    load_balancer: str  # app/<name>/<id>
+    threshold_percent: float
+    minutes: int
+    min_requests: int
+
+    def to_value(self) -> dict[str, str]:
+        return {
+            "target_group": self.target_group,
+            "load_balancer": self.load_balancer,
+            "threshold_percent": f"{self.threshold_percent:g}",
+            "minutes": str(self.minutes),
+            "min_requests": str(self.min_requests),
+        }
+
+    @classmethod
+    def from_value(cls, value: Mapping[str, Any]) -> ErrorRate:
+        return cls(
+            str(value["target_group"]),
+            str(value["load_balancer"]),
+            float(value["threshold_percent"]),
+            int(value["minutes"]),
+            int(value["min_requests"]),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class RegisteredSite:
-    site_id: str  # the Route 53 health check id
+    site_id: str  # the first endpoint health check's id, kept for life (ADR 0002)
     domain: str
     site_name: str
     alarm_name: str
@@ -51,28 +121,57 @@ class RegisteredSite:
     slack_mention: str = ""
     template_version: str = ""
     registered_at: str = ""
+    endpoint_check_id: str = ""  # the health check that probes the primary; empty: the site id
+    failover_check_id: str = ""  # what the records and the alarm watch; empty: the endpoint check
+    signals: tuple[Signal, ...] = ()
+    signals_to_fail_over: int = 1
+    signal_insufficient_data: str = "LastKnownStatus"
+    error_rate: ErrorRate | None = None
+
+    @property
+    def endpoint_check(self) -> str:
+        """The endpoint health check: what a drill or planned maintenance inverts."""
+        return self.endpoint_check_id or self.site_id
+
+    @property
+    def failover_check(self) -> str:
+        return self.failover_check_id or self.endpoint_check
 
     @property
     def page_prefix(self) -> str:
         """Where the site's index.html and status.json live in the page bucket."""
-        return f"{PAGE_PREFIX}/{self.site_id}/"
+        return f"{PAGE_PREFIX}/{self.endpoint_check}/"
 
     def names(self) -> set[str]:
         """What an operator may call the site by: its id, domain, name or stack (case-insensitive)."""
         return {n.lower().rstrip(".") for n in (self.site_id, self.domain, self.site_name, self.stack_name) if n}
 
     def to_item(self) -> dict[str, Any]:
-        values = asdict(self)
-        site_id = values.pop("site_id")
-        return encode({"pk": REGISTRY_PK, "sk": site_id, **values})
+        values = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("site_id", "signals", "error_rate")
+        }
+        values["signals"] = [signal.to_value() for signal in self.signals]
+        if self.error_rate is not None:
+            values["error_rate"] = self.error_rate.to_value()
+        return encode({"pk": REGISTRY_PK, "sk": self.site_id, **values})
+
+    def alarm_item(self) -> dict[str, Any]:
+        return encode({"pk": ALARMS_PK, "sk": self.alarm_name, "site_id": self.site_id})
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RegisteredSite:
         values = decode(item)
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"site_id", "signals", "error_rate"}
         kwargs = {k: v for k, v in values.items() if k in known}
         kwargs["retry_after_s"] = int(values.get("retry_after_s", DEFAULT_RETRY_AFTER_S))
-        return cls(site_id=str(values["sk"]), **{k: v for k, v in kwargs.items() if k != "site_id"})
+        kwargs["signals_to_fail_over"] = int(values.get("signals_to_fail_over", 1))
+        error_rate = values.get("error_rate")
+        return cls(
+            site_id=str(values["sk"]),
+            signals=tuple(Signal.from_value(value) for value in values.get("signals") or []),
+            error_rate=ErrorRate.from_value(error_rate) if error_rate else None,
+            **kwargs,
+        )
 
 
 class SiteRegistry:
@@ -98,13 +197,29 @@ class SiteRegistry:
             )
         return site
 
+    def by_alarm(self, alarm_name: str) -> RegisteredSite | None:
+        """The site whose alarm this is, found by the alarm's name (two reads)."""
+        with store_errors(self.table_name, f"finding the site of alarm {alarm_name}"):
+            item = self._client.get_item(
+                TableName=self.table_name, Key=encode({"pk": ALARMS_PK, "sk": alarm_name}), ConsistentRead=True
+            ).get("Item")
+        return self.get(str(decode(item)["site_id"])) if item else None
+
     def for_transition(self, transition: Transition) -> RegisteredSite:
-        """The site an alarm transition is for, refused unless that site's own alarm sent it."""
-        site = self.require(transition.site_id)
+        """The site an alarm transition is for, refused unless that site's own alarm sent it. A site
+        registered before ADR 0002 has no alarm item until the hub's next deploy writes one: its id
+        is then the health check its alarm watches."""
+        site = self.by_alarm(transition.alarm_name) or self.require(transition.health_check_id)
         if transition.alarm_name != site.alarm_name:
             raise UnregisteredSite(
                 f"alarm {transition.alarm_name!r} is not the registered alarm of site {site.site_id} "
                 f"({site.domain}), which is {site.alarm_name!r}; nothing was done for it"
+            )
+        watched = {site.failover_check, site.endpoint_check, site.site_id}  # the first two swap as signals come and go
+        if transition.health_check_id not in watched:
+            raise UnregisteredSite(
+                f"alarm {transition.alarm_name!r} watches health check {transition.health_check_id!r}, which is not "
+                f"one of site {site.site_id}'s ({', '.join(sorted(watched))}); nothing was done for it"
             )
         return site
 
@@ -127,12 +242,23 @@ class SiteRegistry:
         return sorted(sites, key=lambda site: (site.domain, site.site_id))
 
     def put(self, site: RegisteredSite) -> None:
+        """The site and the item that finds it by its alarm's name, together or not at all."""
         with store_errors(self.table_name, f"registering site {site.site_id}"):
-            self._client.put_item(TableName=self.table_name, Item=site.to_item())
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table_name, "Item": site.to_item()}},
+                    {"Put": {"TableName": self.table_name, "Item": site.alarm_item()}},
+                ]
+            )
 
-    def remove(self, site_id: str) -> None:
-        with store_errors(self.table_name, f"removing site {site_id} from the registry"):
-            self._client.delete_item(TableName=self.table_name, Key=encode({"pk": REGISTRY_PK, "sk": site_id}))
+    def remove(self, site: RegisteredSite) -> None:
+        with store_errors(self.table_name, f"removing site {site.site_id} from the registry"):
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Delete": {"TableName": self.table_name, "Key": encode({"pk": REGISTRY_PK, "sk": site.site_id})}},
+                    {"Delete": {"TableName": self.table_name, "Key": encode({"pk": ALARMS_PK, "sk": site.alarm_name})}},
+                ]
+            )
 
 
 def choose_site(sites: list[RegisteredSite], name: str | None) -> RegisteredSite:

@@ -379,6 +379,7 @@ def _transition_item(transition: Transition) -> dict[str, Any]:
         "reason": transition.reason,
         "changed_at": format_time(transition.changed_at),
         "planned": transition.planned,
+        "health_check_id": transition.health_check_id,
     }
 
 
@@ -395,6 +396,7 @@ def _transition_from_item(item: dict[str, Any]) -> Transition:
         reason=item.get("reason", ""),
         changed_at=parse_time(item["changed_at"]),
         planned=bool(item.get("planned", False)),
+        health_check_id=item.get("health_check_id", ""),
     )
 
 

@@ -20,8 +20,9 @@ class AlarmState(StrEnum):
 class Transition:
     """One CloudWatch alarm transition for one protected site.
 
-    `site_id` is the Route 53 health check id (the alarm's `HealthCheckId` dimension): every record
-    Detour keeps is keyed by it, so one deployment can protect several sites.
+    `site_id` keys every record Detour keeps for the site. The parser sets it to `health_check_id`
+    (the alarm's `HealthCheckId` dimension); `alarm_for_site` replaces it by the registered site's
+    id, which outlives its health checks (ADR 0002).
     """
 
     site_id: str
@@ -37,6 +38,7 @@ class Transition:
     # Set by the function that records it: an operator's planned-maintenance notice was active.
     # Not part of CloudWatch's message; the first record of the transition keeps it.
     planned: bool = False
+    health_check_id: str = ""  # the check the alarm watches: the endpoint's, or the calculated one
 
     @property
     def key(self) -> str:
@@ -52,7 +54,7 @@ class Transition:
     def health_check_console_url(self) -> str:
         # Route 53 is a global service; its console lives in us-east-1.
         base = CONSOLE.format(region="us-east-1")
-        return f"{base}/route53/healthchecks/home#/details/{quote(self.site_id, safe='')}"
+        return f"{base}/route53/healthchecks/home#/details/{quote(self.health_check_id or self.site_id, safe='')}"
 
 
 def format_time(moment: datetime) -> str:

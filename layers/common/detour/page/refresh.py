@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detour.incidents.notices import NoticeBoard, during_maintenance
 from detour.incidents.sites import RegisteredSite
@@ -23,8 +23,12 @@ from detour.incidents.transition import Transition, format_time
 from detour.incidents.updates import UpdateLog, current_span
 from detour.page.publisher import PagePublisher
 from detour.page.render import HISTORY_LENGTH, MAX_UPDATES, PageSettings, render
-from detour.page.status import PageStatus, SiteHistory, page_status
+from detour.page.status import PageStatus, SiteHistory, page_status, with_cause
 from detour.runtime import direct_events
+from detour.signals.causes import CauseLog, OutageCauses
+
+if TYPE_CHECKING:
+    from detour.signals.states import SignalReading
 
 SCHEDULE_REASON = "schedule"
 
@@ -82,10 +86,18 @@ class SitePages:
             retry_after_s=site.retry_after_s,
         )
 
-    def refresh(self, site: RegisteredSite, now: datetime, transition: Transition | None = None) -> Refreshed:
+    def refresh(
+        self,
+        site: RegisteredSite,
+        now: datetime,
+        transition: Transition | None = None,
+        cause: SignalReading | None = None,
+    ) -> Refreshed:
+        """`cause`: the handled ALARM's recorded cause, when the caller has it already."""
         return refresh(
             site.site_id,
             transition=transition,
+            causes=OutageCauses(CauseLog(self.table_name, self.dynamodb), site, transition, cause),
             store=IncidentStore(self.table_name, self.dynamodb),
             notices=NoticeBoard(self.table_name, self.dynamodb),
             updates=UpdateLog(self.table_name, self.dynamodb),
@@ -138,6 +150,7 @@ def refresh(
     settings: PageSettings,
     now: datetime,
     transition: Transition | None = None,
+    causes: OutageCauses | None = None,
 ) -> Refreshed:
     """`transition` is the one being handled. It is recorded here too (recording is idempotent and
     shared with the other functions), so the page never depends on another function having recorded
@@ -150,6 +163,8 @@ def refresh(
     history = SiteHistory(latest=snapshot.latest, recent=snapshot.recent_windows)
     timeline = updates.timeline(site_id, span=current_span(snapshot.recent_windows, now), limit=MAX_UPDATES)
     status = page_status(history, notices.current(site_id, now), settings.default_message, now, timeline)
+    if causes is not None and status.started_at is not None and not status.planned:
+        status = with_cause(status, causes.reading(status.started_at))
     rendered = render(status, history.recent_windows(HISTORY_LENGTH), settings)
     published = publisher.publish(
         rendered.page, rendered.status_json, order=f"{snapshot.version:012d}|{format_time(now)}"

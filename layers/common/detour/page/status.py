@@ -19,12 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detour.incidents.notices import SiteNotice
 from detour.incidents.transition import AlarmState, Transition, format_time
 from detour.incidents.updates import RESOLVED_FOR, Source, Stage, Timeline
 from detour.incidents.windows import FailoverWindow, derive_windows, ordered
+
+if TYPE_CHECKING:
+    from detour.signals.states import SignalReading
 
 # "Technical details": the alarm's reason, CloudWatch's own words (about 160 characters). Not the
 # alarm's description: the stack wrote that ("the primary ... is failing"), and it is true only in
@@ -67,6 +70,8 @@ class PageStatus:
     expected_end: datetime | None = None  # planned maintenance: the notice's `until`
     updates: tuple[PageUpdate, ...] = ()  # newest first
     earlier_updates: int = 0  # the incident's updates before those, not shown
+    failed_checks: tuple[str, ...] = ()  # which of the site's checks failed it over ("5xx rate")
+    cause: str = ""  # and what they said, for the technical details; not in status.json
 
     @property
     def stage(self) -> Stage | None:
@@ -95,6 +100,7 @@ class PageStatus:
             "stage": self.stage.value if self.stage else None,
             "updates": [update.to_json(texts=texts) for update in self.updates],
             "earlier_updates": self.earlier_updates,
+            "failed_checks": list(self.failed_checks),
         }
         if not texts:
             del shown["message"]
@@ -151,6 +157,17 @@ def page_status(
     )
     newest = [moment for moment in (status.updated_at, updates[0].posted_at if updates else None) if moment]
     return replace(status, updated_at=max(newest) if newest else None)
+
+
+def with_cause(status: PageStatus, reading: SignalReading | None) -> PageStatus:
+    """The outage's recorded cause (detour.signals.causes), if any: which checks failed, and why."""
+    if reading is None:
+        return status
+    return replace(
+        status,
+        failed_checks=tuple(state.label for state in reading.failing),
+        cause=_detail(reading.summary()),
+    )
 
 
 def _state(history: SiteHistory, now: datetime) -> PageStatus:

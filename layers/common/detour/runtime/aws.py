@@ -44,6 +44,11 @@ def route53_client() -> Any:
 
 
 @functools.cache
+def cloudwatch_client() -> Any:
+    return boto3.client("cloudwatch", config=CLIENT_CONFIG)
+
+
+@functools.cache
 def secrets_provider() -> Any:
     """Powertools' SecretsProvider (it caches values) on a client made here, on first use."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415 - ~25 ms
@@ -54,5 +59,13 @@ def secrets_provider() -> Any:
 def forget_clients() -> None:
     """Drop the clients made so far: the next use makes new ones for the current endpoint and
     credentials (a new local emulator, a new test). Lambda never needs this."""
-    for factory in (dynamodb_client, s3_client, cloudfront_client, lambda_client, route53_client, secrets_provider):
+    for factory in (
+        dynamodb_client,
+        s3_client,
+        cloudfront_client,
+        lambda_client,
+        route53_client,
+        cloudwatch_client,
+        secrets_provider,
+    ):
         factory.cache_clear()

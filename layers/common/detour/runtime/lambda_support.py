@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -17,8 +19,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.incidents.sites import RegisteredSite, SiteRegistry, UnregisteredSite
 from detour.incidents.transition import Transition
-from detour.runtime.aws import dynamodb_client
+from detour.runtime.aws import cloudwatch_client, dynamodb_client, route53_client
 from detour.runtime.tracing import traced
+
+if TYPE_CHECKING:
+    from detour.signals.states import SignalReading
 
 __all__ = ["alarm_for_site", "idempotency_config", "once_per_transition", "traced", "transition_from"]
 
@@ -84,8 +89,31 @@ def alarm_for_site(
     except UnregisteredSite as error:
         logger.error("Refused an alarm for an unregistered site; failing so it is dead-lettered", error=str(error))
         raise
-    logger.append_keys(domain=site.domain)
-    return transition, site
+    logger.append_keys(domain=site.domain, site_id=site.site_id)
+    return replace(transition, site_id=site.site_id), site
+
+
+def recorded_cause(transition: Transition, site: RegisteredSite, table_name: str, logger: Any) -> SignalReading | None:
+    """Why an ALARM transition's outage failed over, read once and shared by every function
+    (detour.signals.causes); None for other transitions. If Route 53 or CloudWatch cannot be read,
+    the incident is told without it (logged), and a later delivery or another function records it:
+    the diagnosis must never hold up the alert."""
+    from detour.signals.causes import cause_of  # noqa: PLC0415 - only ALARM transitions need it
+    from detour.signals.states import SignalsUnreadable  # noqa: PLC0415
+
+    try:
+        return cause_of(
+            transition,
+            site,
+            table_name=table_name,
+            dynamodb=dynamodb_client(),
+            route53=route53_client(),
+            cloudwatch=cloudwatch_client(),
+            now=datetime.now(UTC),
+        )
+    except SignalsUnreadable as error:
+        logger.warning("Could not read which check failed; telling the incident without it", error=str(error))
+        return None
 
 
 def transition_from(event: dict[str, Any], alarm_prefix: str, logger: Any) -> Transition:

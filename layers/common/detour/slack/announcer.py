@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,7 @@ from detour.slack.threads import Claim, ThreadRecord, ThreadStore, new_claim
 from detour.slack.transport import Slack, SlackDeliveryError
 
 EVENT_TYPE = "detour_incident"
+Causes = Callable[[datetime], str]  # an outage's start -> why it failed over, "" if not recorded
 MAX_STEPS = 8  # announce, resolve, a correction or two, and lost races
 BUSY_WAITS_S = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # waiting out another invocation's step, then retried
 BUSY = object()
@@ -63,14 +65,24 @@ def announce(
     threads: ThreadStore,
     site: say.Site,
     request_id: str,
+    causes: Causes | None = None,
 ) -> str:
     """Bring Slack up to date for this transition, recorded and applied, in `window` (the one it
-    belongs to, as recording it found); return what was done (for the logs)."""
+    belongs to, as recording it found); return what was done (for the logs). `causes` tells why
+    the outage that began at a moment failed over ("" when not recorded)."""
+    causes = causes or _no_causes
     if not slack.threads:
-        slack.post(say.message_for_state(site, transition, window))
+        cause = causes(window.started_at if window is not None else transition.changed_at)
+        slack.post(say.message_for_state(site, transition, window, cause))
         return "posted a message"
     incidents = Incidents(
-        slack=slack, store=store, threads=threads, site=site, transition=transition, request_id=request_id
+        slack=slack,
+        store=store,
+        threads=threads,
+        site=site,
+        transition=transition,
+        request_id=request_id,
+        causes=causes,
     )
     done = [incidents.reconcile(w) for w in _windows_touched_by(transition, window, store)]
     note = incidents.note(window)
@@ -163,11 +175,13 @@ class Incidents(ThreadPoster):
         site: say.Site,
         transition: Transition,
         request_id: str,
+        causes: Causes | None = None,
     ) -> None:
         super().__init__(
             slack=slack, store=store, threads=threads, site=site, site_id=transition.site_id, request_id=request_id
         )
         self.transition = transition
+        self.causes = causes or _no_causes
 
     def reconcile(self, window: FailoverWindow) -> str:
         """Steps until the window's thread shows what the window says. A step in another
@@ -264,9 +278,11 @@ class Incidents(ThreadPoster):
     def _announce(self, window: FailoverWindow, record: ThreadRecord, claim: Claim) -> str:
         resolution = _resolution(window)
         message = (
-            say.resolved(self.site, window, self._closing(window))
+            say.resolved(self.site, window, self._closing(window), self.causes(window.started_at))
             if resolution is not None
-            else say.failing_over(self.site, self._opening(window), planned=window.planned)
+            else say.failing_over(
+                self.site, self._opening(window), planned=window.planned, cause=self.causes(window.started_at)
+            )
         )
         told = resolution  # what the root says: resolved at once, or None for "failing over"
         adopted = self._adopt(record, None)
@@ -291,7 +307,7 @@ class Incidents(ThreadPoster):
 
     def _resolve(self, window: FailoverWindow, record: ThreadRecord, claim: Claim, resolution: str) -> str:
         root = SlackThread(str(record.channel), str(record.ts))  # _step resolves announced threads only
-        self.slack.update(root, say.resolved(self.site, window, self._closing(window)))
+        self.slack.update(root, say.resolved(self.site, window, self._closing(window), self.causes(window.started_at)))
         if not record.replied and self._adopt(record, root) is None:
             self._posted(say.recovered_reply(self.site, window), root, "reply", record, claim)
         self.threads.finish(record, claim.token, resolved=resolution, replied=True)
@@ -317,6 +333,10 @@ class Incidents(ThreadPoster):
             return t
         assert window.ended_at is not None  # noqa: S101 - only closed windows are resolved
         return replace(t, new_state=AlarmState.OK, old_state=AlarmState.ALARM, reason="", changed_at=window.ended_at)
+
+
+def _no_causes(_started_at: datetime) -> str:
+    return ""
 
 
 def _resolution(window: FailoverWindow) -> str | None:

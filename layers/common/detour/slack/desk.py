@@ -182,7 +182,8 @@ def desk_for(table_name: str, site: RegisteredSite, targets: UpdateTargets) -> D
         lambda_client=lambda_client(),
         targets=targets,
         maintenance=planned_maintenance.Maintenance(
-            site_id=site.site_id,  # the health check id: planned maintenance inverts this site's check
+            site_id=site.site_id,
+            endpoint_check_id=site.endpoint_check,  # planned maintenance inverts this site's endpoint check
             table_name=table_name,
             targets=targets,
             dynamodb=dynamodb,

@@ -48,7 +48,7 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
-def failing_over(site: Site, transition: Transition, planned: bool = False) -> SlackMessage:
+def failing_over(site: Site, transition: Transition, planned: bool = False, cause: str = "") -> SlackMessage:
     if planned:  # announced by the operator's notice: no one needs paging
         title, lead, emoji = f"Planned maintenance of {site.domain} has begun", "", ":construction:"
         body = "The health check is inverted for planned maintenance; visitors get the maintenance page."
@@ -62,13 +62,14 @@ def failing_over(site: Site, transition: Transition, planned: bool = False) -> S
             _header(f"{emoji} {title}"),
             _section(f"{lead}{body}"),
             _state_change(transition),
+            *([_cause(cause)] if cause and not planned else []),
             _reason(transition),
             _links(site, transition),
         ],
     )
 
 
-def resolved(site: Site, window: FailoverWindow, transition: Transition) -> SlackMessage:
+def resolved(site: Site, window: FailoverWindow, transition: Transition, cause: str = "") -> SlackMessage:
     """The incident's root message once it is over (chat.update), or its one message in webhook mode."""
     assert window.ended_at is not None  # noqa: S101 - callers pass closed windows only
     took = human_duration(window.duration_s or 0)
@@ -87,6 +88,7 @@ def resolved(site: Site, window: FailoverWindow, transition: Transition) -> Slac
                 ("Recovered", slack_date(window.ended_at)),
                 ("Duration", took),
             ),
+            *([_cause(cause)] if cause and not window.planned else []),
             *([_reason(transition)] if transition.reason else []),
             _links(site, transition),
         ],
@@ -155,17 +157,20 @@ def update_posted(site: Site, update: Update) -> SlackMessage:
     return SlackMessage(text=text, blocks=[_section(text)])
 
 
-def message_for_state(site: Site, transition: Transition, window: FailoverWindow | None) -> SlackMessage:
-    """Webhook mode: one self-contained message per transition, true when it is read."""
+def message_for_state(
+    site: Site, transition: Transition, window: FailoverWindow | None, cause: str = ""
+) -> SlackMessage:
+    """Webhook mode: one self-contained message per transition, true when it is read. `cause`: the
+    recorded cause of `window` (or of this ALARM's outage)."""
     if transition.new_state is AlarmState.ALARM:
         if window is not None and window.ended_at is not None:  # delivered after its recovery
-            return resolved(site, window, transition)
+            return resolved(site, window, transition, cause)
         if window is not None and window.started_at != transition.changed_at:  # the same incident
             return still_failing(site, transition)
-        return failing_over(site, transition, planned=window is not None and window.planned)
+        return failing_over(site, transition, planned=window is not None and window.planned, cause=cause)
     if transition.new_state is AlarmState.OK:
         if window is not None and window.ended_at is not None:
-            return resolved(site, window, transition)
+            return resolved(site, window, transition, cause)
         return healthy_without_known_outage(site, transition)
     return health_data_missing(site, transition, during_incident=window is not None)
 
@@ -218,6 +223,10 @@ def _state_change(transition: Transition) -> dict[str, Any]:
     return _fields(
         ("State", f"{transition.old_state} → {transition.new_state}"), ("Since", slack_date(transition.changed_at))
     )
+
+
+def _cause(cause: str) -> dict[str, Any]:
+    return _section(f"*Why it failed over*\n{escape(truncate(cause, REASON_MAX))}")
 
 
 def _reason(transition: Transition) -> dict[str, Any]:

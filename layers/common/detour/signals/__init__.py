@@ -1,0 +1,1 @@
+"""Failover signals: what, besides the endpoint probe, sends a site's visitors to its page (ADR 0002)."""
