@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     session = session_for(args)
     site = resolve_site(args, session)
-    check_id, table, domain = site.site_id, site.table, site.domain
+    check_id, table, domain = site.endpoint_check, site.table, site.domain  # the check inverted; records: site_id
     targets = update_targets(site)  # read before anything changes: an older hub lacks NotifySlackFunctionName
     plan = _plan(site, domain, check_id, notice)
     print(plan)
@@ -80,12 +80,13 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
         return EXIT_ERROR
     route53 = session.client("route53")
     maintenance = planned_maintenance.Maintenance(
-        site_id=check_id,
+        site_id=site.site_id,
         table_name=table,
         targets=targets,
         dynamodb=session.client("dynamodb"),
         route53=route53,
         lambda_client=session.client("lambda"),
+        endpoint_check_id=check_id,
     )
     with _layer_errors():
         author = caller_arn(session)
@@ -173,6 +174,7 @@ def _plan(site: SiteView, domain: str, check_id: str, notice: SiteNotice | None)
     until = f", back by {utc_text(notice.until)}" if notice.until else ""
     return paragraphs(
         f"Planned maintenance of {domain}{until}: the page will say {notice.message!r}.",
+        *_rule_warning(site),
         f"Health check {check_id} will be inverted: Route 53 moves {domain} to the maintenance page in "
         f"about {int(interval) * int(threshold)} s (interval {interval} s x threshold {threshold}), then "
         "resolvers follow within the record's TTL (60 s). Slack announces it as planned maintenance, and "
@@ -180,6 +182,18 @@ def _plan(site: SiteView, domain: str, check_id: str, notice: SiteNotice | None)
         "The message is posted to the incident timeline (stage in_progress): the page and the Slack thread "
         "show it within seconds; `detour maintenance off` posts completed.",
     )
+
+
+def _rule_warning(site: SiteView) -> list[str]:
+    """A site that fails over only when several of its checks fail does not move on the probe alone."""
+    needed, checks = site.site.signals_to_fail_over, 1 + len(site.site.signals)
+    if needed <= 1:
+        return []
+    return [
+        f"WARNING: {site.domain} fails over only when {needed} of its {checks} checks fail "
+        f"(SignalsToFailOver {needed}): inverting the endpoint check alone does not move it to the "
+        "maintenance page. The notice and the timeline are posted all the same."
+    ]
 
 
 def _confirmed(stdin: Any = None) -> bool:

@@ -182,11 +182,15 @@ def add(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _site_lines(site: RegisteredSite, bucket: str, table: str) -> list[str]:
+    checks = f"the stack's health check {site.endpoint_check}"
+    if site.signals:
+        count = len(site.signals)
+        checks = f"the stack's health checks (endpoint {site.endpoint_check}, failover, {count} for signals)"
     return [
-        f"  goes:  the stack's health check {site.site_id}, the failover records of {site.domain},",
+        f"  goes:  {checks}, the failover records of {site.domain},",
         f"         its distribution {site.distribution_id} and its alarm {site.alarm_name};",
         f"         its page objects (every version under s3://{bucket}/{site.page_prefix}), then its registration",
-        f"  stays: its history (transitions, windows, timeline) in table {table}, under health check id {site.site_id}",
+        f"  stays: its history (transitions, windows, timeline) in table {table}, under site id {site.site_id}",
     ]
 
 

@@ -55,6 +55,17 @@ class SiteView:
         return self.site.alarm_name
 
     @property
+    def endpoint_check(self) -> str:
+        """The health check that probes the primary: what a drill or planned maintenance inverts, and
+        what Route 53 calls about the probe ask. Not a DynamoDB key: that stays `site_id` (ADR 0002)."""
+        return self.site.endpoint_check
+
+    @property
+    def failover_check(self) -> str:
+        """What the failover records and the alarm watch: a calculated check when the site has signals."""
+        return self.site.failover_check
+
+    @property
     def table(self) -> str:
         return self.hub.output("IncidentsTableName")
 
@@ -70,6 +81,21 @@ class SiteView:
 
     def parameter(self, key: str) -> str:
         return self.stack.parameter(key)
+
+
+def checks_count(site: RegisteredSite) -> int:
+    """The site's checks: the endpoint probe and each signal."""
+    return 1 + len(site.signals)
+
+
+def failover_rule(site: RegisteredSite) -> str:
+    """When Route 53 sends the site's visitors to its page, in words (ADR 0002's SignalsToFailOver)."""
+    checks, needed = checks_count(site), max(1, site.signals_to_fail_over)
+    if checks == 1:
+        return "fails over when the endpoint probe fails"
+    if needed == 1:
+        return f"fails over when any check fails (any of {checks})"
+    return f"fails over when {needed} of {checks} checks fail"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from detour.incidents.items import IncidentStoreError
 from detour.incidents.notices import NoticeBoard, NoticeError
 from detour.incidents.operator_updates import read_context
+from detour.incidents.sites import RegisteredSite
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.incidents.updates import Timeline, UpdateLog
+from detour.signals.causes import CauseLog, OutageCauses
+from detour.signals.states import ENDPOINT, SignalReading, SignalState, read_signals
 from detour.slack.message import human_duration
 from detour_cli import authoritative_dns as adns
 from detour_cli.output import (
@@ -37,7 +40,7 @@ from detour_cli.output import (
     run_reporting_errors,
     utc_text,
 )
-from detour_cli.sites import Deployment, SiteView, add_site_argument, read_deployment
+from detour_cli.sites import Deployment, SiteView, add_site_argument, checks_count, failover_rule, read_deployment
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 from detour_cli.update import timeline_table
 from detour_cli.window_log import LoggedWindow, current_window
@@ -47,8 +50,13 @@ INVERTED_WARNING = "  !!! INVERTED: failover is forced (a drill or planned maint
 EPILOG = paragraphs(
     EXIT_CODES_HELP.format(
         problem="a problem found: DNS answers the maintenance page or neither, the health check is unhealthy, "
-        "Inverted, Disabled or without observations, the alarm is in ALARM, or a failover window is open"
+        "Inverted, Disabled or without observations, a signal is failing, the failover check is Inverted or "
+        "Disabled, the alarm is in ALARM, or a failover window is open"
     ),
+    "Signals (ADR 0002): a site with failover signals lists each of its checks (the endpoint probe from Route "
+    "53's checkers, each signal from its CloudWatch alarm: healthy, failing or unknown), the rule (how many "
+    "failing checks fail it over), and the calculated failover check the records watch. While a failover window "
+    "is open, `why:` is the cause recorded when the outage began.",
     "Sites: --site picks one (its domain, health check id, site name or site stack). Without --site, a "
     "deployment with one site shows that site; with several, one line per site (healthy, on the page or "
     "unknown, and since when), exit 1 if any site has a problem (one on its page does), 2 if a site could "
@@ -115,6 +123,65 @@ class AlarmState:
 
 
 @dataclass(frozen=True, slots=True)
+class FailoverCheckState:
+    """The calculated check in front of the endpoint check (a site with signals): what the failover
+    records and the alarm watch. Route 53 gives no checker status for a calculated check: its flags
+    and children only."""
+
+    id: str
+    inverted: bool
+    disabled: bool
+    health_threshold: int | None
+    children: tuple[str, ...]
+
+    def problems(self, endpoint_check: str) -> list[str]:
+        found = []
+        if self.disabled:
+            found.append(
+                f"the failover check {self.id} is Disabled: Route 53 treats it as healthy and never fails over"
+            )
+        if self.inverted:
+            found.append(f"the failover check {self.id} is Inverted: failover is forced whatever the checks say")
+        if endpoint_check not in self.children:
+            found.append(f"the failover check {self.id} does not watch the endpoint check {endpoint_check}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Each of the site's checks as read now, and the rule that turns them into a failover."""
+
+    reading: SignalReading
+    needed: int  # SignalsToFailOver: how many failing checks fail the site over
+    insufficient_data: str  # SignalInsufficientData
+    rule: str  # in words
+    has_signals: bool
+    failover: FailoverCheckState | None = None  # only when it is not the endpoint check itself
+
+    @property
+    def checks(self) -> int:
+        return len(self.reading.states)
+
+    def effective(self, health: HealthCheckState) -> list[bool | None]:
+        """Each check as Route 53 counts it: the endpoint as its flags turn it (Inverted, Disabled)."""
+        return [
+            (health.healthy if health.observations else None) if state.kind == ENDPOINT else state.healthy
+            for state in self.reading.states
+        ]
+
+    def verdict(self, health: HealthCheckState) -> bool | None:
+        """True: the rule says fail over now; False: stay on the primary; None: it rests on unknown checks."""
+        states = self.effective(health)
+        failing, unknown = states.count(False), states.count(None)
+        if failing >= self.needed:
+            return True
+        return None if failing + unknown >= self.needed else False
+
+    def failing_signals(self) -> tuple[SignalState, ...]:
+        return tuple(state for state in self.reading.failing if state.kind != ENDPOINT)
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     stack: str  # the hub
     site_stack: str
@@ -129,9 +196,15 @@ class Status:
     window: LoggedWindow | None
     timeline: Timeline  # what the page says of the current incident, newest first
     now: datetime
+    signals: Signals | None = None
+    cause: SignalReading | None = None  # the open window's recorded cause
 
     def problems(self) -> list[str]:
         found = self.health.problems()
+        if self.signals is not None:
+            found += [f"signal {state.label} is failing ({state.detail})" for state in self.signals.failing_signals()]
+            if self.signals.failover is not None:
+                found += self.signals.failover.problems(self.health.id)
         if self.alarm.state == "ALARM":
             found.append(f"alarm {self.alarm.name} is in ALARM")
         if self.dns.serving == adns.MAINTENANCE:
@@ -184,22 +257,25 @@ def gather(args: argparse.Namespace) -> Status:
 
 
 def gather_site(site: SiteView, args: argparse.Namespace, session: Any) -> Status:
-    check_id, domain = site.site_id, site.domain
+    # Route 53 is asked about the endpoint check; every record in the table is keyed by the site's id.
+    site_id, domain = site.site_id, site.domain
     resolver = args.resolver or os.environ.get("DETOUR_RESOLVER")
     lookup = adns.NameLookup(adns.parse_host_port(resolver) if resolver else None)
 
-    route53 = session.client("route53")
-    health = _health_check(route53, check_id)
-    alarm = _alarm(session.client("cloudwatch"), site.alarm_name)
+    route53, cloudwatch = session.client("route53"), session.client("cloudwatch")
+    health = _health_check(route53, site.endpoint_check)
+    signals = _signals(site.site, route53, cloudwatch)
+    alarm = _alarm(cloudwatch, site.alarm_name)
     servers = _name_servers(route53, site.parameter("HostedZoneId"), args.nameserver, lookup)
     primary = _primary_addresses(site.parameter("PrimaryKind"), site.parameter("PrimaryTarget"), lookup)
     distribution = site.output("DistributionDomainName")
     maintenance = lookup.addresses(distribution)
     answers = [adns.ask(server, domain) for server in servers]
     dynamodb, table = session.client("dynamodb"), site.table
-    window = current_window(dynamodb, table, check_id)
+    window = current_window(dynamodb, table, site_id)
+    cause = OutageCauses(CauseLog(table, dynamodb), site.site).reading(window.started_at) if window else None
     context = read_context(
-        check_id,
+        site_id,
         store=IncidentStore(table, dynamodb),
         log=UpdateLog(table, dynamodb),
         notices=NoticeBoard(table, dynamodb),
@@ -220,6 +296,31 @@ def gather_site(site: SiteView, args: argparse.Namespace, session: Any) -> Statu
         window=window,
         timeline=context.timeline,
         now=datetime.now(UTC),
+        signals=signals,
+        cause=cause,
+    )
+
+
+def _signals(site: RegisteredSite, route53: Any, cloudwatch: Any) -> Signals:
+    """The site's checks now (one GetHealthCheckStatus, one DescribeAlarms), and its calculated check."""
+    failover = None
+    if site.failover_check != site.endpoint_check:
+        config = route53.get_health_check(HealthCheckId=site.failover_check)["HealthCheck"]["HealthCheckConfig"]
+        threshold = config.get("HealthThreshold")
+        failover = FailoverCheckState(
+            site.failover_check,
+            bool(config.get("Inverted")),
+            bool(config.get("Disabled")),
+            None if threshold is None else int(threshold),
+            tuple(config.get("ChildHealthChecks") or ()),
+        )
+    return Signals(
+        reading=read_signals(site, route53, cloudwatch, datetime.now(UTC)),
+        needed=max(1, site.signals_to_fail_over),
+        insufficient_data=site.signal_insufficient_data,
+        rule=failover_rule(site),
+        has_signals=checks_count(site) > 1,
+        failover=failover,
     )
 
 
@@ -310,6 +411,9 @@ def as_json(status: Status) -> dict[str, Any]:
             "distribution": status.distribution,
             "maintenance_addresses": list(status.maintenance_addresses),
         },
+        "signals": _signals_json(status),
+        "rule": _rule_json(status),
+        "failover_check": _failover_json(status),
         "open_window": None
         if window is None
         else {
@@ -317,6 +421,8 @@ def as_json(status: Status) -> dict[str, Any]:
             "open_for_s": round((status.now - window.started_at).total_seconds(), 3),
             "reason": window.reason,
             "planned": window.planned,
+            "cause": status.cause.summary() if status.cause else None,
+            "cause_read_at": format_time(status.cause.read_at) if status.cause else None,
         },
         "timeline": {
             "stage": status.timeline.stage.value if status.timeline.stage else None,
@@ -334,6 +440,92 @@ def as_json(status: Status) -> dict[str, Any]:
         },
         "problems": status.problems(),
     }
+
+
+def _signals_json(status: Status) -> list[dict[str, Any]]:
+    if status.signals is None:
+        return []
+    return [
+        {
+            "name": state.name,
+            "label": state.label,
+            "kind": state.kind,
+            "alarm_name": state.alarm_name or None,
+            "healthy": state.healthy,
+            "state": state.verdict,
+            "detail": state.detail,
+        }
+        for state in status.signals.reading.states
+    ]
+
+
+def _rule_json(status: Status) -> dict[str, Any] | None:
+    signals = status.signals
+    if signals is None:
+        return None
+    effective = signals.effective(status.health)
+    return {
+        "text": signals.rule,
+        "signals_to_fail_over": signals.needed,
+        "checks": signals.checks,
+        "signal_insufficient_data": signals.insufficient_data if signals.has_signals else None,
+        "failing": effective.count(False),
+        "unknown": effective.count(None),
+        "fails_over": signals.verdict(status.health),
+    }
+
+
+def _failover_json(status: Status) -> dict[str, Any]:
+    failover = status.signals.failover if status.signals else None
+    if failover is None:
+        return {"id": status.health.id, "is_endpoint_check": True}
+    return {
+        "id": failover.id,
+        "is_endpoint_check": False,
+        "inverted": failover.inverted,
+        "disabled": failover.disabled,
+        "health_threshold": failover.health_threshold,
+        "children": list(failover.children),
+    }
+
+
+def _signal_lines(status: Status, style: Style) -> list[str]:
+    """The Signals section: each check, the rule and what it says now, the calculated check."""
+    signals = status.signals
+    if signals is None or not signals.has_signals:
+        return []
+    verdict = signals.verdict(status.health)
+    if verdict is None:
+        now = style("rests on the unknown checks' last known status", "yellow")
+    else:
+        now = style("fail over", "red", "bold") if verdict else style("stay on the primary", "green")
+    effective = signals.effective(status.health)
+    lines = [
+        "",
+        f"Signals: {signals.rule} (SignalsToFailOver {signals.needed}, SignalInsufficientData "
+        f"{signals.insufficient_data}); now {effective.count(False)} of {signals.checks} failing: {now}",
+    ]
+    states = signals.reading.states
+    width = max(len(state.label) for state in states)
+    kinds = max(len(state.kind) for state in states)
+    colours = {"healthy": ("green",), "failing": ("red", "bold"), "unknown": ("yellow",)}
+    for state in states:
+        shown = style(f"{state.verdict:<7}", *colours[state.verdict])
+        detail = printable(state.detail)
+        if state.kind == ENDPOINT and status.health.inverted and not status.health.disabled:
+            detail += " (Inverted: Route 53 counts it as " + ("healthy)" if status.health.healthy else "failing)")
+        alarm = f" [{state.alarm_name}]" if state.alarm_name else ""
+        lines.append(f"  {state.label:<{width}}  {state.kind:<{kinds}}  {shown}  {detail}{alarm}")
+    failover = signals.failover
+    if failover is not None:
+        flags = [name for name, on in (("Inverted", failover.inverted), ("Disabled", failover.disabled)) if on]
+        threshold = "?" if failover.health_threshold is None else str(failover.health_threshold)
+        lines.append(
+            f"  failover check {failover.id} (calculated: healthy while {threshold} of its "
+            f"{len(failover.children)} checks are){', ' + ', '.join(flags) if flags else ''}: what the failover "
+            "records and the alarm watch"
+        )
+    return lines
 
 
 def _timeline_lines(timeline: Timeline) -> list[str]:
@@ -363,6 +555,7 @@ def render(status: Status, style: Style) -> str:
     lines += [f"  {o.region:<16} {o.ip:<16} {o.status}" for o in health.observations]
     if not health.observations:
         lines.append("  no observations yet")
+    lines += _signal_lines(status, style)
 
     colour = {"OK": "green", "ALARM": "red"}.get(alarm.state, "yellow")
     ago = human_duration((status.now - alarm.since).total_seconds())
@@ -388,18 +581,7 @@ def render(status: Status, style: Style) -> str:
         f"  maintenance page {status.distribution} is {', '.join(status.maintenance_addresses) or '(does not resolve)'}"
     )
 
-    lines.append("")
-    if status.window is None:
-        lines.append("Failover window: none open")
-    else:
-        w = status.window
-        kind = "planned maintenance" if w.planned else "unplanned"
-        lasted = human_duration((status.now - w.started_at).total_seconds())
-        lines.append(style(f"Failover window OPEN since {utc_text(w.started_at)} ({lasted}, {kind})", "red"))
-        if w.reason:
-            lines.append(f"  {printable(w.reason)}")
-
-    lines += ["", *_timeline_lines(status.timeline)]
+    lines += ["", *_window_lines(status, style), "", *_timeline_lines(status.timeline)]
 
     problems = status.problems()
     lines.append("")
@@ -408,6 +590,26 @@ def render(status: Status, style: Style) -> str:
     else:
         lines.append(style("OK: ", "green", "bold") + "the primary is healthy and DNS answers it")
     return "\n".join(lines)
+
+
+def _window_lines(status: Status, style: Style) -> list[str]:
+    if status.window is None:
+        return ["Failover window: none open"]
+    w = status.window
+    kind = "planned maintenance" if w.planned else "unplanned"
+    lasted = human_duration((status.now - w.started_at).total_seconds())
+    lines = [style(f"Failover window OPEN since {utc_text(w.started_at)} ({lasted}, {kind})", "red")]
+    if w.reason:
+        lines.append(f"  {printable(w.reason)}")
+    lines.append(f"  why: {cause_text(status.cause)}")
+    return lines
+
+
+def cause_text(cause: SignalReading | None) -> str:
+    """A window's recorded cause in one line, or why there is none."""
+    if cause is None:
+        return "cause not recorded (an outage from before Detour recorded causes, or its alarm not yet handled)"
+    return printable(cause.summary())
 
 
 # -- several sites: one line each ---------------------------------------------------------------------
@@ -440,6 +642,13 @@ class SiteLine:
         if self.status is None:
             return [f"could not be read: {self.error}"]
         return self.status.problems()
+
+    def failing(self) -> list[str]:
+        """The failing checks of a site with signals, shortly: `5xx rate`, `endpoint probe`."""
+        signals = self.status.signals if self.status else None
+        if signals is None or not signals.has_signals:
+            return []
+        return [state.label for state in signals.reading.failing]
 
 
 def gather_all(deployment: Deployment, args: argparse.Namespace, session: Any) -> list[SiteLine]:
@@ -506,7 +715,9 @@ def render_overview(deployment: Deployment, lines: list[SiteLine], region: str, 
         since = (
             f"since {utc_text(line.since)} ({human_duration((now - line.since).total_seconds())})" if line.since else ""
         )
-        text.append(f"  {line.site.domain:<{width}}  {state}  {since}".rstrip())
+        failing = line.failing()
+        hint = f"  failing: {', '.join(failing)}" if failing else ""
+        text.append(f"  {line.site.domain:<{width}}  {state}  {since}{hint}".rstrip())
         problems = line.problems()
         if problems:
             text.append(f"  {'':<{width}}  " + "; ".join(problems))

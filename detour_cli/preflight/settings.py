@@ -221,23 +221,24 @@ def deployed_settings(session: Any, view: Any, signal_alarms: tuple[str, ...]) -
     notes = []
     problem = None
     deployed_check: dict[str, Any] | None = None
+    check_id = view.site.endpoint_check  # the probe's check; the site's id is only its first one (ADR 0002)
     try:
-        check = session.client("route53").get_health_check(HealthCheckId=view.site_id)["HealthCheck"]
+        check = session.client("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"]
         deployed_check = check["HealthCheckConfig"]
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "?")
-        notes.append(f"health check {view.site_id} could not be read ({code}): probing as the stack's parameters say")
+        notes.append(f"health check {check_id} could not be read ({code}): probing as the stack's parameters say")
         if code == "NoSuchHealthCheck":
             problem = failed(
                 HEALTH_CHECK,
-                f"the stack's health check {view.site_id} is gone: the site cannot fail over",
+                f"the stack's health check {check_id} is gone: the site cannot fail over",
                 REDEPLOY,
             )
         else:
             problem = Result(
                 HEALTH_CHECK,
                 Status.ERROR,
-                f"could not read health check {view.site_id}: AWS error {code}: "
+                f"could not read health check {check_id}: AWS error {code}: "
                 f"{error.response.get('Error', {}).get('Message', error)}",
                 fix="allow route53:GetHealthCheck and run preflight again",
             )
@@ -245,7 +246,7 @@ def deployed_settings(session: Any, view: Any, signal_alarms: tuple[str, ...]) -
         parameters,
         site_stack=stack.name,
         distribution_id=view.site.distribution_id,
-        health_check_id=view.site_id,
+        health_check_id=check_id,
         deployed_check=deployed_check,
         signal_alarms=signal_alarms,
         notes=notes,

@@ -2,7 +2,11 @@
 failover pair: the PRIMARY record while its health check is healthy, the SECONDARY otherwise.
 
 It reads the records and the health check from moto on every query, so flipping the check's
-Inverted flag (as a drill does) changes the answer. Alias targets (the distribution, a load
+Inverted flag (as a drill does) changes the answer. A site with failover signals (ADR 0002) puts a
+CALCULATED check in front of the records: it is judged as Route 53 judges one, from its children,
+each alarm-backed child from its CloudWatch alarm's state (moto keeps no AlarmIdentifier, so the
+test world tags the child with its alarm's name: ALARM_TAG), so setting a signal's alarm to ALARM
+(as `detour drill --signal` does) changes the answer too. Alias targets (the distribution, a load
 balancer) resolve through `names`, which the server also answers directly: it doubles as the
 recursive resolver the CLI uses for those names in tests.
 """
@@ -23,6 +27,7 @@ import dns.reversename
 import dns.rrset
 
 HEALTHY_SHARE = 0.18
+ALARM_TAG = "detour-test:alarm"  # on an alarm-backed check: the name of its alarm
 
 
 class AuthoritativeTestServer:
@@ -102,7 +107,7 @@ class AuthoritativeTestServer:
             return None
         by_role = {r.get("Failover"): r for r in records}
         primary = by_role.get("PRIMARY")
-        chosen = primary if primary and _healthy(primary["HealthCheckId"]) else by_role.get("SECONDARY")
+        chosen = primary if primary and healthy(primary["HealthCheckId"]) else by_role.get("SECONDARY")
         if chosen is None:
             return None
         if "AliasTarget" in chosen:
@@ -115,16 +120,34 @@ def _records(zone_id: str) -> list[dict[str, Any]]:
     return boto3.client("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
 
 
-def _healthy(check_id: str) -> bool:
-    """Route 53's rule: more than 18% of checkers healthy, turned over by Inverted; Disabled is healthy."""
+def healthy(check_id: str) -> bool:
+    """Route 53's rule: more than 18% of checkers healthy, turned over by Inverted; Disabled is healthy.
+    A calculated check: at least HealthThreshold of its children healthy; an alarm-backed one: its
+    alarm not in ALARM (INSUFFICIENT_DATA as InsufficientDataHealthStatus says, LastKnownStatus as healthy)."""
     route53 = boto3.client("route53")
     config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
     if config.get("Disabled"):
         return True
-    observations = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
-    healthy = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
-    checkers_say_healthy = bool(observations) and healthy / len(observations) > HEALTHY_SHARE
-    return checkers_say_healthy != bool(config.get("Inverted"))
+    if config.get("Type") == "CALCULATED":
+        children = config.get("ChildHealthChecks") or []
+        verdict = sum(healthy(child) for child in children) >= int(config.get("HealthThreshold", len(children)))
+    elif config.get("Type") == "CLOUDWATCH_METRIC":
+        verdict = _alarm_healthy(route53, check_id, config)
+    else:
+        observations = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
+        passing = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
+        verdict = bool(observations) and passing / len(observations) > HEALTHY_SHARE
+    return verdict != bool(config.get("Inverted"))
+
+
+def _alarm_healthy(route53: Any, check_id: str, config: dict[str, Any]) -> bool:
+    tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id)["ResourceTagSet"]["Tags"]
+    names = [tag["Value"] for tag in tags if tag["Key"] == ALARM_TAG]
+    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"] if names else []
+    state = alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
+    if state == "INSUFFICIENT_DATA":
+        return config.get("InsufficientDataHealthStatus") != "Unhealthy"
+    return state != "ALARM"
 
 
 def _plain(name: str) -> str:

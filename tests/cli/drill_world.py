@@ -1,7 +1,9 @@
 """What `detour drill` needs around the moto world: an HTTPS endpoint that serves the maintenance
 page (rendered from the incidents table, as refresh_page would publish it) with a self-signed
-certificate for the domain, and an alarm that follows the health check's Inverted flag, as the
-real one does a minute or so after Route 53 stops calling the primary healthy.
+certificate for the domain, and an alarm that follows the check the failover records watch (the
+endpoint check's Inverted flag; for a site with signals, the calculated check over it and the
+signals' alarms), as the real one does a minute or so after Route 53 stops calling the primary
+healthy. On ALARM it records the outage's cause as the functions do (read_signals, CauseLog.claim).
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from detour.incidents.notices import NoticeBoard
+from detour.incidents.transition import format_time
 from detour.page.render import PageSettings, render_page, render_status
 from detour.page.status import SiteHistory, page_status
+from detour.signals.causes import CauseLog
+from detour.signals.states import read_signals
 from detour.slack.threads import ThreadStore, new_claim
+from tests.cli.dns_server import healthy
 from tests.cli.world import DOMAIN, World
 
 
@@ -116,8 +122,9 @@ class PageServer:
 
 
 class AlarmFollower:
-    """Records ALARM when it sees the check Inverted and OK when it is no longer, as log_window does
-    with the alarm's transitions; with `slack_ts`, announces the window as notify_slack would."""
+    """Records ALARM when the check the failover records watch turns unhealthy (the endpoint check
+    Inverted, or a signal's alarm in ALARM) and OK when it is healthy again, as log_window does with
+    the alarm's transitions; with `slack_ts`, announces the window as notify_slack would."""
 
     def __init__(
         self, world: World, *, announce: bool = True, announce_late: bool = False, delay_s: float = 0.0
@@ -138,11 +145,9 @@ class AlarmFollower:
         self._thread.join(timeout=5)
 
     def _follow(self) -> None:
-        route53 = boto3.client("route53")
-        inverted = False
+        inverted = False  # the watched check unhealthy: the flag set, or a signal failing
         while not self._stop.wait(0.05):
-            config = route53.get_health_check(HealthCheckId=self.world.check_id)["HealthCheck"]["HealthCheckConfig"]
-            now_inverted = bool(config.get("Inverted"))
+            now_inverted = not healthy(self.world.failover_check)
             if now_inverted == inverted:
                 continue
             inverted = now_inverted
@@ -156,9 +161,17 @@ class AlarmFollower:
             notice = board.current(self.world.check_id, at)
             planned = notice is not None and notice.planned and (notice.since is None or notice.since <= at)
             self.world.transition(state, at, reason=f"Threshold Crossed: drill ({state})", planned=planned)
+            if inverted:  # as the first function to get the ALARM does
+                self._record_cause(at)
             self.seen.append(state)
             if self.announce and not self.announce_late and inverted:
                 self._announce()
+
+    def _record_cause(self, at: datetime) -> None:
+        site = self.world.site
+        reading = read_signals(site, boto3.client("route53"), boto3.client("cloudwatch"), datetime.now(UTC))
+        key = f"{format_time(at)}#{self.world.alarm}"
+        CauseLog(self.world.table_name, boto3.client("dynamodb")).claim(site.site_id, key, reading)
 
     def _announce(self) -> None:
         window = self.world.store.open_window(self.world.check_id)

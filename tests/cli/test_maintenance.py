@@ -15,7 +15,7 @@ from detour.incidents.posting import UpdateTargets
 from detour.incidents.updates import Source, Stage, UpdateLog
 from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.test_update import CALLER
-from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World
+from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World, add_signals
 from tests.support.transitions import transition
 
 pytestmark = pytest.mark.usefixtures("lambdas")  # refresh_page and notify_slack, invoked on loopback
@@ -267,3 +267,40 @@ def test_with_several_sites_maintenance_is_for_the_site_named_and_no_other(
 
     assert run("maintenance", "off", "--site", "api.detour.test", "--yes")[0] == 0
     assert not inverted(other_site)
+
+
+def test_a_site_whose_endpoint_check_was_replaced_inverts_that_check_and_keys_its_notice_by_site(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    """ADR 0002: Route 53 is asked about the endpoint check; the notice and timeline stay under the site's id."""
+    signalled = add_signals(world, replace_endpoint_check=True)
+    route53 = boto3.client("route53")
+
+    def flag(check_id: str) -> bool:
+        return bool(route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"])
+
+    code, out, _ = run("maintenance", "on", "--message", "Database upgrade.", "--yes")
+    assert code == 0
+    assert flag(signalled.endpoint_check)
+    assert not flag(world.check_id)  # the site's first check: no longer what probes the primary
+    assert not flag(signalled.failover_check)
+    assert f"health check {signalled.endpoint_check} inverted" in out
+    assert notice(world) is not None  # under SITE#<site id>
+    assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": world.check_id, "reason": "update"}]
+
+    code, out, _ = run("maintenance", "off", "--yes")
+    assert code == 0
+    assert not flag(signalled.endpoint_check)
+    assert notice(world) is None
+
+
+def test_a_site_that_needs_two_failing_checks_is_warned_that_the_probe_alone_does_not_move_it(
+    world: World, run: Any
+) -> None:
+    add_signals(world, signals_to_fail_over=2)
+    code, out, _ = run("maintenance", "on", "--message", "Database upgrade.", "--yes")
+    assert code == 0
+    assert "WARNING: www.detour.test fails over only when 2 of its 3 checks fail (SignalsToFailOver 2)" in " ".join(
+        out.split()
+    )
+    run("maintenance", "off", "--yes")

@@ -14,6 +14,9 @@ import boto3
 import pytest
 
 from detour.incidents.items import IncidentStoreError
+from detour.incidents.transition import format_time
+from detour.signals.causes import CauseLog
+from detour.signals.states import SignalReading, SignalState
 from detour_cli import status as status_verb
 from detour_cli.authoritative_dns import NameLookup
 from detour_cli.output import Style
@@ -23,10 +26,13 @@ from tests.cli.world import (
     ALARM,
     DISTRIBUTION,
     DOMAIN,
+    ERROR_RATE_ALARM,
     OTHER_DOMAIN,
+    SIGNAL_ALARM,
     SITE_STACK,
     STACK,
     World,
+    add_signals,
     build_world,
     hub_template,
     stack_template,
@@ -464,3 +470,153 @@ def test_a_site_whose_incidents_cannot_be_read_is_unknown_and_the_others_are_sho
     assert code == 2
     assert "could not be read: DynamoDB table detour-incidents: reading windows failed" in out
     assert re.search(rf"^  {re.escape(DOMAIN)}\s+healthy", out, re.MULTILINE)
+
+
+# -- failover signals (ADR 0002) ----------------------------------------------------------------------
+
+RATE_REASON = "Threshold Crossed: 3 datapoints [12.5 (29/11/26 10:02:00), 9.0, 7.1] were greater than 5.0."
+
+
+def test_a_site_with_signals_lists_each_check_the_rule_and_the_failover_check(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    signalled = add_signals(world)
+    code, text, _ = status(run, dns_server)
+    assert code == 0, text
+    assert (
+        "Signals: fails over when any check fails (any of 3) (SignalsToFailOver 1, SignalInsufficientData "
+        "LastKnownStatus); now 0 of 3 failing: stay on the primary"
+    ) in text
+    assert re.search(r"^  endpoint probe\s+endpoint\s+healthy\s+passing from all 1 checker regions$", text, re.M)
+    assert re.search(rf"^  checkout-errors\s+alarm\s+healthy\s+OK.*\[{re.escape(SIGNAL_ALARM)}\]$", text, re.M)
+    assert re.search(rf"^  5xx rate\s+error-rate\s+healthy\s+OK.*\[{re.escape(ERROR_RATE_ALARM)}\]$", text, re.M)
+    assert (
+        f"  failover check {signalled.failover_check} (calculated: healthy while 3 of its 3 checks are): what "
+        "the failover records and the alarm watch"
+    ) in text
+
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="ALARM", StateReason=RATE_REASON)
+    code, text, _ = status(run, dns_server)
+    assert code == 1
+    assert "now 1 of 3 failing: fail over" in text
+    assert re.search(r"^  5xx rate\s+error-rate\s+failing\s+ALARM: Threshold Crossed: 3 datapoints", text, re.M)
+    assert re.search(r"^  checkout-errors\s+alarm\s+healthy", text, re.M)
+    assert "-> MAINTENANCE PAGE" in text  # the records watch the calculated check, which follows the alarm
+    assert "PROBLEM: signal 5xx rate is failing (ALARM: Threshold Crossed" in text
+    assert f"Health check {world.check_id}: HEALTHY" in text  # the probe itself is fine
+
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    assert [(s["label"], s["kind"], s["state"], s["alarm_name"]) for s in report["signals"]] == [
+        ("endpoint probe", "endpoint", "healthy", None),
+        ("checkout-errors", "alarm", "healthy", SIGNAL_ALARM),
+        ("5xx rate", "error-rate", "failing", ERROR_RATE_ALARM),
+    ]
+    assert report["signals"][2]["detail"].startswith("ALARM: Threshold Crossed")
+    assert report["signals"][2]["name"] == "error-rate"
+    assert report["rule"] == {
+        "text": "fails over when any check fails (any of 3)",
+        "signals_to_fail_over": 1,
+        "checks": 3,
+        "signal_insufficient_data": "LastKnownStatus",
+        "failing": 1,
+        "unknown": 0,
+        "fails_over": True,
+    }
+    assert report["failover_check"] == {
+        "id": signalled.failover_check,
+        "is_endpoint_check": False,
+        "inverted": False,
+        "disabled": False,
+        "health_threshold": 3,
+        "children": [world.check_id, *(s.health_check_id for s in signalled.site.signals)],
+    }
+    assert report["dns"]["serving"] == "maintenance"
+
+
+def test_two_of_three_needs_two_failing_checks(run: Any, world: World, dns_server: AuthoritativeTestServer) -> None:
+    add_signals(world, signals_to_fail_over=2)
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=SIGNAL_ALARM, StateValue="ALARM", StateReason="checkout failing")
+    code, text, _ = status(run, dns_server)
+    assert "Signals: fails over when 2 of 3 checks fail (SignalsToFailOver 2," in text
+    assert "now 1 of 3 failing: stay on the primary" in text
+    assert "-> PRIMARY" in text
+    assert code == 1  # a failing signal is a problem all the same
+
+    cloudwatch.set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="ALARM", StateReason=RATE_REASON)
+    _, report = status_json(run, dns_server)
+    assert (report["rule"]["failing"], report["rule"]["fails_over"]) == (2, True)
+    assert report["dns"]["serving"] == "maintenance"
+
+
+def test_a_site_without_signals_shows_no_signals_section_but_json_has_the_probe(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    _, text, _ = status(run, dns_server)
+    assert "Signals:" not in text
+    _, report = status_json(run, dns_server)
+    assert [s["kind"] for s in report["signals"]] == ["endpoint"]
+    assert report["rule"]["text"] == "fails over when the endpoint probe fails"
+    assert report["rule"]["signal_insufficient_data"] is None
+    assert report["failover_check"] == {"id": world.check_id, "is_endpoint_check": True}
+
+
+def test_a_replaced_endpoint_check_is_the_one_route_53_is_asked_about(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    """The site keeps its first check's id for its records; Route 53 calls use the endpoint check."""
+    signalled = add_signals(world, replace_endpoint_check=True)
+    assert signalled.endpoint_check != world.check_id
+    started = datetime.now(UTC) - timedelta(minutes=3)
+    world.transition("ALARM", started)  # keyed by the site's id, as the functions key it
+    boto3.client("route53").update_health_check(HealthCheckId=signalled.endpoint_check, Inverted=True)
+    code, report = status_json(run, dns_server)
+    assert code == 1
+    assert report["health_check"]["id"] == signalled.endpoint_check
+    assert report["health_check"]["inverted"] is True
+    assert report["open_window"]["started_at"] == format_time(started)
+    assert report["failover_check"]["children"][0] == signalled.endpoint_check
+    assert report["rule"]["failing"] == 1  # the probe, as Route 53 counts it: turned over by Inverted
+    assert report["dns"]["serving"] == "maintenance"
+    _, text, _ = status(run, dns_server)
+    assert re.search(
+        r"^  endpoint probe\s+endpoint\s+healthy\s+.*\(Inverted: Route 53 counts it as failing\)", text, re.M
+    )
+
+
+def test_an_open_window_shows_its_recorded_cause(run: Any, world: World, dns_server: AuthoritativeTestServer) -> None:
+    add_signals(world)
+    started = datetime.now(UTC) - timedelta(minutes=8)
+    world.transition("ALARM", started)
+    code, text, _ = status(run, dns_server)
+    assert "  why: cause not recorded" in text
+    assert status_json(run, dns_server)[1]["open_window"]["cause"] is None
+
+    cause = SignalReading(
+        read_at=started,
+        states=(
+            SignalState("endpoint probe", "endpoint", True, "passing from all 3 checker regions"),
+            SignalState("error-rate", "error-rate", False, RATE_REASON, ERROR_RATE_ALARM),
+        ),
+    )
+    CauseLog(world.table_name, boto3.client("dynamodb")).claim(world.check_id, f"{format_time(started)}#{ALARM}", cause)
+    code, text, _ = status(run, dns_server)
+    assert code == 1
+    assert f"  why: 5xx rate: {RATE_REASON}" in text
+    _, report = status_json(run, dns_server)
+    assert report["open_window"]["cause"] == f"5xx rate: {RATE_REASON}"
+    assert report["open_window"]["cause_read_at"] == format_time(started)
+
+
+def test_the_overview_says_which_signal_is_failing(
+    run: Any, world: World, other_site: World, dns_server: AuthoritativeTestServer
+) -> None:
+    add_signals(world)
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="ALARM", StateReason=RATE_REASON)
+    code, out, _ = status(run, dns_server)
+    assert code == 1
+    [line] = [line for line in out.splitlines() if line.startswith(f"  {DOMAIN}")]
+    assert re.search(r"on the page\s+since .*  failing: 5xx rate$", line)
+    [other] = [line for line in out.splitlines() if line.startswith(f"  {OTHER_DOMAIN}")]
+    assert "failing" not in other

@@ -10,22 +10,28 @@ and both failover records (created by moto's CloudFormation, like sites/site.yam
 naming what moto's CloudFormation cannot create (the alarm, made with put_metric_alarm; the
 distribution, which only needs a name here). The site is registered in the hub's table, as its
 `Custom::DetourSite` would register it.
+
+`add_signals` gives a site failover signals as sites/site.yaml does (ADR 0002): an alarm per signal
+(put_metric_alarm) with its alarm-backed health check, and a CALCULATED failover check over the
+endpoint check and those, which the PRIMARY record then watches; optionally a replaced endpoint
+check, so that the site's id is no longer the id of the check Route 53 probes with.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from detour.incidents.sites import RegisteredSite, SiteRegistry
+from detour.incidents.sites import RegisteredSite, Signal, SignalKind, SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import AlarmState, Transition, format_time
+from tests.cli.dns_server import ALARM_TAG
 
 STACK = "detour"  # the hub
 ZONE = "detour.test"
@@ -60,14 +66,33 @@ class World:
     domain: str = DOMAIN
     alarm: str = ALARM
     distribution: str = DISTRIBUTION
+    endpoint_check_id: str = ""  # empty: check_id (the site's id is its first endpoint check's)
+    failover_check_id: str = ""  # empty: the endpoint check
+
+    @property
+    def endpoint_check(self) -> str:
+        return self.endpoint_check_id or self.check_id
+
+    @property
+    def failover_check(self) -> str:
+        """What the PRIMARY record watches."""
+        return self.failover_check_id or self.endpoint_check
 
     @property
     def store(self) -> IncidentStore:
         return IncidentStore(self.table_name, boto3.client("dynamodb"))
 
+    @property
+    def registry(self) -> SiteRegistry:
+        return SiteRegistry(self.table_name, boto3.client("dynamodb"))
+
+    @property
+    def site(self) -> RegisteredSite:
+        return self.registry.require(self.check_id)
+
     def invert(self, inverted: bool) -> None:
         """What `detour drill` and planned maintenance do to force failover."""
-        boto3.client("route53").update_health_check(HealthCheckId=self.check_id, Inverted=inverted)
+        boto3.client("route53").update_health_check(HealthCheckId=self.endpoint_check, Inverted=inverted)
 
     def transition(self, state: str, at: datetime, reason: str = "", planned: bool = False) -> None:
         """An alarm transition, recorded as log_window records it; the windows follow from these."""
@@ -168,6 +193,96 @@ def add_other_site(world: World, primary_target: str = "192.0.2.20") -> World:
         distribution=OTHER_DISTRIBUTION,
         site_name=OTHER_SITE_NAME,
         slack_channel="C0APITEAM1",
+    )
+
+
+SIGNAL_ALARM = f"{STACK}/{SITE_STACK}/checkout-errors"  # an alarm the operator named (SignalAlarm1)
+ERROR_RATE_ALARM = f"{STACK}/{SITE_STACK}/error-rate"  # Detour's own 5xx-rate signal
+
+
+def add_signals(
+    world: World,
+    signals: tuple[tuple[str, SignalKind, str], ...] = (
+        ("checkout-errors", SignalKind.ALARM, SIGNAL_ALARM),
+        ("error-rate", SignalKind.ERROR_RATE, ERROR_RATE_ALARM),
+    ),
+    *,
+    signals_to_fail_over: int = 1,
+    insufficient_data: str = "LastKnownStatus",
+    replace_endpoint_check: bool = False,
+) -> World:
+    """The site with failover signals (name, kind, alarm name), as its site stack would have them."""
+    route53, cloudwatch = boto3.client("route53"), boto3.client("cloudwatch")
+    endpoint = world.endpoint_check
+    if replace_endpoint_check:  # e.g. its protocol changed: CloudFormation made a new one
+        config = route53.get_health_check(HealthCheckId=endpoint)["HealthCheck"]["HealthCheckConfig"]
+        kept = ("Type", "IPAddress", "FullyQualifiedDomainName", "Port", "ResourcePath", "RequestInterval")
+        endpoint = _health_check(route53, {k: config[k] for k in kept if k in config})
+    registered = []
+    for name, kind, alarm_name in signals:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm_name,
+            Namespace="Detour" if kind is SignalKind.ERROR_RATE else "Shop",
+            MetricName="TargetErrorRate" if kind is SignalKind.ERROR_RATE else "CheckoutErrors",
+            Dimensions=[{"Name": "Site", "Value": world.site_stack}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=3,
+            Threshold=5,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        check = _health_check(
+            route53,
+            {
+                "Type": "CLOUDWATCH_METRIC",
+                "AlarmIdentifier": {"Region": "us-east-1", "Name": alarm_name},
+                "InsufficientDataHealthStatus": insufficient_data,
+            },
+        )
+        route53.change_tags_for_resource(
+            ResourceType="healthcheck", ResourceId=check, AddTags=[{"Key": ALARM_TAG, "Value": alarm_name}]
+        )
+        registered.append(Signal(name, kind, alarm_name, check))
+    children = [endpoint, *(signal.health_check_id for signal in registered)]
+    failover = _health_check(
+        route53,
+        {
+            "Type": "CALCULATED",
+            "ChildHealthChecks": children,
+            "HealthThreshold": len(children) - signals_to_fail_over + 1,
+        },
+    )
+    _watch(world, failover)
+    world.registry.put(
+        replace(
+            world.site,
+            endpoint_check_id=endpoint,
+            failover_check_id=failover,
+            signals=tuple(registered),
+            signals_to_fail_over=signals_to_fail_over,
+            signal_insufficient_data=insufficient_data,
+        )
+    )
+    return replace(world, endpoint_check_id=endpoint, failover_check_id=failover)
+
+
+def _health_check(route53: Any, config: dict[str, Any]) -> str:
+    made = route53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig=config)
+    return str(made["HealthCheck"]["Id"])
+
+
+def _watch(world: World, check_id: str) -> None:
+    """The site's PRIMARY record watches `check_id` (its failover check)."""
+    route53 = boto3.client("route53")
+    records = route53.list_resource_record_sets(HostedZoneId=world.zone_id)["ResourceRecordSets"]
+    [primary] = [
+        r
+        for r in records
+        if r["Name"].rstrip(".") == world.domain and r.get("Failover") == "PRIMARY" and r["Type"] == "A"
+    ]
+    route53.change_resource_record_sets(
+        HostedZoneId=world.zone_id,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {**primary, "HealthCheckId": check_id}}]},
     )
 
 
