@@ -6,7 +6,9 @@ stack and its health check from Route 53. Checks: the hosted zone (public, the d
 in the way of the failover pair), the certificate (us-east-1, ISSUED, covers the domain),
 CloudFront (no other distribution holds the name; a CloudFront primary cannot fail over by DNS),
 the primary (not the failover name, a balancer's zone id, a probe from here as Route 53 probes),
-the signal alarms named with --signal-alarm, and what the site's health check and alarms cost.
+the failover signals (each signal alarm as Route 53 would take it, the 5xx-rate signal's ALB and
+dimensions, a warning when the endpoint probe alone no longer fails over), and what the site's
+health checks and alarms cost.
 
 --config-file sites/<name>.toml checks what `sam deploy --config-file` would deploy: the file's
 parameter_overrides, stack_name and region, with explicit options over them.
@@ -15,6 +17,7 @@ parameter_overrides, stack_name and region, with explicit options over them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -28,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from detour_cli import authoritative_dns as adns
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, printable, run_reporting_errors
-from detour_cli.preflight import render, settings
+from detour_cli.preflight import render, settings, signals
 from detour_cli.preflight.probe import ResolveTimeout
 from detour_cli.preflight.result import Status
 from detour_cli.preflight.run import Resolve, SiteReport, run_checks
@@ -99,14 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
             choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
             help=f"{name}{default}",
         )
-    parser.add_argument(
+    group = parser.add_argument_group(
+        "failover signals (sites/site.yaml's parameters; docs/adr/0002-failover-signals.md)"
+    )
+    group.add_argument(
         "--signal-alarm",
         action="append",
         default=[],
         metavar="NAME",
-        help="a CloudWatch alarm (name or ARN) that is to fail the site over: checked as Route 53 would take it "
-        "(repeatable)",
+        help=f"a CloudWatch alarm (name or ARN) that is to fail the site over: SignalAlarm1, then 2 and 3 "
+        f"(repeatable, at most {len(signals.SIGNAL_ALARM_SLOTS)}); checked as Route 53 would take it. With "
+        "--config-file it replaces the file's signal alarms; for a deployed site it checks these alarms",
     )
+    for name in signals.SIGNAL_PARAMETERS:
+        declared = spec[name]
+        default = f" (default: {declared['Default']})" if declared.get("Default") not in (None, "") else ""
+        group.add_argument(
+            settings.option(name),
+            dest=name,
+            metavar=name,
+            choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
+            help=f"{name}{default}",
+        )
     parser.add_argument("--resolver", metavar="HOST[:PORT]", help="resolve a balancer's name through this server")
     parser.add_argument("--format", choices=["text", "json"], default="text", help="json for scripts")
     return parser
@@ -129,11 +146,18 @@ def main(argv: list[str] | None = None, reports: list[SiteReport] | None = None)
             parser.error(f"--resolver {server!r}: give HOST or HOST:PORT")
         if not host or not 0 < port < 65536:
             parser.error(f"--resolver {server!r}: give HOST or HOST:PORT")
-    given = {name: getattr(args, name) for name in settings.PARAMETERS if getattr(args, name) is not None}
+    named = (*settings.PARAMETERS, *signals.SIGNAL_PARAMETERS)
+    given = {name: getattr(args, name) for name in named if getattr(args, name) is not None}
+    if len(args.signal_alarm) > len(signals.SIGNAL_ALARM_SLOTS):
+        parser.error(
+            f"--signal-alarm: at most {len(signals.SIGNAL_ALARM_SLOTS)} (SignalAlarm1 to SignalAlarm3), "
+            f"not {len(args.signal_alarm)}"
+        )
+    slots = signals.slot_parameters(args.signal_alarm) if args.signal_alarm else {}
     config = _config(parser, args) if args.config_file else None
     args.region = args.region or DEFAULT_REGION
     if config is not None:
-        return _reporting(args, lambda: _run(args, None, sys.stdout, reports, (config, given)))
+        return _reporting(args, lambda: _run(args, None, sys.stdout, reports, (config, given | slots)))
     if args.DomainName is None and given:
         parser.error(f"{', '.join(settings.option(n) for n in given)} describe a site not yet added: give --domain too")
     if args.DomainName is not None and args.site:
@@ -143,12 +167,18 @@ def main(argv: list[str] | None = None, reports: list[SiteReport] | None = None)
         missing = [settings.option(n) for n in settings.required() if n not in given]
         if missing:
             parser.error(f"a site not yet added needs {', '.join(missing)}")
-        parameters = {**settings.defaults(), **given}
-        problems = settings.validate({name: parameters[name] for name in settings.PARAMETERS})
+        parameters = {**settings.defaults(), **given, **slots}
+        checked = (*named, *signals.SIGNAL_ALARM_SLOTS)
+        problems = settings.validate({name: parameters[name] for name in checked}, _option)
         if problems:
             parser.error("; ".join(problems))
         new_site = SiteSettings(parameters, signal_alarms=tuple(args.signal_alarm))
     return _reporting(args, lambda: _run(args, new_site, sys.stdout, reports))
+
+
+def _option(parameter: str) -> str:
+    """How a usage error names a parameter: its option; the signal alarm slots are all --signal-alarm."""
+    return "--signal-alarm" if parameter in signals.SIGNAL_ALARM_SLOTS else settings.option(parameter)
 
 
 def _reporting(args: argparse.Namespace, verb: Any) -> int:
@@ -277,6 +307,9 @@ def _deployed_report(session: Any, view: SiteView, args: argparse.Namespace, res
     ERROR, and the other sites are still checked."""
     try:
         site_settings = deployed_settings(session, view, tuple(args.signal_alarm))
+        if args.signal_alarm:  # the alarms to check, in the slots, as a deploy with them would have them
+            parameters = site_settings.parameters | signals.slot_parameters(args.signal_alarm)
+            site_settings = dataclasses.replace(site_settings, parameters=parameters)
         return SiteReport(site_settings.domain, site_settings, run_checks(session, site_settings, resolve))
     except DetourError as error:
         return SiteReport(view.domain, None, error=printable(str(error)))

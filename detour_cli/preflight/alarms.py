@@ -8,6 +8,10 @@ Average, Minimum, Maximum, Sum, and SampleCount. Extended statistics aren't supp
 a metric-math expression (`Metrics` instead of one metric) has no single metric and statistic, so it
 is refused too (a composite alarm likewise). Detour keeps everything in us-east-1, so the alarm must
 be there (AlarmIdentifier names its region; ours is always us-east-1).
+
+Detour's own alarms (named `<hub>/...`) are refused as signals: a site's primary-health alarm watches the
+check the signal would feed (the site would hold itself failed over), and the 5xx rate has its own
+parameter (ErrorRateSignal).
 """
 
 from __future__ import annotations
@@ -37,10 +41,18 @@ def check_id(given: str) -> str:
     return f"{CHECK}:{printable(alarm_region_and_name(given)[1])}"
 
 
-def check_signal_alarm(cloudwatch: Any, given: str) -> Result:
+def check_signal_alarm(cloudwatch: Any, given: str, hub: str = "") -> Result:
+    """One signal alarm (SignalAlarm1..3, or --signal-alarm); `hub` is the site's HubStackName."""
     region, name = alarm_region_and_name(given)
     check = check_id(given)
     name = printable(name)  # a name with control characters is shown without them
+    if hub and name.startswith(f"{hub}/"):
+        return failed(
+            check,
+            f"{name} is one of Detour's own alarms (hub {hub}): a site's primary-health alarm watches the check a "
+            "signal feeds, so the site would hold itself failed over",
+            "name an alarm of your own; for the target 5xx rate use --error-rate-signal On",
+        )
     if region != REGION:
         return failed(
             check,

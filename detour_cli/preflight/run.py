@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from detour_cli.output import printable
-from detour_cli.preflight import alarms, certificate, cloudfront, costs, primary, probe, zone
+from detour_cli.preflight import alarms, certificate, cloudfront, costs, primary, probe, signals, zone
 from detour_cli.preflight.primary import balancer_region
 from detour_cli.preflight.result import Result, Status
 from detour_cli.preflight.settings import HEALTH_CHECK, REGION, SiteSettings, check_deployed_health_check
@@ -69,12 +69,25 @@ def run_checks(session: Any, settings: SiteSettings, resolve: Resolve) -> list[R
     ]
     if settings.deployed:
         results.insert(0, guarded(HEALTH_CHECK, lambda: check_deployed_health_check(settings)))
-    results += [signal_alarm_result(cloudwatch, name) for name in settings.signal_alarms]
-    results.append(costs.check_cost(config, settings.primary_kind, settings.signal_alarms))
+    plan = signals.SignalPlan.from_parameters(settings.parameters)
+    hub = settings.parameters.get("HubStackName", "")
+    # The alarms as given (--signal-alarm takes ARNs, whose region is checked), else the parameters' slots.
+    results += [signal_alarm_result(cloudwatch, name, hub) for name in settings.signal_alarms or plan.alarms]
+    if plan.error_rate:
+        results.append(
+            guarded(
+                signals.ERROR_RATE_CHECK,
+                lambda: signals.check_error_rate(elbv2, plan, settings.primary_kind, settings.primary_target),
+            )
+        )
+    if plan.any:
+        results.append(signals.check_signals_to_fail_over(plan))
+    results.append(costs.check_cost(config, settings.primary_kind, plan))
     return results
 
 
-def signal_alarm_result(cloudwatch: Any, given: str) -> Result:
-    """One --signal-alarm's result; when AWS refuses, the error names the alarm."""
+def signal_alarm_result(cloudwatch: Any, given: str, hub: str = "") -> Result:
+    """One signal alarm's result; when AWS refuses, the error names the alarm."""
     _, name = alarms.alarm_region_and_name(given)
-    return guarded(alarms.check_id(given), partial(alarms.check_signal_alarm, cloudwatch, given), f"alarm {name}")
+    check = partial(alarms.check_signal_alarm, cloudwatch, given, hub)
+    return guarded(alarms.check_id(given), check, f"alarm {name}")

@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from detour.incidents.sites import SiteRegistry
-from detour_cli.preflight import costs, probe, settings
+from detour_cli.preflight import costs, probe, settings, signals
 from detour_cli.preflight.certificate import covers
 from detour_cli.preflight.cloudfront import check_cloudfront
 from detour_cli.preflight.primary import balancer_region
@@ -711,9 +711,7 @@ def signal_alarms(aws: str) -> None:
 @pytest.mark.usefixtures("signal_alarms")
 def test_signal_alarms_route53_can_use_pass_and_the_others_fail(new_site: NewSite) -> None:
     code, checks = new_site.json(
-        *("--signal-alarm", "shop-5xx", "--signal-alarm", "shop-p99", "--signal-alarm", "shop-fast"),
-        *("--signal-alarm", "shop-rate", "--signal-alarm", "shop-nope"),
-        *("--signal-alarm", "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-eu"),
+        *("--signal-alarm", "shop-5xx", "--signal-alarm", "shop-p99", "--signal-alarm", "shop-fast")
     )
 
     assert code == 1
@@ -722,29 +720,343 @@ def test_signal_alarms_route53_can_use_pass_and_the_others_fail(new_site: NewSit
         "alarm shop-5xx: Sum of AWS/ApplicationELB HTTPCode_Target_5XX_Count over 60 s, standard resolution, "
         "in us-east-1: usable by a health check"
     )
-    titles = {name: checks[f"signal-alarm:{name}"]["title"] for name in ("shop-p99", "shop-fast", "shop-rate")}
-    assert "p99 is an extended statistic" in titles["shop-p99"]
-    assert "its period is 10 s: a high-resolution alarm" in titles["shop-fast"]
-    assert "it is a metric-math alarm" in titles["shop-rate"]
+    assert "p99 is an extended statistic" in checks["signal-alarm:shop-p99"]["title"]
+    assert "its period is 10 s: a high-resolution alarm" in checks["signal-alarm:shop-fast"]["title"]
+    assert checks["signal-alarm:shop-p99"]["status"] == checks["signal-alarm:shop-fast"]["status"] == "fail"
+
+    code, checks = new_site.json(
+        *("--signal-alarm", "shop-rate", "--signal-alarm", "shop-nope"),
+        *("--signal-alarm", "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-eu"),
+    )
+
+    assert code == 1
+    assert "it is a metric-math alarm" in checks["signal-alarm:shop-rate"]["title"]
     assert checks["signal-alarm:shop-nope"]["title"] == "no alarm shop-nope in us-east-1"
     assert checks["signal-alarm:shop-eu"]["title"].startswith("alarm shop-eu is in eu-west-1")
-    assert all(
-        checks[f"signal-alarm:{n}"]["status"] == "fail" for n in ("shop-p99", "shop-fast", "shop-rate", "shop-nope")
+    assert all(checks[f"signal-alarm:{n}"]["status"] == "fail" for n in ("shop-rate", "shop-nope", "shop-eu"))
+
+
+def test_at_most_three_signal_alarms(new_site: NewSite) -> None:
+    code, _, err = new_site.text(*(part for n in range(4) for part in ("--signal-alarm", f"shop-{n}")))
+
+    assert code == 2
+    assert "--signal-alarm: at most 3 (SignalAlarm1 to SignalAlarm3), not 4" in err
+
+
+def test_a_composite_alarm_cannot_be_a_signal() -> None:
+    """(moto has no PutCompositeAlarm: CloudWatch's answer for one, as DescribeAlarms gives it.)"""
+
+    class Composite:
+        def describe_alarms(self, **kwargs: Any) -> dict[str, Any]:
+            assert kwargs == {"AlarmNames": ["shop-any"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+            return {"MetricAlarms": [], "CompositeAlarms": [{"AlarmName": "shop-any"}]}
+
+    result = signal_alarm_result(Composite(), "shop-any", "detour")
+
+    assert result.status == Status.FAIL
+    assert result.title == "shop-any is a composite alarm: a Route 53 health check takes one metric alarm"
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_detours_own_alarms_cannot_be_signals(new_site: NewSite) -> None:
+    """A site's primary-health alarm watches the check its signals feed: as a signal the site would hold itself
+    failed over. Refused by its hub prefix, whatever the alarm."""
+    own = "detour/detour-site-shop/primary-health"
+    code, checks = new_site.json("--signal-alarm", own, "--signal-alarm", "shop-5xx")
+
+    assert code == 1
+    assert checks[f"signal-alarm:{own}"]["status"] == "fail"
+    assert "is one of Detour's own alarms (hub detour)" in checks[f"signal-alarm:{own}"]["title"]
+    assert "--error-rate-signal On" in checks[f"signal-alarm:{own}"]["fix"]
+    assert checks["signal-alarm:shop-5xx"]["status"] == "pass"
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_signals_each_add_a_health_check_to_the_cost_which_says_what_it_cannot_price(new_site: NewSite) -> None:
+    """Each signal adds an alarm-backed health check and a calculated one combines them with the endpoint's:
+    itemised, without a price Detour has not checked (and out of the total); the alarm itself exists already."""
+    code, checks = new_site.json("--signal-alarm", "shop-5xx")
+
+    assert code == 0
+    cost = checks["cost"]
+    assert cost["title"] == (
+        "$2.60 a month for this site's health checks and alarms, plus 2 item(s) not priced here "
+        "(check the AWS price page)"
+    )
+    assert cost["data"]["usd_per_month"] == 2.60
+    unpriced = {"usd_per_month": None, "price": "check the AWS price page"}
+    assert {"item": "health check on alarm shop-5xx (alarm-backed)", **unpriced} in cost["data"]["items"]
+    assert {"item": "calculated health check over the 2 checks (FailoverCheck)", **unpriced} in cost["data"]["items"]
+    assert cost["data"]["not_priced"] == [
+        "health check on alarm shop-5xx (alarm-backed)",
+        "calculated health check over the 2 checks (FailoverCheck)",
+    ]
+    assert "the signal alarms themselves are billed already, whether Detour uses them or not" in cost["detail"]
+
+
+def test_the_error_rate_adds_its_alarm_metric_and_checks_to_the_cost() -> None:
+    plan = signals.SignalPlan.from_parameters(
+        settings.defaults() | {"SignalAlarm1": "shop-5xx", "ErrorRateSignal": "On"}
+    )
+    result = costs.check_cost({"Type": "HTTPS", "RequestInterval": 10}, "LoadBalancer", plan)
+
+    assert result.data is not None
+    items = {item["item"]: item["usd_per_month"] for item in result.data["items"]}
+    assert items["CloudWatch alarm on the 5xx rate (standard resolution)"] == costs.STANDARD_ALARM
+    for unpriced in (
+        "health check on alarm shop-5xx (alarm-backed)",
+        "health check on the 5xx rate alarm (alarm-backed)",
+        "custom metric Detour/TargetErrorRate (one value a minute)",
+        "GetMetricData (2 metrics a minute) and PutMetricData for it, by the hub",
+        "calculated health check over the 3 checks (FailoverCheck)",
+    ):
+        assert items[unpriced] is None
+    assert result.data["usd_per_month"] == 2.70  # the defaults' 2.60 and the alarm
+    assert result.title.startswith("$2.70 a month for this site's health checks and alarms, plus 5 item(s)")
+    assert "not priced here, so not in the total (check the AWS price page):" in result.detail
+    assert "  calculated health check over the 3 checks (FailoverCheck)" in result.detail
+    assert any(line.startswith("CloudWatch alarm on the 5xx rate (standard resolution)  ") for line in result.detail)
+
+
+def test_without_signals_the_cost_is_unchanged() -> None:
+    plan = signals.SignalPlan.from_parameters(settings.defaults())
+    result = costs.check_cost({"Type": "HTTPS", "RequestInterval": 10}, "LoadBalancer", plan)
+
+    assert result.title == "$2.60 a month for this site's health check and alarms"
+    assert result.data is not None
+    assert result.data["not_priced"] == []
+
+
+# ------------------------------------------------------------------------------------ SignalsToFailOver
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_any_check_failing_over_passes_and_names_every_check(new_site: NewSite) -> None:
+    code, checks = new_site.json("--signal-alarm", "shop-5xx")
+
+    assert code == 0
+    assert checks["signals"]["status"] == "pass"
+    assert checks["signals"]["title"] == (
+        "any of the site's 2 checks fails it over (the endpoint probe, alarm shop-5xx); an alarm-backed check "
+        "without data reports LastKnownStatus"
     )
 
 
 @pytest.mark.usefixtures("signal_alarms")
-def test_signals_are_said_to_be_not_priced_yet(new_site: NewSite) -> None:
-    """Each signal adds an alarm-backed health check and a calculated one combines them: not priced yet,
-    and said so; the alarm itself exists already, so it is not added to the total either."""
-    code, checks = new_site.json("--signal-alarm", "shop-5xx")
+def test_more_than_one_check_to_fail_over_warns_that_the_probe_alone_no_longer_does(new_site: NewSite) -> None:
+    code, checks = new_site.json("--signal-alarm", "shop-5xx", "--signals-to-fail-over", "2")
+
+    assert code == 0  # a warning
+    assert checks["signals"]["status"] == "warn"
+    assert "the endpoint probe alone no longer fails it over" in checks["signals"]["title"]
+    assert "--signals-to-fail-over 1" in checks["signals"]["fix"]
+
+
+def test_no_signals_no_signals_check(new_site: NewSite) -> None:
+    _, checks = new_site.json()
+    assert "signals" not in checks
+    assert "error-rate" not in checks
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--signals-to-fail-over", "2"], "SignalsToFailOver 2 needs at least 2 checks"),
+        (["--signal-alarm", "a", "--signals-to-fail-over", "3"], "SignalsToFailOver 3 needs at least 3 checks"),
+        (["--error-rate-signal", "On"], "ErrorRateSignal On needs PrimaryKind LoadBalancer"),
+        (["--signal-alarm", "a", "--signal-alarm", "a"], "SignalAlarm2 names the same alarm as SignalAlarm1"),
+        (["--error-rate-target-group", "tg-1"], "--error-rate-target-group 'tg-1': must be targetgroup/"),
+        (["--signal-alarm", "a\tb"], "--signal-alarm 'a\\tb': must be an alarm's name"),
+        (["--signals-to-fail-over", "6"], "invalid choice: '6'"),
+    ],
+)
+def test_signal_settings_the_template_refuses_exit_2(new_site: NewSite, extra: list[str], message: str) -> None:
+    code, _, err = new_site.text(*extra)
+
+    assert code == 2
+    assert message in err
+
+
+def test_the_signal_options_are_named_after_the_parameters_with_their_defaults(run: Any) -> None:
+    code, out, _ = run("preflight", "--help")
 
     assert code == 0
-    assert checks["cost"]["title"] == "$2.60 a month for this site's health check and alarms (signals not priced yet)"
-    assert checks["cost"]["data"]["usd_per_month"] == 2.60
-    (note,) = checks["cost"]["data"]["not_priced"]
-    assert "one alarm-backed Route 53 health check each and one calculated health check" in note
-    assert not any("signal alarm shop-5xx" in item["item"] for item in checks["cost"]["data"]["items"])
+    for option in (
+        "--error-rate-signal ErrorRateSignal",
+        "--error-rate-target-group ErrorRateTargetGroup",
+        "--error-rate-load-balancer ErrorRateLoadBalancer",
+        "--error-rate-percent ErrorRatePercent",
+        "--error-rate-minutes ErrorRateMinutes",
+        "--error-rate-min-requests ErrorRateMinRequests",
+        "--signals-to-fail-over SignalsToFailOver",
+        "--signal-insufficient-data SignalInsufficientData",
+    ):
+        assert option in " ".join(out.split()), option
+    assert "(default: Off)" in out
+    assert "(default: LastKnownStatus)" in out
+
+
+# ------------------------------------------------------------------------------------ the 5xx-rate signal
+
+
+@pytest.fixture
+def alb_with_target_groups(balancers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The internet-facing ALB, forwarding to target group shop-web (shop-other belongs to no balancer)."""
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    alb = balancers["internet-facing"]
+    vpc = alb["VpcId"]
+    web, other = (
+        elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+        for name in ("shop-web", "shop-other")
+    )
+    elbv2.create_listener(
+        LoadBalancerArn=alb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": web["TargetGroupArn"]}],
+    )
+    return {
+        "alb": alb,
+        "load_balancer": alb["LoadBalancerArn"].split(":loadbalancer/", 1)[1],
+        "target_group": web["TargetGroupArn"].rsplit(":", 1)[1],
+        "other_group": other["TargetGroupArn"].rsplit(":", 1)[1],
+    }
+
+
+def error_rate_plan(load_balancer: str, target_group: str) -> signals.SignalPlan:
+    return signals.SignalPlan.from_parameters(
+        settings.defaults()
+        | {"ErrorRateSignal": "On", "ErrorRateLoadBalancer": load_balancer, "ErrorRateTargetGroup": target_group}
+    )
+
+
+def test_the_error_rate_of_the_primarys_own_alb_and_target_group_passes(
+    new_site: NewSite, alb_with_target_groups: dict[str, Any], balancer_dns: AuthoritativeTestServer
+) -> None:
+    found = alb_with_target_groups
+    alb = found["alb"]
+
+    code, checks = new_site.json(
+        "--resolver",
+        balancer_dns.address,
+        *("--error-rate-signal", "On", "--error-rate-load-balancer", found["load_balancer"]),
+        *("--error-rate-target-group", found["target_group"], "--error-rate-minutes", "4"),
+        primary_kind="LoadBalancer",
+        primary_target=alb["DNSName"],
+        primary_hosted_zone_id=alb["CanonicalHostedZoneId"],
+    )
+
+    assert code == 0
+    check = checks["error-rate"]
+    assert check["status"] == "pass"
+    assert check["title"] == (
+        f"ALB shop-internet-facing, target group {found['target_group']}: the hub's error_rate function reads its "
+        "target 5xx rate in us-east-1; the signal fails above 5 % for 4 minutes (a minute under 20 requests counts "
+        "as 0 %)"
+    )
+    assert checks["signals"]["title"].startswith(
+        "any of the site's 2 checks fails it over (the endpoint probe, the 5xx"
+    )
+    assert checks["cost"]["data"]["usd_per_month"] == 2.70
+
+
+def test_the_error_rate_of_another_target_group_or_balancer_fails_with_the_right_one(
+    aws: str, alb_with_target_groups: dict[str, Any]
+) -> None:
+    found = alb_with_target_groups
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    target = found["alb"]["DNSName"]
+
+    other = signals.check_error_rate(
+        elbv2, error_rate_plan(found["load_balancer"], found["other_group"]), "LoadBalancer", target
+    )
+    assert other.status == Status.FAIL
+    assert other.title == f"target group {found['other_group']} is not one of ALB shop-internet-facing's"
+    assert found["target_group"] in other.fix
+
+    wrong = "app/shop-other/0123456789abcdef"
+    balancer = signals.check_error_rate(elbv2, error_rate_plan(wrong, found["target_group"]), "LoadBalancer", target)
+    assert balancer.status == Status.FAIL
+    assert balancer.fix == (
+        f"set ErrorRateLoadBalancer={found['load_balancer']} (--error-rate-load-balancer {found['load_balancer']})"
+    )
+
+
+def test_the_error_rate_of_a_network_load_balancer_fails(aws: str, balancers: dict[str, dict[str, Any]]) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    subnets = [zone["SubnetId"] for zone in balancers["internet-facing"]["AvailabilityZones"]]
+    nlb = elbv2.create_load_balancer(Name="shop-nlb", Subnets=subnets, Type="network")["LoadBalancers"][0]
+    plan = error_rate_plan("app/shop-nlb/0123456789abcdef", "targetgroup/shop-web/0123456789abcdef")
+
+    result = signals.check_error_rate(elbv2, plan, "LoadBalancer", nlb["DNSName"])
+    assert result.status == Status.FAIL
+    assert result.title.startswith("load balancer shop-nlb is an NLB: the 5xx-rate signal reads HTTP codes")
+
+    by_name = signals.check_error_rate(elbv2, plan, "LoadBalancer", "shop-nlb-0123.elb.us-east-1.amazonaws.com")
+    assert by_name.status == Status.FAIL
+    assert "is a Network Load Balancer's name" in by_name.title
+
+
+def test_the_error_rate_of_a_balancer_in_another_region_fails(aws: str) -> None:
+    elbv2 = boto3.client("elbv2", region_name="eu-west-1")
+    plan = error_rate_plan("app/shop-alb/0123456789abcdef", "targetgroup/shop-web/0123456789abcdef")
+
+    result = signals.check_error_rate(elbv2, plan, "LoadBalancer", "shop-alb-1.eu-west-1.elb.amazonaws.com")
+    assert result.status == Status.FAIL
+    assert "is in eu-west-1: its AWS/ApplicationELB metrics are there" in result.title
+
+
+def test_the_error_rate_of_a_balancer_elbv2_cannot_see_is_a_warning(aws: str) -> None:
+    elbv2 = boto3.client("elbv2", region_name="us-east-1")
+    plan = error_rate_plan("app/shop-alb/0123456789abcdef", "targetgroup/shop-web/0123456789abcdef")
+
+    result = signals.check_error_rate(elbv2, plan, "LoadBalancer", "shop-alb-1.us-east-1.elb.amazonaws.com")
+    assert result.status == Status.WARN
+    assert "are not checked against it" in result.title
+    assert "aws elbv2 describe-target-groups" in result.fix
+
+
+# ------------------------------------------------------------------------------------ signals in a config file
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_a_config_files_signal_alarms_are_checked_and_priced(
+    run: Any, tmp_path: Path, zone_id: str, certificate_arn: str, primary: ProbeTarget
+) -> None:
+    overrides = [
+        f"DomainName={DOMAIN}",
+        f"HostedZoneId={zone_id}",
+        "PrimaryKind=IPv4",
+        "PrimaryTarget=127.0.0.1",
+        f"HealthCheckPort={primary.port}",
+        "HealthCheckPath=/health",
+        f"CertificateArn={certificate_arn}",
+        "SignalAlarm1=shop-5xx",
+        "SignalAlarm2=shop-p99",
+        "SignalsToFailOver=2",
+    ]
+    path = tmp_path / "shop.toml"
+    path.write_text(
+        'version = 0.1\n\n[default.deploy.parameters]\ntemplate_file = "sites/site.yaml"\n'
+        'stack_name = "detour-site-shop"\nregion = "us-east-1"\n'
+        f"parameter_overrides = {json.dumps(overrides)}\n"
+    )
+
+    code, out, _ = run("preflight", "--config-file", str(path), "--format", "json")
+    checks = by_check(json.loads(out))
+
+    assert code == 1  # shop-p99 is a percentile
+    assert checks["signal-alarm:shop-5xx"]["status"] == "pass"
+    assert checks["signal-alarm:shop-p99"]["status"] == "fail"
+    assert checks["signals"]["status"] == "warn"
+    assert "calculated health check over the 3 checks (FailoverCheck)" in checks["cost"]["data"]["not_priced"]
+
+    # --signal-alarm replaces the file's alarms
+    code, out, _ = run("preflight", "--config-file", str(path), "--signal-alarm", "shop-5xx", "--format", "json")
+    checks = by_check(json.loads(out))
+    assert code == 0  # SignalsToFailOver 2 of 2 checks: the probe and shop-5xx (a warning)
+    assert [name for name in checks if name.startswith("signal-alarm:")] == ["signal-alarm:shop-5xx"]
+    assert "calculated health check over the 2 checks (FailoverCheck)" in checks["cost"]["data"]["not_priced"]
 
 
 # ------------------------------------------------------------------------------------ cost
@@ -902,6 +1214,20 @@ def test_one_deployed_site_with_site(run: Any, deployed: Deployed) -> None:
     assert out.startswith("preflight: www.detour.test (deployed as stack detour-site-www): zone ")
     assert "api.detour.test" not in out
     assert re.search(r"PASS\s+probe\s+HTTPS port \d+, GET /health, Host www\.detour\.test:\d+: answered 200 OK", out)
+
+
+@pytest.mark.usefixtures("signal_alarms")
+def test_signal_alarms_for_one_deployed_site_are_checked_and_priced_as_its_slots(run: Any, deployed: Deployed) -> None:
+    code, out, _ = run("preflight", "--site", "www.detour.test", "--signal-alarm", "shop-5xx", "--format", "json")
+    checks = by_check(json.loads(out))
+
+    assert code == 0
+    assert checks["signal-alarm:shop-5xx"]["status"] == "pass"
+    assert checks["signals"]["status"] == "pass"
+    assert checks["cost"]["data"]["not_priced"] == [
+        "health check on alarm shop-5xx (alarm-backed)",
+        "calculated health check over the 2 checks (FailoverCheck)",
+    ]
 
 
 def test_a_deployed_site_whose_stack_is_gone_exits_2(run: Any, deployed: Deployed) -> None:
