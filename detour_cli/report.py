@@ -5,6 +5,8 @@ With several sites and no --site: each site's report, then the total over all of
 Windows that straddle the period's edges are clipped to it; a window still open counts until now.
 Availability is over the period minus planned maintenance (windows marked planned), so planned
 work never counts against it; MTTR is the mean whole duration of the closed unplanned windows.
+Each window shows its cause, as Detour recorded it when the outage began (ADR 0002): which checks
+were failing, and why.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from detour.incidents.transition import format_time
+from detour.signals.causes import CauseLog, OutageCauses
+from detour.signals.states import SignalReading
 from detour.slack.message import human_duration
 from detour_cli.availability import Period, Summary, WindowInPeriod, summarize, summarize_sites, windows_in
 from detour_cli.output import (
@@ -41,6 +45,8 @@ from detour_cli.window_log import logged_windows
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([wdhm])$")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
 REASON_WIDTH = 60
+CAUSE_WIDTH = 150  # the table's cause line; JSON and CSV have the whole of it
+NO_CAUSE = "cause not recorded"  # a window from before Detour recorded causes (or its ALARM not handled yet)
 EPILOG = paragraphs(
     "Times: a span back from now (30d, 12h, 90m, 2w), `now`, or an ISO 8601 date or time (UTC unless it has an "
     "offset), e.g. --since 2026-11-01 --until 2026-11-08T12:00.",
@@ -49,6 +55,8 @@ EPILOG = paragraphs(
     "(availability over all the sites' time together). --chart draws one site: say which with --site.",
     "--chart FILE.svg draws the windows on a timeline. PNG is not supported (it would need matplotlib); "
     "convert the SVG if you need one, e.g. rsvg-convert -o chart.png chart.svg.",
+    "Causes: under each window, what Detour recorded when its outage began (which checks were failing, and "
+    "why); 'cause not recorded' for windows from before Detour recorded causes. JSON and CSV: `cause`.",
     EXIT_CODES_HELP.format(problem="a failover window in the period is still open (a site is failing over)"),
 )
 
@@ -62,6 +70,10 @@ class Report:
     rows: list[WindowInPeriod]
     summary: Summary
     site_stack: str = ""
+    causes: dict[datetime, SignalReading | None] = field(default_factory=dict)  # by window start
+
+    def cause(self, row: WindowInPeriod) -> SignalReading | None:
+        return self.causes.get(row.window.started_at)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,10 +146,22 @@ def _run(args: argparse.Namespace, period: Period, now: datetime, out: TextIO) -
 
 
 def site_report(site: SiteView, session: Any, period: Period, now: datetime) -> Report:
-    """One site's windows in the period, clipped and summed."""
-    windows = logged_windows(session.client("dynamodb"), site.table, site.site_id, since=period.start, until=period.end)
+    """One site's windows in the period, clipped and summed, each with its recorded cause (one read each)."""
+    dynamodb = session.client("dynamodb")
+    windows = logged_windows(dynamodb, site.table, site.site_id, since=period.start, until=period.end)
     rows = windows_in(period, windows, now)
-    return Report(site.hub.name, site.domain, site.site_id, period, rows, summarize(period, rows), site.site.stack_name)
+    outage_causes = OutageCauses(CauseLog(site.table, dynamodb), site.site)
+    causes = {row.window.started_at: outage_causes.reading(row.window.started_at) for row in rows}
+    return Report(
+        site.hub.name,
+        site.domain,
+        site.site_id,
+        period,
+        rows,
+        summarize(period, rows),
+        site.site.stack_name,
+        causes,
+    )
 
 
 def _write(kind: str, out: TextIO, reports: list[Report], total: Summary | None) -> None:
@@ -159,7 +183,7 @@ def _names(sites: list[SiteView]) -> str:
     return ", ".join(site.domain for site in sites)
 
 
-def _row(row: WindowInPeriod) -> dict[str, Any]:
+def _row(row: WindowInPeriod, cause: SignalReading | None = None) -> dict[str, Any]:
     w = row.window
     return {
         "started_at": format_time(w.started_at),
@@ -171,6 +195,7 @@ def _row(row: WindowInPeriod) -> dict[str, Any]:
         "planned": w.planned,
         "open": w.is_open,
         "reason": w.reason,
+        "cause": cause.summary() if cause is not None else None,
     }
 
 
@@ -182,7 +207,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "site": report.site,
         "site_stack": report.site_stack,
         "period": _period_json(period),
-        "windows": [_row(r) for r in report.rows],
+        "windows": [_row(r, report.cause(r)) for r in report.rows],
         "summary": _summary_json(report.summary),
     }
 
@@ -217,10 +242,11 @@ def as_csv(reports: list[Report]) -> str:
     """One row per window, each with its site's domain and id (the same columns for one site or many)."""
     buffer = io.StringIO()
     fields = ["domain", "site", "started_at", "ended_at", "start_in_period", "end_in_period", "duration_s"]
-    writer = csv.DictWriter(buffer, fieldnames=[*fields, "duration", "planned", "open", "reason"], lineterminator="\n")
+    columns = [*fields, "duration", "planned", "open", "reason", "cause"]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for site, row in ((report, row) for report in reports for row in report.rows):
-        values = {"domain": site.domain, "site": site.site} | _row(row)
+        values = {"domain": site.domain, "site": site.site} | _row(row, site.cause(row))
         # Empty for "still open", and lower-case booleans, as most CSV readers and spreadsheets expect.
         writer.writerow(
             values
@@ -228,6 +254,7 @@ def as_csv(reports: list[Report]) -> str:
                 "ended_at": values["ended_at"] or "",
                 "planned": str(values["planned"]).lower(),
                 "open": str(values["open"]).lower(),
+                "cause": values["cause"] or "",
             }
         )
     return buffer.getvalue()
@@ -246,6 +273,7 @@ def as_table(report: Report, style: Style) -> str:
         for row in rows:
             line = _table_line(row)
             lines.append(style(line, "red") if row.window.is_open else line)
+            lines.append(f"  cause: {_cause_line(report.cause(row))}")
         if any(r.clipped_start or r.clipped_end for r in rows):
             lines.append("* clipped at the period's edge: only the part inside the period is counted")
     else:
@@ -282,6 +310,13 @@ def _summary_lines(summary: Summary, over: str = "the period") -> list[str]:
         f"MTTR:         {mttr} (over {summary.closed_unplanned} closed unplanned windows)",
         f"Availability: {availability} ({over} minus planned maintenance)",
     ]
+
+
+def _cause_line(cause: SignalReading | None) -> str:
+    if cause is None:
+        return NO_CAUSE
+    text = printable(" ".join(cause.summary().split()))
+    return text if len(text) <= CAUSE_WIDTH else text[: CAUSE_WIDTH - 1] + "…"
 
 
 def _table_line(row: WindowInPeriod) -> str:

@@ -11,11 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from detour.incidents.transition import format_time
+from detour.signals.causes import CauseLog
+from detour.signals.states import SignalReading, SignalState
 from detour.slack.message import human_duration
-from tests.cli.world import DOMAIN, OTHER_DOMAIN, World
+from tests.cli.world import ALARM, DOMAIN, OTHER_DOMAIN, World
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -265,3 +268,34 @@ def test_site_reports_one_site_of_several(run: Any, period: Period, other_site: 
     assert (code, report["domain"]) == (0, OTHER_DOMAIN)
     code, report = report_json(run, "--site", "WWW.detour.test", *period.args())
     assert (code, report["domain"], report["summary"]["count"]) == (0, DOMAIN, 4)
+
+
+def test_each_window_shows_its_recorded_cause_or_that_none_was_recorded(run: Any, world: World) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    old, new = now - timedelta(days=3), now - timedelta(hours=5)
+    world.outage(old, old + timedelta(minutes=10), reason="before causes were recorded")
+    world.outage(new, new + timedelta(minutes=7), reason="Threshold Crossed: the failover check")
+    reason = "Threshold Crossed: 3 datapoints [12.5, 9.0, 7.1] were greater than the threshold (5.0)."
+    reading = SignalReading(
+        read_at=new,
+        states=(
+            SignalState("endpoint probe", "endpoint", True, "passing from all 3 checker regions"),
+            SignalState("checkout-errors", "alarm", True, "OK", "detour/detour-site-www/checkout-errors"),
+            SignalState("error-rate", "error-rate", False, f"ALARM: {reason}", "detour/detour-site-www/error-rate"),
+        ),
+    )
+    CauseLog(world.table_name, boto3.client("dynamodb")).claim(world.check_id, f"{format_time(new)}#{ALARM}", reading)
+
+    code, text, _ = run("report", "--since", "7d")
+    assert code == 0
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if "before causes were recorded" in line)
+    second = next(i for i, line in enumerate(lines) if "Threshold Crossed: the failover check" in line)
+    assert lines[first + 1] == "  cause: cause not recorded"
+    assert lines[second + 1] == f"  cause: 5xx rate: ALARM: {reason}"
+
+    _, report = report_json(run, "--since", "7d")
+    assert [w["cause"] for w in report["windows"]] == [None, f"5xx rate: ALARM: {reason}"]
+
+    code, out, _ = run("report", "--since", "7d", "--format", "csv")
+    assert [row["cause"] for row in csv.DictReader(io.StringIO(out))] == ["", f"5xx rate: ALARM: {reason}"]
