@@ -15,12 +15,13 @@ from typing import Any
 import boto3
 import pytest
 
-from detour.incidents.sites import SiteRegistry
+from detour.incidents.alarm_message import parse_sns_event
+from detour.incidents.sites import ErrorRate, SignalKind, SiteRegistry
 from detour.page import publisher as page_publisher
 from detour_cli.local.cfn_endpoint import ResponseCatcher, cfn_response_endpoint
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.support.aws import store_for
-from tests.support.events import SITE_ID
+from tests.support.events import SITE_ID, transition_event
 from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page import transition
@@ -368,3 +369,156 @@ def test_one_broken_site_does_not_roll_back_the_hubs_upgrade(
     assert (answer["Data"]["Sites"], answer["Data"]["Published"]) == ("2", "1")
     assert answer["Data"]["Failed"].startswith("1 of 2 pages failed: docs.example.com: PagePublishError: ")
     assert len(invalidated_paths(distribution)) == 1  # www's page went out all the same
+
+
+# -- a site keeps its id for life (ADR 0002) ---------------------------------------------------------
+
+FAILOVER_CHECK = "5e4d3c2b-4444-4e5f-9a7b-0123456789ab"
+SIGNALS = [
+    {"Name": "shop-p99-latency", "Kind": "alarm", "AlarmName": "shop-p99-latency", "HealthCheckId": "hc-latency"},
+    {
+        "Name": "5xx rate",
+        "Kind": "error-rate",
+        "AlarmName": "detour/detour-site-www/error-rate",
+        "HealthCheckId": "hc-5xx",
+    },
+]
+ERROR_RATE = {
+    "TargetGroup": "targetgroup/shop/0123456789abcdef",
+    "LoadBalancer": "app/shop/0123456789abcdef",
+    "ThresholdPercent": "5",
+    "Minutes": "3",
+    "MinRequests": "20",
+}
+
+
+def test_signals_come_and_the_site_keeps_its_id_history_and_thread_while_its_page_moves(
+    *,
+    site_setup: ModuleType,
+    page_bucket: str,
+    distribution: str,
+    cloudformation: ResponseCatcher,
+    registry: SiteRegistry,
+    function_env: Any,
+) -> None:
+    """The endpoint check is replaced (its protocol changed) and a calculated check now sits in
+    front of it: the alarm watches a check whose id is not the site's. The site is the same site."""
+    store = store_for(function_env)
+    store.record(transition("ALARM", 0))  # an incident open across the deploy
+    registry.put(replace(SITE, distribution_id=distribution))
+    site_setup.lambda_handler(
+        request("Update", cloudformation, site_properties(distribution), PhysicalResourceId=SITE_ID), LambdaContext()
+    )
+    old_page = object_versions(page_bucket)
+    assert old_page
+    assert all(key.startswith(PREFIX) for key in old_page)
+
+    changed = site_properties(
+        distribution,
+        EndpointCheckId=NEW_CHECK,
+        FailoverCheckId=FAILOVER_CHECK,
+        Signals=SIGNALS,  # type: ignore[arg-type] # CloudFormation passes lists and maps as they are
+        SignalsToFailOver="2",
+        SignalInsufficientData="Unhealthy",
+        ErrorRate=ERROR_RATE,  # type: ignore[arg-type]
+    )
+    event = request("Update", cloudformation, changed, PhysicalResourceId=SITE_ID)
+    site_setup.lambda_handler(event, LambdaContext())
+
+    response = cloudformation.responses[-1]
+    assert (response["Status"], response["PhysicalResourceId"]) == ("SUCCESS", SITE_ID)  # no replacement, no Delete
+    assert response["Data"]["RemovedOldPage"] == str(len(old_page))
+    site = registry.require(SITE_ID)
+    assert (site.endpoint_check, site.failover_check, site.page_prefix) == (
+        NEW_CHECK,
+        FAILOVER_CHECK,
+        f"sites/{NEW_CHECK}/",
+    )
+    assert [(s.name, s.kind, s.health_check_id) for s in site.signals] == [
+        ("shop-p99-latency", SignalKind.ALARM, "hc-latency"),
+        ("5xx rate", SignalKind.ERROR_RATE, "hc-5xx"),
+    ]
+    assert (site.signals_to_fail_over, site.signal_insufficient_data) == (2, "Unhealthy")
+    assert site.error_rate == ErrorRate("targetgroup/shop/0123456789abcdef", "app/shop/0123456789abcdef", 5.0, 3, 20)
+    assert registry.get(NEW_CHECK) is None  # one site, not two
+    assert all(key.startswith(f"sites/{NEW_CHECK}/") for key in object_versions(page_bucket))
+    status = json.loads(get_object(page_bucket, f"sites/{NEW_CHECK}/status.json")["Text"])
+    assert status["started_at"] == "2026-11-21T02:14:27.123Z"  # the open incident, under the site's id
+
+    # the recovery now comes from the alarm on the calculated check, and closes the same incident
+    ok = parse_sns_event(transition_event("OK", "ALARM", transition("OK", 9).changed_at, site_id=FAILOVER_CHECK))
+    found = registry.for_transition(ok)
+    assert found.site_id == SITE_ID
+    store.record(replace(ok, site_id=found.site_id))
+    assert [w.duration_s for w in store.windows(SITE_ID)] == [540]
+
+
+def test_a_site_registered_before_alarm_items_is_found_by_its_health_check_until_the_hub_writes_one(
+    site_setup: ModuleType, page_bucket: str, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
+) -> None:
+    dynamodb = boto3.client("dynamodb")
+    registry.remove(registry.require(SITE_ID))
+    legacy = replace(SITE, distribution_id=distribution)  # what an older hub wrote: the site item alone
+    dynamodb.put_item(TableName=registry.table_name, Item=legacy.to_item())
+    event = parse_sns_event(transition_event("ALARM", "OK", transition("ALARM", 0).changed_at))
+    assert registry.by_alarm(event.alarm_name) is None
+    assert registry.for_transition(event).site_id == SITE_ID  # the alarm's dimension is the old site id
+
+    upgrade = request("Update", cloudformation, {"PageTemplateVersion": "9"}, "Custom::DetourPages")
+    site_setup.lambda_handler(upgrade, LambdaContext())
+    assert cloudformation.only["Status"] == "SUCCESS"
+    found = registry.by_alarm(event.alarm_name)
+    assert found is not None
+    assert found.site_id == SITE_ID
+
+    # an old site stack's Delete (it sends SiteId) removes the site and its alarm item
+    old_stack = {k: v for k, v in site_properties(distribution).items() if k != "EndpointCheckId"} | {"SiteId": SITE_ID}
+    site_setup.lambda_handler(request("Delete", cloudformation, old_stack, PhysicalResourceId=SITE_ID), LambdaContext())
+    assert cloudformation.responses[-1]["Data"]["SiteId"] == SITE_ID
+    assert registry.get(SITE_ID) is None
+    assert registry.by_alarm(event.alarm_name) is None
+    assert (
+        dynamodb.scan(
+            TableName=registry.table_name,
+            FilterExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "SITE_ALARMS"}},
+        )["Items"]
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (
+            {"Signals": [{"Name": "x", "Kind": "alarm", "AlarmName": "x"}]},
+            "custom resource property HealthCheckId is missing",
+        ),
+        (
+            {"Signals": [{"Name": "x", "Kind": "sms", "AlarmName": "x", "HealthCheckId": "h"}]},
+            "'sms' is not a valid SignalKind",
+        ),
+        ({"Signals": "shop-p99-latency"}, "Signals must be a list"),
+        ({"ErrorRate": ERROR_RATE | {"ThresholdPercent": "0"}}, "ThresholdPercent must be above 0 and at most 100"),
+        ({"ErrorRate": ERROR_RATE | {"Minutes": "three"}}, "Minutes must be a whole number from 1 to 60"),
+        ({"SignalsToFailOver": "0"}, "SignalsToFailOver must be a whole number from 1 to 256"),
+        ({"EndpointCheckId": ""}, "custom resource property EndpointCheckId is missing"),
+    ],
+)
+def test_unusable_signal_settings_fail_the_deploy_and_change_nothing(
+    *,
+    site_setup: ModuleType,
+    distribution: str,
+    cloudformation: ResponseCatcher,
+    registry: SiteRegistry,
+    overrides: dict[str, Any],
+    reason: str,
+) -> None:
+    before = registry.all()
+    properties = site_properties(distribution) | overrides
+    site_setup.lambda_handler(
+        request("Update", cloudformation, properties, PhysicalResourceId=SITE_ID), LambdaContext()
+    )
+    assert cloudformation.only["Status"] == "FAILED"
+    assert reason in cloudformation.only["Reason"]
+    assert registry.all() == before

@@ -143,14 +143,14 @@ def alarm_state(
     if alarm is None:
         return SignalState(name, kind, None, f"alarm {alarm_name} not found in us-east-1", alarm_name)
     state = str(alarm.get("StateValue", ""))
-    reason = _short(str(alarm.get("StateReason", "")))
+    reason = str(alarm.get("StateReason", ""))
     if state == "OK":
         healthy: bool | None = True
     elif state == "ALARM":
         healthy = False
     else:  # INSUFFICIENT_DATA: Route 53 follows the site's SignalInsufficientData
         healthy = {"Healthy": True, "Unhealthy": False}.get(site.signal_insufficient_data)
-    return SignalState(name, kind, healthy, f"{state}: {reason}" if reason else state, alarm_name)
+    return SignalState(name, kind, healthy, _short(f"{state}: {reason}" if reason else state), alarm_name)
 
 
 def _short(text: str) -> str:
