@@ -25,7 +25,8 @@ from detour.page.render import (
     render_page,
     render_status,
 )
-from detour.page.status import MAX_DETAIL_CHARS, RESTORED_MESSAGE, PageStatus, SiteHistory, page_status
+from detour.page.status import MAX_DETAIL_CHARS, RESTORED_MESSAGE, PageStatus, SiteHistory, page_status, with_cause
+from detour.signals.states import SignalReading, SignalState
 from tests.support.html import Element, parse_html
 from tests.support.page import HOSTILE, SETTINGS, at, timeline, transition, update
 
@@ -204,6 +205,28 @@ def test_hostile_alarm_and_operator_text_never_becomes_markup() -> None:
     assert "message" not in json.loads(scripts[0].text)  # the HTML carries the texts
 
 
+def test_the_cause_is_text_in_the_details_and_names_only_the_failing_checks_in_status_json() -> None:
+    history = SiteHistory.of([transition("ALARM", 0, reason="Threshold Crossed")])
+    reading = SignalReading(
+        at(0),
+        (
+            SignalState("endpoint probe", "endpoint", True, "passing from all 8 checker regions"),
+            SignalState(
+                "5xx rate", "error-rate", False, "ALARM: " + SLACK_HOSTILE, "detour/detour-site-www/error-rate"
+            ),
+        ),
+    )
+    status = with_cause(page_status(history, None, SETTINGS.default_message, at(3)), reading)
+    rendered = render(status, history.recent_windows(5), SETTINGS)
+    page = parse_html(rendered.page)
+    # instead of the health alarm's reason ("Threshold Crossed"), which says less, in the same budget
+    assert page.by_id("cause").text == f"Failed over on: 5xx rate: ALARM: {SLACK_HOSTILE}"
+    assert [p for p in page.find_all("p") if p.attrs.get("id") == "detail"] == []
+    assert [s.attrs.get("id") for s in page.find_all("script")] == ["status-data", None]
+    assert json.loads(rendered.status_json)["failed_checks"] == ["5xx rate"]
+    assert "failed_checks" not in json.loads(page.by_id("status-data").text)  # the HTML says it
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "http://example.com", "//evil"])
 def test_a_contact_link_must_be_https_or_mailto(url: str) -> None:
     with pytest.raises(PageSettingsError, match="must start with https:// or mailto:"):
@@ -270,6 +293,13 @@ def worst_case(char: str) -> tuple[PageStatus, list[FailoverWindow], PageSetting
     )
     notice = SiteNotice(char * MAX_MESSAGE_CHARS, planned=False, until=at(600))
     status = page_status(history, notice, settings.default_message, at(61), news)
+    # the longest cause: every signal failing (CloudWatch's longest alarm names), its text cut
+    failing = (
+        SignalState("endpoint probe", "endpoint", False, char * 300),
+        *(SignalState(char * 255, "alarm", False, char * 300, char * 255) for _ in range(3)),
+        SignalState("5xx rate", "error-rate", False, char * 300),
+    )
+    status = with_cause(status, SignalReading(at(0), failing))
     return status, history.recent_windows(5), settings
 
 

@@ -195,6 +195,7 @@ def test_status_json_has_exactly_the_documented_fields() -> None:
     }
     embedded = status.to_json(texts=False)  # the copy inside the page, whose HTML has the texts
     assert "message" not in embedded
+    assert "failed_checks" not in embedded
     assert embedded["updates"] == [
         {"stage": "identified", "posted_at": "2026-11-21T02:19:27.123Z"},
         {"stage": "investigating", "posted_at": "2026-11-21T02:14:27.123Z"},

@@ -108,3 +108,18 @@ def test_webhook_mode_picks_one_self_contained_message_per_state() -> None:
     assert "passes its health check" in say.message_for_state(SITE, transition("OK", "ALARM"), None).text
     missing = say.message_for_state(SITE, transition("INSUFFICIENT_DATA", "ALARM"), CLOSED)
     assert "Health data for www.example.com is missing" in missing.text
+
+
+def test_the_cause_is_said_escaped_and_not_for_planned_maintenance() -> None:
+    cause = f"5xx rate: ALARM: {HOSTILE}"
+    for message in (
+        say.failing_over(SITE, transition(), cause=cause),
+        say.resolved(SITE, CLOSED, transition("OK", "ALARM"), cause),
+    ):
+        (why,) = [text for text in mrkdwn_texts(message.blocks) if text.startswith("*Why it failed over*")]
+        assert "<!channel>" not in why
+        assert "&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; &lt;@U123&gt;" in why
+        assert len(why) < say.TEXT_MAX
+    planned = say.failing_over(SITE, transition(), planned=True, cause=cause)
+    assert not any(text.startswith("*Why it failed over*") for text in mrkdwn_texts(planned.blocks))
+    assert not any("Why it failed over" in text for text in mrkdwn_texts(say.failing_over(SITE, transition()).blocks))

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 # alarm's description: the stack wrote that ("the primary ... is failing"), and it is true only in
 # an outage.
 MAX_DETAIL_CHARS = 250
+# A failed check's name in status.json: an alarm's name can be 255 characters, the page has a budget.
+MAX_CHECK_LABEL_CHARS = 64
 # The "Latest update" of a resolved page with no word from people since the recovery: the outage's
 # default message ("we are working to restore...") or an update written during it would contradict it.
 RESTORED_MESSAGE = "The service is working again."
@@ -71,7 +73,7 @@ class PageStatus:
     updates: tuple[PageUpdate, ...] = ()  # newest first
     earlier_updates: int = 0  # the incident's updates before those, not shown
     failed_checks: tuple[str, ...] = ()  # which of the site's checks failed it over ("5xx rate")
-    cause: str = ""  # and what they said, for the technical details; not in status.json
+    cause: str = ""  # and what they said: the technical details, instead of `detail`; not in status.json
 
     @property
     def stage(self) -> Stage | None:
@@ -102,8 +104,8 @@ class PageStatus:
             "earlier_updates": self.earlier_updates,
             "failed_checks": list(self.failed_checks),
         }
-        if not texts:
-            del shown["message"]
+        if not texts:  # the page's own copy: its HTML shows these, and its script needs none of them
+            del shown["message"], shown["failed_checks"]
         return shown
 
     def without_oldest_update(self) -> PageStatus:
@@ -165,8 +167,8 @@ def with_cause(status: PageStatus, reading: SignalReading | None) -> PageStatus:
         return status
     return replace(
         status,
-        failed_checks=tuple(state.label for state in reading.failing),
-        cause=_detail(reading.summary()),
+        failed_checks=tuple(_cut(state.label, MAX_CHECK_LABEL_CHARS) for state in reading.failing),
+        cause=_detail(f"Failed over on: {reading.summary()}"),
     )
 
 
@@ -218,9 +220,11 @@ def _message(status: PageStatus, timeline: Timeline, notice: SiteNotice | None, 
 
 
 def _detail(detail: str) -> str:
-    if len(detail) > MAX_DETAIL_CHARS:  # alarm text is the operator's, but the page has a size budget
-        detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
-    return detail
+    return _cut(detail, MAX_DETAIL_CHARS)  # alarm text is the operator's, but the page has a size budget
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _time(moment: datetime | None) -> str | None:
