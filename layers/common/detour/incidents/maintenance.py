@@ -56,11 +56,13 @@ class Maintenance:
     dynamodb: Any
     route53: Any
     lambda_client: Any
-    endpoint_check_id: str = ""  # the health check inverted; empty: the site id (sites before ADR 0002)
+    # The check inverted: the one the failover records watch (the calculated check when the site
+    # has signals, so that maintenance fails over whatever SignalsToFailOver says). Empty: the site id.
+    failover_check_id: str = ""
 
     @property
     def check_id(self) -> str:
-        return self.endpoint_check_id or self.site_id
+        return self.failover_check_id or self.site_id
 
     @property
     def notices(self) -> NoticeBoard:

@@ -183,7 +183,7 @@ def desk_for(table_name: str, site: RegisteredSite, targets: UpdateTargets) -> D
         targets=targets,
         maintenance=planned_maintenance.Maintenance(
             site_id=site.site_id,
-            endpoint_check_id=site.endpoint_check,  # planned maintenance inverts this site's endpoint check
+            failover_check_id=site.failover_check,  # what planned maintenance inverts
             table_name=table_name,
             targets=targets,
             dynamodb=dynamodb,
