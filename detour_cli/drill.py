@@ -1,11 +1,12 @@
 """`detour drill`: rehearse a failover on the real deployment, measure it, and put everything back.
 
-Sets the health check's Inverted flag (never Disabled, which forces healthy), waits for the zone's
-own name servers to answer the maintenance distribution, fetches the page over HTTPS at that
-address (503, Retry-After, the page itself), waits for status.json to show the incident and for the
-failover window to open, then restores the flag (always: also on errors, timeouts and Ctrl-C) and
-waits for the primary to answer again and the window to close. The times go to the terminal and
-to a JSON and a Markdown file, with the configured budget beside them.
+Sets the endpoint health check's Inverted flag (never Disabled, which forces healthy), or with
+--signal sets one of the site's failover signals' alarms to ALARM, waits for the zone's own name
+servers to answer the maintenance distribution, fetches the page over HTTPS at that address (503,
+Retry-After, the page itself), waits for status.json to show the incident and for the failover
+window to open, then restores the flag or the alarm (always: also on errors, timeouts and Ctrl-C)
+and waits for the primary to answer again and the window to close. The times go to the terminal
+and to a JSON and a Markdown file, with the configured budget beside them.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ from typing import IO, Any, TextIO, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from detour.incidents.notices import NoticeBoard, SiteNotice
+from detour.incidents.sites import RegisteredSite, Signal, SignalKind
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time, parse_time
 from detour.incidents.windows import FailoverWindow
+from detour.signals.causes import CauseLog
+from detour.signals.states import SignalReading
 from detour.slack.threads import ThreadStore
 from detour_cli import authoritative_dns as adns
 from detour_cli import page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
-from detour_cli.sites import add_site_argument, resolve_site
-from detour_cli.stack_outputs import add_stack_arguments, session_for
+from detour_cli.sites import add_site_argument, checks_count, failover_rule, resolve_site
+from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
 from detour_cli.status import _name_servers, _primary_addresses
 from detour_cli.window_log import LoggedWindow, current_window
 
@@ -45,6 +49,8 @@ ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes a
 RESTORE_ATTEMPTS = 3
 RESTORE_RETRY_S = 1.0
 CLOCK_SKEW = timedelta(minutes=5)  # between this machine and AWS, when telling this incident from older ones
+DRILL_REASON = "Detour drill:"  # how a forced signal's StateReason starts: the drill's, not CloudWatch's
+ERROR_RATE_NAMES = ("5xx rate", "5xx-rate", "5xx", "error-rate", "error rate")  # what --signal may call it
 T = TypeVar("T")
 
 EPILOG = paragraphs(
@@ -52,6 +58,16 @@ EPILOG = paragraphs(
     "the site was not in a state to drill (nothing changed); 2 usage error, not confirmed, missing stack or "
     "output, AWS error, or the restore itself failed (the message says what to run by hand).",
     "Without a terminal the drill needs --yes. Colour and the progress spinner only on a terminal.",
+    "--signal NAME drills one of the site's failover signals (ADR 0002) instead of the endpoint probe: NAME is "
+    "the signal's name, its alarm's name, or '5xx rate' (or 'error-rate') for Detour's own. The drill sets that "
+    "alarm to ALARM with SetAlarmState (reason 'Detour drill: ...'), sets it again if CloudWatch re-evaluates it "
+    "to OK while the drill waits, and sets it back to OK at the end, always (also on errors, timeouts and "
+    "Ctrl-C); CloudWatch re-evaluates it at its next period anyway. An unknown NAME is a usage error (exit 2) "
+    "that lists the site's signals. Whether Route 53's alarm-backed check follows a state set by SetAlarmState "
+    "(rather than the alarm's metric data) must be verified on a real account (verify): if it does not, the "
+    "drill times out waiting for DNS, and restores the alarm all the same.",
+    "A site that fails over only when several of its checks fail (SignalsToFailOver 2 or more) is not drilled: "
+    "neither the inverted probe nor one forced signal alone moves it.",
     "Test and diagnostic options: --nameserver/--resolver (or DETOUR_NAMESERVERS/DETOUR_RESOLVER) as for "
     "`detour status`; --https-port (or DETOUR_DRILL_PORT) fetches the page from another port than 443; "
     "--ca-file trusts that CA for the page's certificate; --insecure skips certificate verification; "
@@ -83,10 +99,54 @@ class Target:
     maintenance: tuple[str, ...]
     lookup: adns.NameLookup
     site_stack: str = ""
+    site_id: str = ""  # the key of the site's records; empty: check_id (a site from before ADR 0002)
+    signal: Signal | None = None  # --signal: the signal forced instead of inverting the endpoint check
+    failover_check: str = ""  # what the failover records watch; empty: check_id
+    needed: int = 1  # SignalsToFailOver
+    checks: int = 1  # the endpoint probe and each signal
+    rule: str = ""
+    alarm_name: str = ""  # the site's alarm (HealthAlarm): its transitions key the windows' causes
 
     @property
     def budget_s(self) -> int:
         return self.interval_s * self.threshold
+
+    @property
+    def record_id(self) -> str:
+        """The site's id: what its notice, windows and thread are kept under (never a health check id)."""
+        return self.site_id or self.check_id
+
+    @property
+    def forced(self) -> str:
+        """What the drill forces and restores, for its messages."""
+        return "the flag" if self.signal is None else "the alarm"
+
+
+def signal_label(signal: Signal) -> str:
+    return "5xx rate" if signal.kind is SignalKind.ERROR_RATE else signal.name
+
+
+def find_signal(site: RegisteredSite, name: str) -> Signal:
+    """The signal --signal names: its name, its alarm's name, or "5xx rate"/"error-rate" for Detour's own."""
+    wanted = " ".join(name.split()).lower()
+    matches = [
+        signal
+        for signal in site.signals
+        if wanted in {signal.name.lower(), signal.alarm_name.lower()}
+        or (signal.kind is SignalKind.ERROR_RATE and wanted in ERROR_RATE_NAMES)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if not site.signals:
+        raise DetourError(
+            f"site {site.domain} has no failover signals (SignalAlarm1..3 and ErrorRateSignal in its site stack "
+            f"are unset), so there is no signal {name!r} to force; drill it without --signal"
+        )
+    listed = "; ".join(
+        f"{signal_label(signal)} ({signal.kind.value}, alarm {signal.alarm_name})" for signal in site.signals
+    )
+    problem = "names several signals" if matches else "is not one of its signals"
+    raise DetourError(f"--signal {name!r} {problem} of site {site.domain}; its signals: {listed}")
 
 
 @dataclass
@@ -109,6 +169,7 @@ class Timeline:
     window_ended_at: datetime | None = None
     answered: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    cause: SignalReading | None = None  # what the functions recorded as the window's cause
 
     @property
     def window_duration_s(self) -> float | None:
@@ -150,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit; change nothing")
     parser.add_argument(
+        "--signal",
+        metavar="NAME",
+        help="force this failover signal instead of inverting the endpoint check: its name, its alarm's name, or "
+        "'5xx rate'/'error-rate'; its alarm is set to ALARM, and back to OK at the end (always)",
+    )
+    parser.add_argument(
         "--as-outage",
         action="store_true",
         help="drill without a planned-maintenance notice: Slack pages as for a real outage, and the window "
@@ -182,20 +249,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> int:
     session = session_for(args)
-    route53, dynamodb = session.client("route53"), session.client("dynamodb")
+    route53, dynamodb, cloudwatch = session.client("route53"), session.client("dynamodb"), session.client("cloudwatch")
     target = load_target(args, session, route53)
     style = Style(out)
     print(plan(target, args), file=out)
     if args.dry_run:
         print("\n--dry-run: nothing was changed.", file=out)
         return EXIT_OK
-    refusal = preflight(target, route53, dynamodb)
+    refusal = preflight(target, route53, dynamodb, cloudwatch)
     if refusal:
         print(style("\nNot drilling: ", "red", "bold") + refusal + " Nothing was changed.", file=out)
         return EXIT_PROBLEM
     if not confirmed(args, target, out, err, stdin):
         return EXIT_ERROR
-    drill = Drill(target, args, route53=route53, dynamodb=dynamodb, out=out, err=err)
+    drill = Drill(target, args, route53=route53, dynamodb=dynamodb, cloudwatch=cloudwatch, out=out, err=err)
     with _signals_interrupt():  # a closed terminal or a cancelled job restores the flag like Ctrl-C
         code = drill.run()
     written = write_report(drill.timeline, target, args)
@@ -206,7 +273,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
 
 def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
     site = resolve_site(args, session)
-    check_id, stack = site.site_id, site.stack
+    signal = find_signal(site.site, args.signal) if getattr(args, "signal", None) else None
+    check_id, stack = site.endpoint_check, site.stack  # Route 53's calls: the endpoint check; records: site_id
     config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
     interval = int(stack.parameters.get("HealthCheckInterval") or config.get("RequestInterval", 30))
     threshold = int(stack.parameters.get("HealthCheckFailureThreshold") or config.get("FailureThreshold", 3))
@@ -227,11 +295,34 @@ def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
         maintenance=lookup.addresses(distribution),
         lookup=lookup,
         site_stack=stack.name,
+        site_id=site.site_id,
+        signal=signal,
+        failover_check=site.failover_check,
+        needed=max(1, site.site.signals_to_fail_over),
+        checks=checks_count(site.site),
+        rule=failover_rule(site.site),
+        alarm_name=site.alarm_name,
     )
 
 
 def plan(target: Target, args: argparse.Namespace) -> str:
     budget = target.budget_s
+    signal = target.signal
+    if signal is None:
+        force = f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)"
+        restore = "  5. restore the flag (always, also on errors, timeouts and Ctrl-C), wait for the primary and "
+    else:
+        force = (
+            f"  1. force signal {signal_label(signal)} ({signal.kind.value}): set alarm {signal.alarm_name} to ALARM "
+            f"(SetAlarmState), so its health check {signal.health_check_id} and the failover check "
+            f"{target.failover_check} turn unhealthy (visitors get the maintenance page); set again if CloudWatch "
+            "re-evaluates it to OK meanwhile"
+        )
+        restore = (
+            "  5. set the alarm back to OK (always, also on errors, timeouts and Ctrl-C; CloudWatch re-evaluates "
+            "it at its next period anyway), wait for the primary and "
+        )
+    rule = [f"Rule: the site {target.rule} (SignalsToFailOver {target.needed})."] if target.checks > 1 else []
     return "\n".join(
         [
             f"Drill of {target.domain} (site stack {target.site_stack}, hub {target.stack}): "
@@ -242,13 +333,13 @@ def plan(target: Target, args: argparse.Namespace) -> str:
                 if args.as_outage
                 else "post a planned-maintenance notice (until the drill ends): Slack pages no one; not downtime"
             ),
-            f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)",
+            force,
             f"  2. wait for the zone's name servers ({', '.join(s.name for s in target.servers)}) to answer "
             f"{target.distribution} instead of {', '.join(target.primary) or target.domain}",
             f"  3. fetch https://{target.domain}/ from that address: 503, Retry-After, the page",
             "  4. wait for status.json to show the incident and the failover window to open",
-            "  5. restore the flag (always, also on errors, timeouts and Ctrl-C), wait for the primary and "
-            "the window to close",
+            restore + "the window to close",
+            *rule,
             f"Budget: DNS switch about {target.interval_s} s x {target.threshold} = {budget} s "
             f"(HealthCheckInterval x HealthCheckFailureThreshold), resolvers then wait out the {RECORD_TTL_S} s TTL; "
             f"the alarm, the page and Slack follow 1-3 min later.",
@@ -258,20 +349,62 @@ def plan(target: Target, args: argparse.Namespace) -> str:
     )
 
 
-def preflight(target: Target, route53: Any, dynamodb: Any) -> str:
-    """Why the site is not in a state to drill, or "" when it is."""
+def preflight(target: Target, route53: Any, dynamodb: Any, cloudwatch: Any = None) -> str:
+    """Why the site is not in a state to drill, or "" when it is (each check asked only if those before pass)."""
+    checks: tuple[Callable[[], str], ...] = (
+        lambda: _rule_refusal(target),
+        lambda: _checks_refusal(target, route53),
+        lambda: _signal_refusal(target.signal, cloudwatch) if target.signal is not None else "",
+        lambda: _state_refusal(target, dynamodb),
+    )
+    return next((refusal for refusal in (check() for check in checks) if refusal), "")
+
+
+def _rule_refusal(target: Target) -> str:
+    if target.needed <= 1:
+        return ""
+    alone = "inverting the endpoint check" if target.signal is None else "forcing one signal"
+    return (
+        f"the site {target.rule} (SignalsToFailOver {target.needed}): {alone} alone cannot move it to the "
+        "maintenance page."
+    )
+
+
+def _checks_refusal(target: Target, route53: Any) -> str:
     config = route53.get_health_check(HealthCheckId=target.check_id)["HealthCheck"]["HealthCheckConfig"]
     if config.get("Inverted"):
         return "the health check is already Inverted (planned maintenance or another drill in progress)."
     if config.get("Disabled"):
         return "the health check is Disabled: Route 53 treats the primary as healthy whatever the flag says."
+    failover = target.failover_check
+    if failover and failover != target.check_id:
+        watched = route53.get_health_check(HealthCheckId=failover)["HealthCheck"]["HealthCheckConfig"]
+        if watched.get("Inverted") or watched.get("Disabled"):
+            flag = "Inverted" if watched.get("Inverted") else "Disabled"
+            why = " (planned maintenance in progress?)" if flag == "Inverted" else ""
+            return (
+                f"the failover check {failover} (what the records watch) is {flag}{why}: a drill would prove nothing."
+            )
+    return ""
+
+
+def _state_refusal(target: Target, dynamodb: Any) -> str:
     verdict = _dns(target)
     if verdict.serving != adns.PRIMARY:
         return f"DNS does not answer the primary now ({verdict.serving}: {', '.join(verdict.addresses) or 'none'})."
-    if current_window(dynamodb, target.table, target.check_id):
+    if current_window(dynamodb, target.table, target.record_id):
         return "a failover window is open: the site is failing over already."
-    if NoticeBoard(target.table, dynamodb).current(target.check_id, datetime.now(UTC)) is not None:
+    if NoticeBoard(target.table, dynamodb).current(target.record_id, datetime.now(UTC)) is not None:
         return "a notice is up for the site (planned maintenance?): end it with `detour maintenance off` first."
+    return ""
+
+
+def _signal_refusal(signal: Signal, cloudwatch: Any) -> str:
+    alarms = cloudwatch.describe_alarms(AlarmNames=[signal.alarm_name]).get("MetricAlarms", [])
+    if not alarms:
+        return f"alarm {signal.alarm_name} (signal {signal_label(signal)}) does not exist in this region."
+    if alarms[0].get("StateValue") == "ALARM":
+        return f"signal {signal_label(signal)} is already failing (alarm {signal.alarm_name} is in ALARM)."
     return ""
 
 
@@ -296,9 +429,19 @@ def confirmed(args: argparse.Namespace, target: Target, out: TextIO, err: TextIO
 
 class Drill:
     def __init__(
-        self, target: Target, args: argparse.Namespace, *, route53: Any, dynamodb: Any, out: TextIO, err: TextIO
+        self,
+        target: Target,
+        args: argparse.Namespace,
+        *,
+        route53: Any,
+        dynamodb: Any,
+        out: TextIO,
+        err: TextIO,
+        cloudwatch: Any = None,
     ) -> None:
         self.target, self.args, self.route53, self.dynamodb = target, args, route53, dynamodb
+        self.cloudwatch = cloudwatch
+        self.forcing = False  # a signal's alarm is set to ALARM: hold it there until the restore
         self.out, self.err, self.style = out, err, Style(out)
         self.progress = Progress(err)
         self.timeline = Timeline()
@@ -329,11 +472,11 @@ class Drill:
                 line.result = "passed"
             except (DrillFailed, page_probe.CertificateError) as error:
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
-                self.say(self.style(f"FAILED: {error}. Restoring the flag.", "red", "bold"))
+                self.say(self.style(f"FAILED: {error}. Restoring {self.target.forced}.", "red", "bold"))
             except KeyboardInterrupt as signal_name:
                 line.result, line.reason, code = "interrupted", f"interrupted ({signal_name or 'Ctrl-C'})", EXIT_PROBLEM
                 interrupted = True
-                self.say(self.style(f"{line.reason.capitalize()}: restoring the flag.", "red", "bold"))
+                self.say(self.style(f"{line.reason.capitalize()}: restoring {self.target.forced}.", "red", "bold"))
         finally:  # an AWS error or a bug propagates, but only after this
             self.progress.clear()
             if self.touched:
@@ -342,7 +485,7 @@ class Drill:
             line.result = "restore failed"
             return EXIT_ERROR
         if interrupted:
-            self.say("Interrupted: the flag is restored; not waiting for the failback.")
+            self.say(f"Interrupted: {self.target.forced} is restored; not waiting for the failback.")
             return code
         try:
             self.fail_back()
@@ -351,7 +494,7 @@ class Drill:
             if line.result == "passed":
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
         except KeyboardInterrupt as signal_name:
-            line.notes.append("interrupted while waiting for the failback (the flag was already restored)")
+            line.notes.append(f"interrupted while waiting for the failback ({self.target.forced} was already restored)")
             line.result, code = "interrupted", EXIT_PROBLEM
             line.reason = f"interrupted ({signal_name or 'Ctrl-C'}) while waiting for the failback"
         finally:
@@ -359,6 +502,8 @@ class Drill:
             line.finished_at = datetime.now(UTC)
         with contextlib.suppress(BotoCoreError, ClientError):  # Slack may have answered late; the times stand
             self._read_slack()
+        with contextlib.suppress(BotoCoreError, ClientError):  # the cause too; it changes no measurement
+            self._read_cause()
         return code
 
     def fail_over(self) -> None:
@@ -371,12 +516,20 @@ class Drill:
             until = line.started_at + timedelta(
                 seconds=self.args.dns_timeout + self.args.page_timeout + self.args.failback_timeout
             )
-            self.board.post(target.check_id, SiteNotice(DRILL_NOTICE, planned=True, until=until, since=line.started_at))
+            notice = SiteNotice(DRILL_NOTICE, planned=True, until=until, since=line.started_at)
+            self.board.post(target.record_id, notice)
             self.notice_posted = True
             self.say("Posted a planned-maintenance notice for the drill (--as-outage drills without one).")
         self.touched = True
-        self.route53.update_health_check(HealthCheckId=target.check_id, Inverted=True)
-        self.say(f"Inverted health check {target.check_id}: failover is forced.")
+        if target.signal is None:
+            self.route53.update_health_check(HealthCheckId=target.check_id, Inverted=True)
+            self.say(f"Inverted health check {target.check_id}: failover is forced.")
+        else:
+            self._force(target.signal)
+            self.say(
+                f"Set alarm {target.signal.alarm_name} to ALARM: signal {signal_label(target.signal)} fails, "
+                "failover is forced."
+            )
 
         verdict = self.wait("DNS to answer the maintenance distribution", self.args.dns_timeout, self._switched)
         line.dns_switch_s, line.answered = self.elapsed(), verdict.addresses
@@ -399,13 +552,43 @@ class Drill:
             f"The page shows the incident after {_s(line.page_incident_s)}; "
             f"the failover window opened (observed after {_s(line.window_open_s)})."
         )
+        with contextlib.suppress(BotoCoreError, ClientError):  # read again at the end if it fails (or is late)
+            self._read_cause()
+        if line.cause is not None:
+            self.say(f"Recorded cause: {line.cause.summary()}")
+
+    # -- a forced signal ----------------------------------------------------------------------------
+
+    def _force(self, signal: Signal) -> None:
+        self.forcing = True
+        self.cloudwatch.set_alarm_state(
+            AlarmName=signal.alarm_name,
+            StateValue="ALARM",
+            StateReason=(
+                f"{DRILL_REASON} signal {signal_label(signal)} forced to ALARM to rehearse a failover of "
+                f"{self.target.domain}; set back to OK when the drill ends"
+            ),
+        )
+
+    def _hold(self) -> None:
+        """CloudWatch re-evaluates the alarm at each period: while the drill waits, keep it in ALARM."""
+        signal = self.target.signal
+        if not self.forcing or signal is None:
+            return
+        alarms = self.cloudwatch.describe_alarms(AlarmNames=[signal.alarm_name]).get("MetricAlarms", [])
+        if alarms and alarms[0].get("StateValue") != "ALARM":
+            self._force(signal)
+            state = alarms[0].get("StateValue")
+            note = f"CloudWatch re-evaluated alarm {signal.alarm_name} to {state}: set to ALARM again"
+            self.timeline.notes.append(note)
+            self.say(note + ".")
 
     def _clear_notice(self) -> bool:
         """A planned notice left behind would mark the next real outage planned: say so loudly."""
         try:
-            self.board.clear(self.target.check_id)
+            self.board.clear(self.target.record_id)
         except Exception as error:  # whatever it was, the operator must remove the notice by hand
-            key = f'{{"pk": {{"S": "SITE#{self.target.check_id}"}}, "sk": {{"S": "NOTICE"}}}}'
+            key = f'{{"pk": {{"S": "SITE#{self.target.record_id}"}}, "sk": {{"S": "NOTICE"}}}}'
             message = (
                 f"!!! COULD NOT REMOVE the drill's planned-maintenance notice ({type(error).__name__}: {error}). "
                 f"Until it is gone, a real outage is logged as planned and pages no one. Run this now:\n"
@@ -417,10 +600,59 @@ class Drill:
         return True
 
     def restore(self) -> bool:
-        """Inverted=False, verified, retried: True when the flag is restored."""
+        """Inverted=False (or the forced alarm back to OK), verified, retried: True when restored."""
         check_id = self.target.check_id
         with _ignoring_interrupts():
+            if self.target.signal is not None:
+                return self._restore_signal(self.target.signal)
             return self._restore(check_id)
+
+    def _restore_signal(self, signal: Signal) -> bool:
+        """The alarm back to OK. Restored once it is not in ALARM, or in ALARM by CloudWatch's own evaluation
+        (a reason not the drill's): a real outage that began meanwhile is not the drill's to undo."""
+        alarm = signal.alarm_name
+        for attempt in range(1, RESTORE_ATTEMPTS + 1):
+            problems = []
+            try:
+                self.cloudwatch.set_alarm_state(
+                    AlarmName=alarm,
+                    StateValue="OK",
+                    StateReason=(
+                        f"{DRILL_REASON} drill over, set back to OK; CloudWatch re-evaluates it at its next period"
+                    ),
+                )
+            except Exception as error:  # whatever went wrong, the operator must hear how to fix it
+                problems.append(f"{type(error).__name__}: {error}")
+            try:
+                found = self.cloudwatch.describe_alarms(AlarmNames=[alarm]).get("MetricAlarms", [])
+                state = found[0] if found else {}
+                if state.get("StateValue") != "ALARM" or not str(state.get("StateReason", "")).startswith(DRILL_REASON):
+                    self.forcing = False
+                    self.timeline.restored_at = datetime.now(UTC)
+                    self._t0 = time.monotonic()
+                    now = state.get("StateValue", "gone")
+                    self.say(
+                        self.style(f"Restored: alarm {alarm} is {now}, no longer forced to ALARM.", "green", "bold")
+                        + " CloudWatch re-evaluates it at its next period anyway."
+                    )
+                    return True
+                problems.append("CloudWatch still reports the drill's ALARM")
+            except Exception as error:  # as above
+                problems.append(f"{type(error).__name__}: {error}")
+            self.say(f"Restoring the alarm failed (attempt {attempt} of {RESTORE_ATTEMPTS}): {'; '.join(problems)}")
+            if attempt < RESTORE_ATTEMPTS:
+                time.sleep(RESTORE_RETRY_S)
+        profile = f" --profile {self.args.profile}" if self.args.profile else ""
+        message = (
+            f"!!! COULD NOT RESTORE alarm {alarm}: it is still in the drill's ALARM, so signal "
+            f"{signal_label(signal)} fails and visitors stay on the maintenance page until CloudWatch re-evaluates "
+            f"it at its next period (if its metric has data). Run this now:\n"
+            f"    aws cloudwatch set-alarm-state --alarm-name '{alarm}' --state-value OK "
+            f"--state-reason 'Detour drill over' --region {self.args.region}{profile}"
+        )
+        print(self.style(message, "red", "bold"), file=self.err)
+        self.timeline.reason = (self.timeline.reason + "; " if self.timeline.reason else "") + "restore failed"
+        return False
 
     def _restore(self, check_id: str) -> bool:
         for attempt in range(1, RESTORE_ATTEMPTS + 1):
@@ -503,7 +735,7 @@ class Drill:
                 if page is not None and "temporarily unavailable" in page.title.lower():
                     line.page_incident_s = self.elapsed()
         if line.window_open_s is None:
-            window = current_window(self.dynamodb, self.target.table, self.target.check_id)
+            window = current_window(self.dynamodb, self.target.table, self.target.record_id)
             if window is not None:
                 line.window_open_s, line.window_started_at = self.elapsed(), window.started_at
                 self._read_slack()
@@ -524,7 +756,7 @@ class Drill:
         started = self.timeline.window_started_at
         if started is None:
             return None
-        window = IncidentStore(self.target.table, self.dynamodb).window_before(self.target.check_id, started)
+        window = IncidentStore(self.target.table, self.dynamodb).window_before(self.target.record_id, started)
         return window if window is not None and window.started_at == started and not window.is_open else None
 
     def _read_slack(self) -> None:
@@ -532,16 +764,25 @@ class Drill:
         line = self.timeline
         if line.window_started_at is None or line.started_at is None:
             return
-        window = FailoverWindow(self.target.check_id, line.window_started_at)
+        window = FailoverWindow(self.target.record_id, line.window_started_at)
         thread = ThreadStore(self.target.table, self.dynamodb).thread_of(window)
         if thread is not None and thread.ts:
             line.slack_s = float(thread.ts) - line.started_at.timestamp()
+
+    def _read_cause(self) -> None:
+        """What the functions recorded as the outage's cause (the forced signal, if it worked)."""
+        line = self.timeline
+        if line.window_started_at is None or line.cause is not None:
+            return
+        log = CauseLog(self.target.table, self.dynamodb)
+        line.cause = log.get(self.target.record_id, _transition_key(line.window_started_at, self.target))
 
     # -- helpers ------------------------------------------------------------------------------------
 
     def wait(self, what: str, timeout: float, check: Callable[[], T | None]) -> T:
         deadline = time.monotonic() + timeout
         while True:
+            self._hold()
             found = check()
             if found is not None:
                 self.progress.clear()
@@ -610,6 +851,11 @@ def _dns(target: Target) -> adns.Verdict:
     return adns.judge(answers, target.primary, target.maintenance, target.lookup.reverse)
 
 
+def _transition_key(started_at: datetime, target: Target) -> str:
+    """The key of the ALARM that opened a window: its start and the site's alarm (Transition.key)."""
+    return f"{format_time(started_at)}#{target.alarm_name}"
+
+
 def _json(text: str) -> dict[str, Any]:
     try:
         found = json.loads(text)
@@ -656,7 +902,9 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
         "stack": target.stack,
         "site_stack": target.site_stack,
         "domain": target.domain,
+        "site_id": target.record_id,
         "health_check_id": target.check_id,
+        "forced": _forced_json(target),
         "result": line.result,
         "reason": line.reason,
         "started_at": moment(line.started_at),
@@ -673,7 +921,20 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
         "slack": _slack_state(line),
         "window": {"started_at": moment(line.window_started_at), "ended_at": moment(line.window_ended_at)},
         "answered": list(line.answered),
+        "cause": line.cause.summary() if line.cause else None,
         "notes": line.notes[-20:],
+    }
+
+
+def _forced_json(target: Target) -> dict[str, Any]:
+    signal = target.signal
+    if signal is None:
+        return {"how": "inverted", "health_check_id": target.check_id, "signal": None}
+    return {
+        "how": "signal",
+        "health_check_id": signal.health_check_id,
+        "signal": {"name": signal.name, "label": signal_label(signal), "kind": signal.kind.value},
+        "alarm_name": signal.alarm_name,
     }
 
 
@@ -690,7 +951,7 @@ def as_markdown(line: Timeline, target: Target) -> str:
         "",
         f"- Site stack: `{target.site_stack}` (hub `{target.stack}`), health check `{target.check_id}`",
         f"- Result: **{line.result}**" + (f" ({line.reason})" if line.reason else ""),
-        f"- Inverted at {utc_text(line.started_at)}, restored at {utc_text(line.restored_at)}",
+        *_forced_markdown(line, target),
         f"- Budget: {target.interval_s} s x {target.threshold} = {target.budget_s} s for DNS "
         f"(then up to {RECORD_TTL_S} s TTL in resolvers); alarm, page and Slack up to {ALARM_DELAY_S} s later",
         "",
@@ -698,8 +959,24 @@ def as_markdown(line: Timeline, target: Target) -> str:
         "| --- | --- | --- |",
     ]
     lines += [f"| {step} | {measured} | {budget} |" for step, measured, budget in _rows(line, target)]
-    lines += ["", "Failback and window close are measured from the restore; the rest from the inversion."]
+    start = "the inversion" if target.signal is None else "the forced ALARM"
+    lines += ["", f"Failback and window close are measured from the restore; the rest from {start}."]
     return "\n".join(lines) + "\n"
+
+
+def _forced_markdown(line: Timeline, target: Target) -> list[str]:
+    moments = f"{utc_text(line.started_at)}, restored at {utc_text(line.restored_at)}"
+    if target.signal is None:
+        lines = [f"- Inverted at {moments}"]
+    else:
+        signal = target.signal
+        lines = [
+            f"- Forced signal {signal_label(signal)} ({signal.kind.value}): alarm `{signal.alarm_name}` set to "
+            f"ALARM at {moments} (to OK)"
+        ]
+    if line.cause is not None:
+        lines.append(f"- Recorded cause: {line.cause.summary()}")
+    return lines
 
 
 def _rows(line: Timeline, target: Target) -> list[tuple[str, str, str]]:
@@ -716,7 +993,12 @@ def _rows(line: Timeline, target: Target) -> list[tuple[str, str, str]]:
 def render(line: Timeline, target: Target, style: Style) -> str:
     colour = "green" if line.result == "passed" else "red"
     verdict = style(f"Drill {line.result.upper()}", colour, "bold") + (f": {line.reason}" if line.reason else "")
-    lines = ["", verdict, "", f"{'Step':<26} {'Measured':<22} Budget"]
+    lines = ["", verdict]
+    if target.signal is not None:
+        lines.append(f"Forced signal {signal_label(target.signal)}: alarm {target.signal.alarm_name}")
+    if line.cause is not None:
+        lines.append(f"Recorded cause: {line.cause.summary()}")
+    lines += ["", f"{'Step':<26} {'Measured':<22} Budget"]
     lines += [f"{step:<26} {measured:<22} {budget}" for step, measured, budget in _rows(line, target)]
     return "\n".join(lines)
 

@@ -1,8 +1,10 @@
 """`detour maintenance on|off`: planned maintenance through the same path as an outage.
 
 `on` posts the operator's notice for the site (marked planned, with the message the page shows),
-inverts the health check, so Route 53 fails over to the maintenance page, and posts the message to
-the incident timeline as `in_progress`. The alarm that follows reaches the functions as usual:
+inverts the health check the failover records watch (the endpoint check, or the calculated
+failover check of a site with signals, so that it fails over whatever SignalsToFailOver says), so
+Route 53 fails over to the maintenance page, and posts the message to the incident timeline as
+`in_progress`. The alarm that follows reaches the functions as usual:
 Slack announces planned maintenance (pinging no one), the page shows the message, and the failover
 window is recorded as planned, which `detour report` leaves out of availability. `off` un-inverts
 the check, removes the notice and posts `completed`. The steps are the layer's
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
     session = session_for(args)
     site = resolve_site(args, session)
-    check_id, table, domain = site.endpoint_check, site.table, site.domain  # the check inverted; records: site_id
+    # The check inverted is the one the failover records watch; the site's records are keyed by its id.
+    check_id, table, domain = site.failover_check, site.table, site.domain
     targets = update_targets(site)  # read before anything changes: an older hub lacks NotifySlackFunctionName
     plan = _plan(site, domain, check_id, notice)
     print(plan)
@@ -86,7 +89,7 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
         dynamodb=session.client("dynamodb"),
         route53=route53,
         lambda_client=session.client("lambda"),
-        endpoint_check_id=check_id,
+        failover_check_id=check_id,
     )
     with _layer_errors():
         author = caller_arn(session)
@@ -114,7 +117,7 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
         f"maintenance off: health check {check_id} no longer inverted, notice removed, timeline update posted "
         "(completed); the page and the Slack thread follow within seconds."
     )
-    _warn_if_still_failing(route53, check_id)
+    _warn_if_still_failing(route53, site.endpoint_check)  # the probe's checkers (a calculated check has none)
     print("Route 53 fails back once the primary passes its checks; `detour status` shows when.")
     return EXIT_OK
 
@@ -172,28 +175,16 @@ def _plan(site: SiteView, domain: str, check_id: str, notice: SiteNotice | None)
             "once it passes its checks."
         )
     until = f", back by {utc_text(notice.until)}" if notice.until else ""
+    which = "Health check" if check_id == site.endpoint_check else "The failover check (calculated)"
     return paragraphs(
         f"Planned maintenance of {domain}{until}: the page will say {notice.message!r}.",
-        *_rule_warning(site),
-        f"Health check {check_id} will be inverted: Route 53 moves {domain} to the maintenance page in "
+        f"{which} {check_id} will be inverted: Route 53 moves {domain} to the maintenance page in "
         f"about {int(interval) * int(threshold)} s (interval {interval} s x threshold {threshold}), then "
         "resolvers follow within the record's TTL (60 s). Slack announces it as planned maintenance, and "
         "the window is logged as planned (not counted against availability).",
         "The message is posted to the incident timeline (stage in_progress): the page and the Slack thread "
         "show it within seconds; `detour maintenance off` posts completed.",
     )
-
-
-def _rule_warning(site: SiteView) -> list[str]:
-    """A site that fails over only when several of its checks fail does not move on the probe alone."""
-    needed, checks = site.site.signals_to_fail_over, 1 + len(site.site.signals)
-    if needed <= 1:
-        return []
-    return [
-        f"WARNING: {site.domain} fails over only when {needed} of its {checks} checks fail "
-        f"(SignalsToFailOver {needed}): inverting the endpoint check alone does not move it to the "
-        "maintenance page. The notice and the timeline are posted all the same."
-    ]
 
 
 def _confirmed(stdin: Any = None) -> bool:

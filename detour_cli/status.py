@@ -141,8 +141,11 @@ class FailoverCheckState:
                 f"the failover check {self.id} is Disabled: Route 53 treats it as healthy and never fails over"
             )
         if self.inverted:
-            found.append(f"the failover check {self.id} is Inverted: failover is forced whatever the checks say")
-        if endpoint_check not in self.children:
+            found.append(
+                f"the failover check {self.id} is Inverted: failover is forced whatever the checks say "
+                "(planned maintenance or a drill)"
+            )
+        if self.children and endpoint_check not in self.children:
             found.append(f"the failover check {self.id} does not watch the endpoint check {endpoint_check}")
         return found
 
@@ -170,12 +173,16 @@ class Signals:
         ]
 
     def verdict(self, health: HealthCheckState) -> bool | None:
-        """True: the rule says fail over now; False: stay on the primary; None: it rests on unknown checks."""
+        """True: Route 53 fails over now; False: it stays on the primary; None: it rests on unknown checks.
+        The rule over the checks, then the failover check's own flags (Disabled: never; Inverted: turned over)."""
         states = self.effective(health)
         failing, unknown = states.count(False), states.count(None)
-        if failing >= self.needed:
-            return True
-        return None if failing + unknown >= self.needed else False
+        by_rule = True if failing >= self.needed else (None if failing + unknown >= self.needed else False)
+        if self.failover is None:
+            return by_rule
+        if self.failover.disabled:
+            return False
+        return by_rule if not self.failover.inverted or by_rule is None else not by_rule
 
     def failing_signals(self) -> tuple[SignalState, ...]:
         return tuple(state for state in self.reading.failing if state.kind != ENDPOINT)
@@ -520,11 +527,18 @@ def _signal_lines(status: Status, style: Style) -> list[str]:
     if failover is not None:
         flags = [name for name, on in (("Inverted", failover.inverted), ("Disabled", failover.disabled)) if on]
         threshold = "?" if failover.health_threshold is None else str(failover.health_threshold)
+        children = len(failover.children) or signals.checks
+        flagged = ", " + ", ".join(flags) if flags else ""
         lines.append(
-            f"  failover check {failover.id} (calculated: healthy while {threshold} of its "
-            f"{len(failover.children)} checks are){', ' + ', '.join(flags) if flags else ''}: what the failover "
-            "records and the alarm watch"
+            f"  failover check {failover.id} (calculated: healthy while {threshold} of its {children} checks "
+            f"are){flagged}: what the failover records and the alarm watch"
         )
+        if failover.inverted and not failover.disabled:
+            lines.append(
+                style(
+                    "  !!! failover check INVERTED: failover is forced (planned maintenance or a drill)", "red", "bold"
+                )
+            )
     return lines
 
 

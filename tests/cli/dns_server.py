@@ -28,6 +28,9 @@ import dns.rrset
 
 HEALTHY_SHARE = 0.18
 ALARM_TAG = "detour-test:alarm"  # on an alarm-backed check: the name of its alarm
+# On a calculated check: its children, comma-separated. moto 5.2 forgets ChildHealthChecks when the
+# check is updated (Inverted by planned maintenance); Route 53 keeps them.
+CHILDREN_TAG = "detour-test:children"
 
 
 class AuthoritativeTestServer:
@@ -129,7 +132,7 @@ def healthy(check_id: str) -> bool:
     if config.get("Disabled"):
         return True
     if config.get("Type") == "CALCULATED":
-        children = config.get("ChildHealthChecks") or []
+        children = config.get("ChildHealthChecks") or _tag(route53, check_id, CHILDREN_TAG).split(",")
         verdict = sum(healthy(child) for child in children) >= int(config.get("HealthThreshold", len(children)))
     elif config.get("Type") == "CLOUDWATCH_METRIC":
         verdict = _alarm_healthy(route53, check_id, config)
@@ -140,10 +143,14 @@ def healthy(check_id: str) -> bool:
     return verdict != bool(config.get("Inverted"))
 
 
-def _alarm_healthy(route53: Any, check_id: str, config: dict[str, Any]) -> bool:
+def _tag(route53: Any, check_id: str, key: str) -> str:
     tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id)["ResourceTagSet"]["Tags"]
-    names = [tag["Value"] for tag in tags if tag["Key"] == ALARM_TAG]
-    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"] if names else []
+    return next((str(tag["Value"]) for tag in tags if tag["Key"] == key), "")
+
+
+def _alarm_healthy(route53: Any, check_id: str, config: dict[str, Any]) -> bool:
+    name = _tag(route53, check_id, ALARM_TAG)
+    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"] if name else []
     state = alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
     if state == "INSUFFICIENT_DATA":
         return config.get("InsufficientDataHealthStatus") != "Unhealthy"

@@ -160,9 +160,9 @@ class AlarmFollower:
             board = NoticeBoard(self.world.table_name, boto3.client("dynamodb"))
             notice = board.current(self.world.check_id, at)
             planned = notice is not None and notice.planned and (notice.since is None or notice.since <= at)
-            self.world.transition(state, at, reason=f"Threshold Crossed: drill ({state})", planned=planned)
-            if inverted:  # as the first function to get the ALARM does
+            if inverted:  # as the first function to get the ALARM does, before anyone can see the window
                 self._record_cause(at)
+            self.world.transition(state, at, reason=f"Threshold Crossed: drill ({state})", planned=planned)
             self.seen.append(state)
             if self.announce and not self.announce_late and inverted:
                 self._announce()

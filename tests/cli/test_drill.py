@@ -23,7 +23,7 @@ from tests.cli.conftest import DISTRIBUTION_ADDRESSES
 from tests.cli.dns_server import AuthoritativeTestServer
 from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
 from tests.cli.lambda_recorder import LambdaRecorder
-from tests.cli.world import DISTRIBUTION, DOMAIN, World
+from tests.cli.world import DISTRIBUTION, DOMAIN, ERROR_RATE_ALARM, SIGNAL_ALARM, World, add_signals
 
 ANSI_ESCAPE = "\033["
 FAST = ("--poll-interval", "0.05", "--dns-timeout", "10", "--page-timeout", "10", "--failback-timeout", "10")
@@ -545,3 +545,292 @@ def test_a_drill_refuses_to_start_during_planned_maintenance(rig: Rig, lambdas: 
     code, out, err = rig.drill()
     assert code == 1
     assert "a notice is up for the site" in out + err
+
+
+# -- --signal: a failover signal forced instead of the inverted probe (ADR 0002) ---------------------
+
+
+@pytest.fixture
+def signalled(world: World) -> World:
+    """The site with two signals (an operator's alarm and the 5xx rate); any failing check fails over."""
+    return add_signals(world)
+
+
+@pytest.fixture
+def alarm_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every SetAlarmState the drill sends (its parameters), seen on the drill's own session."""
+    seen: list[dict[str, Any]] = []
+    real = drill_verb.session_for
+
+    def recording(args: Any) -> Any:
+        session = real(args)
+        session.events.register(
+            "provide-client-params.cloudwatch.SetAlarmState", lambda params, **_: seen.append(dict(params))
+        )
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", recording)
+    return seen
+
+
+def alarm_state(name: str) -> tuple[str, str]:
+    [alarm] = boto3.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return alarm["StateValue"], alarm["StateReason"]
+
+
+def forced_and_restored(calls: list[dict[str, Any]], alarm: str = ERROR_RATE_ALARM) -> bool:
+    return [(c["AlarmName"], c["StateValue"]) for c in calls] == [(alarm, "ALARM"), (alarm, "OK")] and all(
+        c["StateReason"].startswith("Detour drill:") for c in calls
+    )
+
+
+def test_a_signal_drill_forces_the_alarm_fails_over_and_sets_it_back_to_ok(
+    rig: Rig, signalled: World, calls: list[dict[str, Any]], alarm_calls: list[dict[str, Any]]
+) -> None:
+    with AlarmFollower(signalled, delay_s=0.3) as alarm:
+        code, out, err = rig.drill("--signal", "5xx rate")
+
+    assert code == 0, out + err
+    assert alarm.seen == ["ALARM", "OK"]
+    assert forced_and_restored(alarm_calls)
+    assert "rehearse a failover of www.detour.test" in alarm_calls[0]["StateReason"]
+    assert calls == []  # the endpoint check is never touched
+    assert not rig.inverted
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+
+    [error_rate] = [s for s in signalled.site.signals if s.alarm_name == ERROR_RATE_ALARM]
+    assert (
+        f"  1. force signal 5xx rate (error-rate): set alarm {ERROR_RATE_ALARM} to ALARM (SetAlarmState), so its "
+        f"health check {error_rate.health_check_id} and the failover check {signalled.failover_check} turn unhealthy"
+    ) in out
+    assert "  5. set the alarm back to OK (always, also on errors, timeouts and Ctrl-C; CloudWatch re-evaluates" in out
+    assert "Rule: the site fails over when any check fails (any of 3) (SignalsToFailOver 1)." in out
+    assert f"Set alarm {ERROR_RATE_ALARM} to ALARM: signal 5xx rate fails, failover is forced." in out
+    assert "DNS answers the maintenance page (127.0.0.1)" in out
+    assert "Recorded cause: 5xx rate: ALARM: Detour drill: signal 5xx rate forced to ALARM" in out
+    assert f"Restored: alarm {ERROR_RATE_ALARM} is OK, no longer forced to ALARM." in out
+    assert "CloudWatch re-evaluates it at its next period anyway." in out
+    assert "The failover window closed" in out
+    assert "Drill PASSED" in out
+
+    report, markdown = rig.report()
+    assert report["result"] == "passed"
+    assert report["forced"] == {
+        "how": "signal",
+        "health_check_id": error_rate.health_check_id,
+        "signal": {"name": "error-rate", "label": "5xx rate", "kind": "error-rate"},
+        "alarm_name": ERROR_RATE_ALARM,
+    }
+    assert report["site_id"] == rig.world.check_id
+    assert report["cause"].startswith("5xx rate: ALARM: Detour drill:")
+    assert all(value is not None for value in report["measured"].values()), report["measured"]
+    assert f"- Forced signal 5xx rate (error-rate): alarm `{ERROR_RATE_ALARM}` set to ALARM at " in markdown
+    assert "- Recorded cause: 5xx rate: ALARM: Detour drill:" in markdown
+    assert "the rest from the forced ALARM." in markdown
+
+
+@pytest.mark.parametrize("name", ["checkout-errors", SIGNAL_ALARM, "CHECKOUT-ERRORS"])
+def test_a_signal_is_named_by_its_name_or_its_alarm(
+    run: Any, signalled: World, page_dns: AuthoritativeTestServer, alarm_calls: list[dict[str, Any]], name: str
+) -> None:
+    code, out, err = run("drill", "--dry-run", "--signal", name, "--nameserver", page_dns.address)
+    assert code == 0, err
+    assert f"  1. force signal checkout-errors (alarm): set alarm {SIGNAL_ALARM} to ALARM" in out
+    assert "--dry-run: nothing was changed." in out
+    assert alarm_calls == []
+    assert alarm_state(SIGNAL_ALARM)[0] == "OK"
+
+
+def test_an_unknown_signal_is_a_usage_error_that_lists_the_sites_signals(
+    run: Any, signalled: World, page_dns: AuthoritativeTestServer, alarm_calls: list[dict[str, Any]]
+) -> None:
+    code, out, err = run("drill", "--yes", "--signal", "latency", "--nameserver", page_dns.address)
+    assert (code, out) == (2, "")
+    assert (
+        "--signal 'latency' is not one of its signals of site www.detour.test; its signals: "
+        f"checkout-errors (alarm, alarm {SIGNAL_ALARM}); 5xx rate (error-rate, alarm {ERROR_RATE_ALARM})"
+    ) in err
+    assert alarm_calls == []
+
+
+def test_signal_on_a_site_without_signals_is_a_usage_error(
+    run: Any, world: World, page_dns: AuthoritativeTestServer, calls: list[dict[str, Any]]
+) -> None:
+    code, out, err = run("drill", "--yes", "--signal", "5xx rate", "--nameserver", page_dns.address)
+    assert (code, out) == (2, "")
+    assert "site www.detour.test has no failover signals" in err
+    assert "drill it without --signal" in err
+    assert calls == []
+
+
+def test_a_signal_drill_that_times_out_still_sets_the_alarm_back(
+    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]
+) -> None:
+    with AuthoritativeTestServer(rig.world.zone_id, {DOMAIN: [rig.world.primary_target]}) as stuck:
+        code, out, err = rig.drill("--signal", "error-rate", "--dns-timeout", "0.3", dns=stuck)
+    assert code == 1, out + err
+    assert forced_and_restored(alarm_calls)
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+    assert (
+        "FAILED: timed out after 0.3 s waiting for DNS to answer the maintenance distribution. Restoring the alarm."
+        in out
+    )
+    assert out.index("FAILED: timed out") < out.index("Restored: alarm")
+    assert rig.report()[0]["result"] == "failed"
+
+
+def test_ctrl_c_mid_signal_drill_sets_the_alarm_back(
+    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    def interrupted(self: drill_verb.Drill) -> None:
+        seen.append(alarm_state(ERROR_RATE_ALARM)[0])  # the drill is in the middle of its failover
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", interrupted)
+    code, out, err = rig.drill("--signal", "5xx rate")
+    assert code == 1, out + err
+    assert seen == ["ALARM"]
+    assert forced_and_restored(alarm_calls)
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+    assert "Interrupted: the alarm is restored; not waiting for the failback." in out
+    assert rig.report()[0]["result"] == "interrupted"
+
+
+def test_an_aws_error_mid_signal_drill_still_sets_the_alarm_back(
+    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    def refused(self: drill_verb.Drill) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no dynamodb:Query"}}, "Query")
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", refused)
+    code, out, err = rig.drill("--signal", "5xx rate")
+    assert code == 2
+    assert "AccessDenied: no dynamodb:Query" in err
+    assert forced_and_restored(alarm_calls)
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+    assert "Restored: alarm" in out
+
+
+def test_a_failed_alarm_restore_says_what_to_run_and_exits_2(
+    rig: Rig, signalled: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = drill_verb.session_for
+
+    def refusing_to_restore(args: Any) -> Any:
+        session = real(args)
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if params.get("StateValue") == "OK":
+                raise RuntimeError("network down")
+
+        session.events.register("provide-client-params.cloudwatch.SetAlarmState", refuse)
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", refusing_to_restore)
+    monkeypatch.setattr(drill_verb, "RESTORE_RETRY_S", 0)
+    try:
+        code, out, err = rig.drill("--signal", "5xx rate", "--page-timeout", "0.2")
+        assert code == 2, out + err
+        state, reason = alarm_state(ERROR_RATE_ALARM)
+        assert state == "ALARM"  # really still forced: the message must be believed
+        assert reason.startswith("Detour drill:")
+        assert f"COULD NOT RESTORE alarm {ERROR_RATE_ALARM}" in err
+        assert f"aws cloudwatch set-alarm-state --alarm-name '{ERROR_RATE_ALARM}' --state-value OK" in err
+        assert out.count("Restoring the alarm failed") == drill_verb.RESTORE_ATTEMPTS
+        assert rig.report()[0]["result"] == "restore failed"
+    finally:
+        boto3.client("cloudwatch").set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="OK", StateReason="test")
+
+
+def test_an_alarm_cloudwatch_re_evaluates_to_ok_mid_drill_is_set_to_alarm_again(
+    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = drill_verb.Drill._incident
+    evaluated: list[bool] = []
+
+    def cloudwatch_evaluates_once(self: drill_verb.Drill) -> bool | None:
+        if not evaluated:  # the alarm's next period: its metric is fine, so CloudWatch says OK
+            evaluated.append(True)
+            boto3.client("cloudwatch").set_alarm_state(
+                AlarmName=ERROR_RATE_ALARM, StateValue="OK", StateReason="Threshold Crossed: no datapoint breached"
+            )
+            return None
+        return real(self)
+
+    monkeypatch.setattr(drill_verb.Drill, "_incident", cloudwatch_evaluates_once)
+    with AlarmFollower(signalled):
+        code, out, err = rig.drill("--signal", "5xx rate")
+    assert code == 0, out + err
+    assert [c["StateValue"] for c in alarm_calls] == ["ALARM", "ALARM", "OK"]
+    note = f"CloudWatch re-evaluated alarm {ERROR_RATE_ALARM} to OK: set to ALARM again"
+    assert f"{note}." in out
+    assert note in rig.report()[0]["notes"]
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+
+
+@pytest.mark.parametrize("extra", [(), ("--signal", "5xx rate")])
+def test_a_site_that_needs_two_failing_checks_is_not_drilled(
+    rig: Rig, calls: list[dict[str, Any]], alarm_calls: list[dict[str, Any]], extra: tuple[str, ...]
+) -> None:
+    add_signals(rig.world, signals_to_fail_over=2)
+    code, out, _ = rig.drill(*extra)
+    assert code == 1
+    assert "Not drilling: the site fails over when 2 of 3 checks fail (SignalsToFailOver 2): " in out
+    assert ("forcing one signal alone" if extra else "inverting the endpoint check alone") in out
+    assert (calls, alarm_calls) == ([], [])
+
+
+def test_a_signal_already_failing_is_not_drilled(rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]) -> None:
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=SIGNAL_ALARM, StateValue="ALARM", StateReason="real")
+    code, out, _ = rig.drill("--signal", "checkout-errors")
+    assert code == 1
+    assert f"Not drilling: signal checkout-errors is already failing (alarm {SIGNAL_ALARM} is in ALARM)." in out
+    assert alarm_calls == []
+
+
+def test_a_plain_drill_inverts_the_endpoint_check_not_the_sites_first_one(
+    rig: Rig, world: World, calls: list[dict[str, Any]]
+) -> None:
+    """ADR 0002: after a replaced endpoint check the site keeps its id; the drill inverts the new check,
+    through the calculated check the records watch, and reads the window under the site's id."""
+    signalled = add_signals(world, replace_endpoint_check=True)
+    with AlarmFollower(signalled, delay_s=0.2):
+        code, out, err = rig.drill()
+    assert code == 0, out + err
+    assert calls == [
+        {"HealthCheckId": signalled.endpoint_check, "Inverted": True},
+        {"HealthCheckId": signalled.endpoint_check, "Inverted": False},
+    ]
+    report, _ = rig.report()
+    assert (report["health_check_id"], report["site_id"]) == (signalled.endpoint_check, world.check_id)
+    assert report["forced"] == {"how": "inverted", "health_check_id": signalled.endpoint_check, "signal": None}
+    assert report["window"]["ended_at"] is not None
+    assert report["cause"].startswith("endpoint probe: ") or report["cause"].startswith("no check was failing")
+
+
+def test_help_documents_signal(run: Any) -> None:
+    code, out, _ = run("drill", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "--signal NAME" in text
+    assert "'5xx rate'" in text
+    assert "sets it back to OK at the end, always" in text
+    assert "CloudWatch re-evaluates it at its next period anyway" in text
+
+
+def test_a_site_whose_failover_check_is_inverted_is_not_drilled(
+    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]
+) -> None:
+    """Planned maintenance of a site with signals inverts its failover check: no drill on top of it."""
+    boto3.client("route53").update_health_check(HealthCheckId=signalled.failover_check, Inverted=True)
+    code, out, _ = rig.drill("--signal", "5xx rate")
+    assert code == 1
+    assert (
+        f"Not drilling: the failover check {signalled.failover_check} (what the records watch) is Inverted "
+        "(planned maintenance in progress?)"
+    ) in out
+    assert alarm_calls == []

@@ -13,6 +13,7 @@ import pytest
 from detour.incidents.notices import NoticeBoard, SiteNotice, during_maintenance
 from detour.incidents.posting import UpdateTargets
 from detour.incidents.updates import Source, Stage, UpdateLog
+from tests.cli.dns_server import healthy
 from tests.cli.lambda_recorder import LambdaRecorder
 from tests.cli.test_update import CALLER
 from tests.cli.world import NOTIFY_SLACK, REFRESH_PAGE, World, add_signals
@@ -269,11 +270,12 @@ def test_with_several_sites_maintenance_is_for_the_site_named_and_no_other(
     assert not inverted(other_site)
 
 
-def test_a_site_whose_endpoint_check_was_replaced_inverts_that_check_and_keys_its_notice_by_site(
+def test_a_site_with_signals_inverts_its_failover_check_and_keys_its_notice_by_site(
     world: World, run: Any, lambdas: LambdaRecorder
 ) -> None:
-    """ADR 0002: Route 53 is asked about the endpoint check; the notice and timeline stay under the site's id."""
-    signalled = add_signals(world, replace_endpoint_check=True)
+    """ADR 0002: maintenance inverts what the failover records watch (the calculated check), so it fails
+    over whatever SignalsToFailOver says; the notice and timeline stay under the site's id."""
+    signalled = add_signals(world, replace_endpoint_check=True, signals_to_fail_over=2)
     route53 = boto3.client("route53")
 
     def flag(check_id: str) -> bool:
@@ -281,26 +283,17 @@ def test_a_site_whose_endpoint_check_was_replaced_inverts_that_check_and_keys_it
 
     code, out, _ = run("maintenance", "on", "--message", "Database upgrade.", "--yes")
     assert code == 0
-    assert flag(signalled.endpoint_check)
+    assert f"The failover check (calculated) {signalled.failover_check} will be inverted" in " ".join(out.split())
+    assert flag(signalled.failover_check)
+    assert not flag(signalled.endpoint_check)
     assert not flag(world.check_id)  # the site's first check: no longer what probes the primary
-    assert not flag(signalled.failover_check)
-    assert f"health check {signalled.endpoint_check} inverted" in out
+    assert not healthy(signalled.failover_check)  # 2 of 3 needed, none failing: moved all the same
+    assert f"health check {signalled.failover_check} inverted" in out
     assert notice(world) is not None  # under SITE#<site id>
     assert lambdas.events(REFRESH_PAGE) == [{"detour": "refresh", "site_id": world.check_id, "reason": "update"}]
 
     code, out, _ = run("maintenance", "off", "--yes")
     assert code == 0
-    assert not flag(signalled.endpoint_check)
+    assert not flag(signalled.failover_check)
+    assert healthy(signalled.failover_check)
     assert notice(world) is None
-
-
-def test_a_site_that_needs_two_failing_checks_is_warned_that_the_probe_alone_does_not_move_it(
-    world: World, run: Any
-) -> None:
-    add_signals(world, signals_to_fail_over=2)
-    code, out, _ = run("maintenance", "on", "--message", "Database upgrade.", "--yes")
-    assert code == 0
-    assert "WARNING: www.detour.test fails over only when 2 of its 3 checks fail (SignalsToFailOver 2)" in " ".join(
-        out.split()
-    )
-    run("maintenance", "off", "--yes")

@@ -620,3 +620,24 @@ def test_the_overview_says_which_signal_is_failing(
     assert re.search(r"on the page\s+since .*  failing: 5xx rate$", line)
     [other] = [line for line in out.splitlines() if line.startswith(f"  {OTHER_DOMAIN}")]
     assert "failing" not in other
+
+
+def test_an_inverted_failover_check_forces_failover_and_says_so(
+    run: Any, world: World, dns_server: AuthoritativeTestServer
+) -> None:
+    """What planned maintenance does to a site with signals: the calculated check is inverted."""
+    signalled = add_signals(world, signals_to_fail_over=2)
+    boto3.client("route53").update_health_check(HealthCheckId=signalled.failover_check, Inverted=True)
+    code, text, _ = status(run, dns_server)
+    assert code == 1
+    assert "now 0 of 3 failing: fail over" in text
+    assert (
+        f"  failover check {signalled.failover_check} (calculated: healthy while 2 of its 3 checks are), Inverted"
+        in text
+    )
+    assert "  !!! failover check INVERTED: failover is forced (planned maintenance or a drill)" in text
+    assert "-> MAINTENANCE PAGE" in text
+    _, report = status_json(run, dns_server)
+    assert report["rule"]["fails_over"] is True
+    assert report["failover_check"]["inverted"] is True
+    assert any("is Inverted: failover is forced whatever the checks say" in p for p in report["problems"])

@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from detour.incidents.sites import RegisteredSite, Signal, SignalKind, SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import AlarmState, Transition, format_time
-from tests.cli.dns_server import ALARM_TAG
+from tests.cli.dns_server import ALARM_TAG, CHILDREN_TAG
 
 STACK = "detour"  # the hub
 ZONE = "detour.test"
@@ -251,6 +251,9 @@ def add_signals(
             "ChildHealthChecks": children,
             "HealthThreshold": len(children) - signals_to_fail_over + 1,
         },
+    )
+    route53.change_tags_for_resource(
+        ResourceType="healthcheck", ResourceId=failover, AddTags=[{"Key": CHILDREN_TAG, "Value": ",".join(children)}]
     )
     _watch(world, failover)
     world.registry.put(
