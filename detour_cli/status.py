@@ -209,7 +209,11 @@ class Status:
     def problems(self) -> list[str]:
         found = self.health.problems()
         if self.signals is not None:
-            found += [f"signal {state.label} is failing ({state.detail})" for state in self.signals.failing_signals()]
+            # the state alone: the Signals section (and JSON's signals) has the alarm's whole reason
+            found += [
+                f"signal {state.label} is failing ({state.detail.split(':', 1)[0]})"
+                for state in self.signals.failing_signals()
+            ]
             if self.signals.failover is not None:
                 found += self.signals.failover.problems(self.health.id)
         if self.alarm.state == "ALARM":

@@ -502,7 +502,7 @@ def test_a_site_with_signals_lists_each_check_the_rule_and_the_failover_check(
     assert re.search(r"^  5xx rate\s+error-rate\s+failing\s+ALARM: Threshold Crossed: 3 datapoints", text, re.M)
     assert re.search(r"^  checkout-errors\s+alarm\s+healthy", text, re.M)
     assert "-> MAINTENANCE PAGE" in text  # the records watch the calculated check, which follows the alarm
-    assert "PROBLEM: signal 5xx rate is failing (ALARM: Threshold Crossed" in text
+    assert "PROBLEM: signal 5xx rate is failing (ALARM); DNS answers the maintenance page" in text
     assert f"Health check {world.check_id}: HEALTHY" in text  # the probe itself is fine
 
     code, report = status_json(run, dns_server)
