@@ -9,21 +9,29 @@ rest. Route 53's health checkers and failover answers, and CloudWatch's alarms, 
 that follows their rules. The functions' handlers run in-process on the exact SNS event CloudWatch
 would send. One site's primary goes down; mid-outage an operator posts an update with `/detour`
 from the local Slack: a correctly signed request to slack_commands served as its Function URL
-(payload 2.0), whose work and follow-ups run through a local Lambda Invoke API. The other site must
-stay untouched (its page objects, Slack channel, failover windows and history), which is checked.
+(payload 2.0), whose work and follow-ups run through a local Lambda Invoke API. That site is behind
+an ALB (played by its primary) with Detour's 5xx-rate signal on, so it then fails over a second time,
+its health path answering 200 all along while visitors get 5xx: the ALB's metrics, error_rate run by
+its schedule, the error-rate alarm and Route 53's alarm-backed and calculated checks are played in
+back-dated minutes, and "5xx rate" must be the cause Slack, the page and status.json give. The other
+site must stay untouched (its page objects, Slack channel, failover windows and history), which is
+checked.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import html
 import json
+import re
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
@@ -35,18 +43,23 @@ from detour.incidents.sites import SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.runtime.aws import dynamodb_client
+from detour_cli.local.alb_metrics import AlbMetrics, MinuteCounts
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers
-from detour_cli.local.emulated_stack import EmulatedStack, delete_stack
+from detour_cli.local.emulated_stack import ACCOUNT, EmulatedStack, delete_stack
 from detour_cli.local.fake_slack import CHANNEL
 from detour_cli.local.function_url import FunctionUrl
 from detour_cli.local.lambda_runtime import InProcessFunction
 from detour_cli.local.lambda_service import LocalLambda
+from detour_cli.local.metric_alarm import Evaluation, MetricAlarm
 from detour_cli.local.primary import LocalPrimary
 from detour_cli.local.route53 import HealthCheck, HealthCheckConfig, Prober, answer
+from detour_cli.local.route53_status import reported_by
 from detour_cli.local.sandbox import DOMAIN, ZONE, LocalSandbox, local_sandbox
+from detour_cli.local.signal_checks import SiteChecks
 from detour_cli.local.slack_requests import SIGNING_SECRET, SlackAnswer
 from detour_cli.local.timeline import Timeline
+from detour_cli.local.visitors import Visits, browse
 
 OPERATOR = "U0DETOUROPS"  # the Slack user on the stack's SlackUpdaters allow-list
 UPDATE_STAGE = "identified"
@@ -54,6 +67,14 @@ UPDATE_MESSAGE = "The primary's database ran out of disk; we are moving it. Back
 UPDATE_BUDGET_S = 10.0  # an update reaches the page within 10 seconds
 RETRY_DELAY_S = 1.0  # between retries of a failed asynchronous invocation (Lambda: 1, then 2 minutes)
 SHOP_CHANNEL = "C0SHOP0001"
+# The 5xx-rate act: a site behind an ALB (played locally: its DNS name resolves to the local primary,
+# which stands in for its one target group) with Detour's 5xx-rate signal on.
+ALB_ZONE = "Z35SXDOTRQ7X7K"  # us-east-1 Application Load Balancers' CanonicalHostedZoneId
+ERROR_RATE_PERCENT = 10  # ErrorRatePercent: a minute above this breaches
+ERROR_RATE_MINUTES = 2  # ErrorRateMinutes: for this many minutes in a row
+VISITORS_PER_MINUTE = 50  # page requests a played minute (ErrorRateMinRequests is 20)
+FAILING_PERCENT = 30  # of the pages answered 500 while the health path stays 200
+BACKDATED_MINUTES = 20  # the first played ALB minute starts this long before the rehearsal
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,20 @@ class SiteSpec:
     channel: str = ""
     outage: bool = False  # its primary goes down in the story
     retry_after: str = ""  # RetryAfterSeconds; empty: the site template's default (120)
+    error_rate: bool = False  # behind an ALB, with the 5xx-rate signal on; a second outage: 5xx, /health green
+
+    @property
+    def load_balancer_name(self) -> str:
+        """The ALB's DNS name, as AWS names one (PrimaryTarget)."""
+        return f"{self.name}-alb-1234567890.us-east-1.elb.amazonaws.com"
+
+    @property
+    def target_group(self) -> str:
+        return f"targetgroup/{self.name}-web/73e2d6bc24d8a067"
+
+    @property
+    def load_balancer(self) -> str:
+        return f"app/{self.name}-alb/50dc6c495c0c9188"
 
     @property
     def slack_channel(self) -> str:
@@ -73,7 +108,13 @@ class SiteSpec:
 
 
 SHOP = SiteSpec(
-    "shop", "shop.detour.test", site_name="Example Shop", channel=SHOP_CHANNEL, outage=True, retry_after="300"
+    "shop",
+    "shop.detour.test",
+    site_name="Example Shop",
+    channel=SHOP_CHANNEL,
+    outage=True,
+    retry_after="300",
+    error_rate=True,
 )
 DOCS = SiteSpec("docs", "docs.detour.test")
 SINGLE = SiteSpec("www", DOMAIN, outage=True)  # today's single-site story
@@ -143,7 +184,10 @@ class Site:
     alarm: HealthAlarm | None = None
     prober: Prober | None = None
     edge: LocalEdge | None = None
-    rounds: list[bool] = field(default_factory=list)  # every round's verdict (HealthCheckStatus)
+    checks: SiteChecks | None = None  # Route 53's status of each of its checks
+    alb: AlbMetrics | None = None  # the 5xx-rate signal's site: its ALB's metrics
+    error_alarm: MetricAlarm | None = None  # and the alarm on its rate
+    rounds: list[bool] = field(default_factory=list)  # every round's endpoint verdict (its HealthCheckStatus)
     baseline: dict[str, Any] = field(default_factory=dict)  # what a bystander must still have at the end
 
     @property
@@ -163,6 +207,18 @@ class Site:
     @property
     def alarm_name(self) -> str:
         return self.deployed.physical_id("HealthAlarm")
+
+    @property
+    def watched_check_id(self) -> str:
+        """What the failover records and HealthAlarm watch: the calculated check when the site has signals."""
+        failover = self.deployed.health_checks.get("FailoverCheck")
+        return failover.health_check_id if failover is not None else self.site_id
+
+    @property
+    def route53(self) -> SiteChecks:
+        if self.checks is None:
+            raise RuntimeError(f"site {self.domain} has no health checks played")
+        return self.checks
 
     @property
     def page(self) -> LocalEdge:
@@ -213,8 +269,13 @@ class Rehearsal:
         if len(self.sites) == 1:
             say("Detour rehearsal: a whole outage on loopback (no AWS account, no Docker)")
         else:
+            outages = (
+                f"two outages of {self.failing.domain} (its primary down; then 5xx behind a green health check)"
+                if self.failing.spec.error_rate
+                else f"an outage of {self.failing.domain}"
+            )
             say(
-                f"Detour rehearsal: one hub, {len(self.sites)} sites, an outage of {self.failing.domain} while "
+                f"Detour rehearsal: one hub, {len(self.sites)} sites, {outages} while "
                 f"{', '.join(s.domain for s in self.bystanders)} stays up, on loopback (no AWS account, no Docker)"
             )
         primaries = "primary" if len(self.sites) == 1 else "primaries"
@@ -250,6 +311,7 @@ class Rehearsal:
             overrides["SlackCommandChannels"] = ",".join(own_channels)
         sandbox = running.enter_context(local_sandbox(overrides, channels=(CHANNEL, *own_channels)))
         self.sandbox, self.slack, self.stack = sandbox, sandbox.slack, sandbox.stack
+        running.enter_context(reported_by(self._status_reports))  # GetHealthCheckStatus: the local checkers
         running.callback(self._close_function_logs)
         self._report_hub(sandbox)
         self._serve_functions(running)
@@ -260,6 +322,9 @@ class Rehearsal:
                 f"({_data(answer_)}: no site is registered yet)"
             )
         self.route53 = boto3.client("route53")  # clients are made here, once: boto3 sessions are not thread-safe
+        self.cloudwatch = boto3.client("cloudwatch")
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        self.minute = now - timedelta(minutes=BACKDATED_MINUTES)  # the next ALB minute to play, back-dated
         for site in self.sites:
             self._deploy_site(site)
         for site in self.sites:
@@ -277,6 +342,7 @@ class Rehearsal:
                 "SlackChannel": spec.channel,
             }
             | ({"RetryAfterSeconds": spec.retry_after} if spec.retry_after else {})
+            | (_error_rate_parameters(spec) if spec.error_rate else {})
         )
         started = time.monotonic()
         site.stack = stack = self.sandbox.add_site(spec.name, parameters, self._service_token)
@@ -296,32 +362,125 @@ class Rehearsal:
         )
 
     def _play_site(self, site: Site, running: contextlib.ExitStack) -> None:
-        """The site's distribution (the local edge), its checkers and its alarm."""
-        options, say, stack = self.options, self.timeline.say, site.deployed
+        """The site's distribution (the local edge), its checkers, its alarm, and its signals if any."""
+        options, say, stack, spec = self.options, self.timeline.say, site.deployed, site.spec
         site.edge = self._start_edge(stack)
         running.callback(site.edge.stop)
         site.alarm = HealthAlarm(site.alarm_name, options.alarm_period_s, self._deliver)
         self.delivered.setdefault(site.alarm_name, [])
-        site.alarm.start()
         config = stack.resolver.resource("HealthCheck") or {}
-        site.check = HealthCheck(
-            HealthCheckConfig.from_template(config["HealthCheckConfig"], interval_s=options.interval_s)
+        resolve = {spec.load_balancer_name: "127.0.0.1"} if spec.error_rate else None
+        site.check = check = HealthCheck(
+            HealthCheckConfig.from_template(config["HealthCheckConfig"], interval_s=options.interval_s, resolve=resolve)
         )
-        alarm = site.alarm
+        site.checks = SiteChecks(
+            stack.health_checks.values(), lambda check_id: check.healthy if check_id == site.site_id else None
+        )
+        site.checks.refresh(self.cloudwatch)
+        alarm, watched = site.alarm, site.watched_check_id
 
         def on_round(healthy: bool) -> None:
             site.rounds.append(healthy)
-            alarm.observe(healthy)
+            alarm.observe(site.route53.healthy(watched) is not False)  # the endpoint's, or the calculated check's
 
+        site.alarm.start()
         site.prober = Prober(site.check, on_round=on_round)
         site.prober.start()
         running.callback(site.stop_playing)
         cfg = site.check.config
+        where = f"{cfg.address}:{cfg.port}{cfg.path}"
+        if resolve:
+            where = f"{cfg.host}:{cfg.port}{cfg.path} (the ALB's name resolves to {cfg.address} here)"
         say(
             f"{site.domain}: health check {site.site_id}: {len(cfg.regions)} checkers "
-            f"({', '.join(cfg.regions)}) probe {cfg.protocol} {cfg.address}:{cfg.port}{cfg.path} "
+            f"({', '.join(cfg.regions)}) probe {cfg.protocol} {where} "
             f"every {cfg.interval_s:g} s, threshold {cfg.failure_threshold}; alarm period {alarm.period_s:g} s"
         )
+        if watched != site.site_id:
+            failover = site.route53.checks[watched]
+            say(
+                f"{site.domain}: the failover records and {site.alarm_name} watch calculated check {watched}: "
+                f"healthy while {failover.health_threshold} of its {len(failover.children)} children are "
+                f"(the endpoint check and the 5xx-rate check)"
+            )
+        if spec.error_rate:
+            self._play_signals(site)
+
+    def _play_signals(self, site: Site) -> None:
+        """The 5xx-rate signal: the ALB's metrics from the visitors' requests, and the alarm on the rate,
+        new (INSUFFICIENT_DATA) until a first minute of traffic is published and evaluated."""
+        say, spec, stack = self.timeline.say, site.spec, site.deployed
+        site.alb = alb = AlbMetrics(spec.target_group, spec.load_balancer)
+        site.primary.on_request = alb.observe
+        site.error_alarm = MetricAlarm(stack.physical_id("ErrorRateAlarm"), self.cloudwatch)
+        site.error_alarm.created()
+        check = site.route53.by_logical_id("ErrorRateCheck")
+        described = site.error_alarm.describe()
+        say(
+            f"{site.domain}: failover signal '5xx rate': alarm {site.error_alarm.alarm_name} "
+            f"({described['Statistic']} of {described['Namespace']}/{described['MetricName']} > "
+            f"{described['Threshold']:g} % for {described['DatapointsToAlarm']} of {described['EvaluationPeriods']} "
+            f"minutes) backs CLOUDWATCH_METRIC check {check.health_check_id if check else '?'} "
+            f"(InsufficientDataHealthStatus {check.insufficient_data_health_status if check else '?'})"
+        )
+        say(
+            f"{site.domain}: its ALB {spec.load_balancer} is played by the local primary (its one target group "
+            f"{spec.target_group}): each visitor request it answers is counted as RequestCount, each 5xx as "
+            f"HTTPCode_Target_5XX_Count, per minute. Those minutes are back-dated ({BACKDATED_MINUTES} minutes ago "
+            f"onwards, each played in well under a second) so that CloudWatch's minutes take seconds here"
+        )
+        self._play_minute(site)
+
+    def _play_minute(self, site: Site) -> Evaluation:
+        """One back-dated minute of the 5xx-rate signal: the visitors' requests, the ALB's metrics for
+        them, error_rate run by its schedule for the minute after, the alarm evaluated then, and Route 53
+        following it."""
+        t, alb, alarm = self.timeline, site.alb, site.error_alarm
+        if alb is None or alarm is None:
+            raise RuntimeError(f"{site.domain} has no 5xx-rate signal to play")
+        minute, self.minute = self.minute, self.minute + timedelta(minutes=1)
+        with alb.counting(minute):
+            visits = browse("127.0.0.1", site.primary.port, site.domain, VISITORS_PER_MINUTE)
+        counts = alb.publish(minute, self.cloudwatch)
+        t.detail(f"minute {minute:%H:%M} UTC: {_visits(visits)}; the ALB publishes {_alb(counts)}")
+        ends = minute + timedelta(minutes=1)
+        result = self._function("ErrorRateFunction").invoke(self._scheduled_event(ends))
+        rates = result.get("rates", {}).get(site.deployed.name, [])
+        t.detail(
+            f"  error_rate (scheduled event, time {ends:%H:%M:%S}Z): Detour/TargetErrorRate Site={site.deployed.name}, "
+            f"the 5 minutes to {minute:%H:%M}: {', '.join(f'{r:g}' for r in rates)} %"
+        )
+        evaluation = alarm.evaluate_at(ends)
+        site.route53.refresh(self.cloudwatch)
+        values = ", ".join("no data" if v is None else f"{v:g} %" for _, v in evaluation.periods)
+        if evaluation.changed:
+            t.detail(f"  alarm {alarm.alarm_name} on [{values}]: {evaluation.old_state} -> {evaluation.new_state}")
+            t.detail(f"    {evaluation.reason}")
+        else:
+            t.detail(f"  alarm {alarm.alarm_name} on [{values}]: stays {evaluation.new_state}")
+        return evaluation
+
+    def _scheduled_event(self, at: datetime) -> dict[str, Any]:
+        """What EventBridge sends error_rate for the minute `at` (its rule: the hub's ErrorRateFunction schedule)."""
+        rule = next(
+            (
+                logical_id
+                for logical_id, resource in self.stack.template["Resources"].items()
+                if resource["Type"] == "AWS::Events::Rule" and "ErrorRateFunction" in json.dumps(resource)
+            ),
+            "ErrorRateFunctionEveryMinute",
+        )
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{self.stack.name}-{rule}"],
+            "detail": {},
+        }
 
     def _service_token(self, token: str, event: dict[str, Any]) -> None:
         """CloudFormation sends a custom resource's request to its ServiceToken: one of the hub's functions."""
@@ -382,6 +541,8 @@ class Rehearsal:
         )
         self._post_update(site)
         self._act(site, "the primary comes back", site.primary.start, healthy=True, alarm="OK", step="3-recovered")
+        if site.spec.error_rate:
+            self._act_error_rate(site)
         for bystander in self.bystanders:
             self._check_untouched(bystander)
         if self.options.remove_site:
@@ -470,6 +631,96 @@ class Rehearsal:
         self._wait_for_delivery(site, alarm, delivered_before)
         self._show_incident(site, resolved=healthy)
         self._snapshot(site, step)
+
+    def _act_error_rate(self, site: Site) -> None:
+        """Visitors get 5xx while the health path stays 200: the 5xx-rate signal fails the site over
+        through its calculated check, with "5xx rate" as the cause; then the primary heals. Loud if
+        the endpoint probe ever said unhealthy, or the cause or the recovery is not as it should be."""
+        t = self.timeline
+        rounds_from = len(site.rounds)
+        started = time.monotonic()
+        delivered_before = len(self.delivered[site.alarm_name])
+        t.say(
+            f"{site.domain}: the primary's pages start failing ({FAILING_PERCENT} % answer 500: its database is out "
+            f"of connections) while {site.primary.health_path} still answers 200"
+        )
+        site.primary.failing_percent = FAILING_PERCENT
+        t.detail(
+            "each minute below is a CloudWatch minute, back-dated and played in a fraction of a second; "
+            f"the alarm wants {ERROR_RATE_MINUTES} minutes above {ERROR_RATE_PERCENT} % in a row"
+        )
+        self._minutes_until(site, "ALARM")
+        moved = self._dns(site)
+        t.say(f"{site.domain}: {self._signal_checks(site)}; DNS {moved}")
+        self._wait_for_delivery(site, "ALARM", delivered_before)
+        self._show_incident(site, resolved=False)
+        failing = self._show_cause(site, resolved=False)
+        self._snapshot(site, "4-5xx-failing-over")
+
+        delivered_before = len(self.delivered[site.alarm_name])
+        t.say(f"{site.domain}: the primary heals: its pages answer 200 again")
+        site.primary.failing_percent = 0
+        self._minutes_until(site, "OK")
+        t.say(f"{site.domain}: {self._signal_checks(site)}; DNS {self._dns(site)}")
+        self._wait_for_delivery(site, "OK", delivered_before)
+        self._show_incident(site, resolved=True)
+        resolved = self._show_cause(site, resolved=True)
+        self._snapshot(site, "5-5xx-recovered")
+
+        rounds = site.rounds[rounds_from:]
+        problems = []
+        if not rounds or not all(rounds):
+            problems.append(f"the endpoint probe said unhealthy in {rounds.count(False)} of {len(rounds)} rounds")
+        if "[SECONDARY]" not in moved:
+            problems.append(f"DNS did not move to the page ({moved})")
+        if failing["failed_checks"] != ["5xx rate"]:
+            problems.append(f"status.json failed_checks was {failing['failed_checks']}, not ['5xx rate']")
+        if not failing["slack"].startswith("5xx rate"):
+            problems.append(f"Slack's root message gave the cause as {failing['slack']!r}")
+        if not failing["page"].startswith("Failed over on: 5xx rate"):
+            problems.append(f"the page's technical details said {failing['page']!r}")
+        if resolved["state"] != "resolved" or not resolved["slack"].startswith("5xx rate"):
+            problems.append(f"the recovery left status.json {resolved['state']!r}, Slack's cause {resolved['slack']!r}")
+        if problems:
+            raise AssertionError(f"{site.domain}'s 5xx-rate outage: {'; '.join(problems)}")
+        t.detail(
+            f"checked: the endpoint probe said healthy in all {len(rounds)} rounds of the act, yet the 5xx rate "
+            f'failed {site.domain} over and it recovered, its cause "5xx rate" in Slack, on the page and in '
+            f"status.json ({time.monotonic() - started:.1f} s)"
+        )
+
+    def _minutes_until(self, site: Site, state: str) -> None:
+        """Play back-dated minutes until the error-rate alarm is in `state` (a few more than its periods at most)."""
+        for _ in range(ERROR_RATE_MINUTES + 2):
+            if self._play_minute(site).new_state == state:
+                return
+        alarm = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
+        raise AssertionError(f"{alarm} did not go {state} within {ERROR_RATE_MINUTES + 2} minutes")
+
+    def _show_cause(self, site: Site, *, resolved: bool) -> dict[str, Any]:
+        """Why it failed over, where people read it: Slack's root message, the page's technical
+        details, status.json's failed_checks."""
+        status = json.loads(site.page.get("/status.json").body)
+        page = _cause_on_page(site.page.get("/").body)
+        root = self._roots(site)[-1]
+        slack = html.unescape(_why_in_slack(root.blocks))  # Slack shows its escapes as the characters
+        failed = status.get("failed_checks")
+        if resolved:  # the same words as when it failed over, still there: only their start
+            self.timeline.detail(
+                f"Slack's resolved root message still says why it failed over ({_gist(slack)}), the page too "
+                f"({_gist(page)}); status.json failed_checks {failed}"
+            )
+        else:
+            self.timeline.detail(f"Slack's root message, *Why it failed over*: {slack or '(none)'}")
+            self.timeline.detail(
+                f"page's technical details: {page or '(no cause)'}; status.json failed_checks {failed}"
+            )
+        return {
+            "state": status.get("state"),
+            "failed_checks": status.get("failed_checks"),
+            "slack": slack,
+            "page": page,
+        }
 
     def _wait_s(self) -> float:
         """Long enough for the checkers to reach a verdict, with room for a slow machine."""
@@ -703,7 +954,29 @@ class Rehearsal:
 
     def _checkers(self, site: Site) -> str:
         views = site.health.observations()
-        return f"{sum(1 for healthy in views.values() if healthy)}/{len(views)} checkers say healthy"
+        said = f"{sum(1 for healthy in views.values() if healthy)}/{len(views)} checkers say healthy"
+        if site.watched_check_id == site.site_id:
+            return said
+        return f"{said}; {self._calculated(site)}"
+
+    def _signal_checks(self, site: Site) -> str:
+        """Route 53's view of the site's checks: the 5xx-rate check, the endpoint check, the calculated one."""
+        signal = site.route53.by_logical_id("ErrorRateCheck")
+        status = site.route53.status(signal.health_check_id) if signal else None
+        said = f"{'healthy' if status.healthy else 'unhealthy'} ({status.because})" if status else "unknown"
+        views = site.health.observations()
+        endpoint = "healthy" if site.health.healthy else "UNHEALTHY"
+        return (
+            f"5xx-rate check {said}; endpoint check {endpoint} "
+            f"({sum(1 for healthy in views.values() if healthy)}/{len(views)} checkers say healthy); "
+            f"{self._calculated(site)}"
+        )
+
+    def _calculated(self, site: Site) -> str:
+        status = site.route53.status(site.watched_check_id)
+        if status is None:
+            return "calculated check: unknown"
+        return f"calculated check {'healthy' if status.healthy else 'unhealthy'}: {status.because}"
 
     def _records(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self.route53.list_resource_record_sets(HostedZoneId=self.sandbox.zone_id)[
@@ -711,9 +984,22 @@ class Rehearsal:
         ]
         return records
 
+    def _status_reports(self, check_id: str) -> list[dict[str, Any]] | None:
+        """GetHealthCheckStatus's observations of an endpoint check played here (None: another check)."""
+        for site in self.sites:
+            if site.stack is not None and site.check is not None and site.site_id == check_id:
+                return site.check.status_reports()
+        return None
+
+    def _healthy(self, check_id: str) -> bool:
+        """Route 53's status of any health check of the sites played (endpoint, alarm-backed or calculated)."""
+        for site in self.sites:
+            if site.checks is not None and check_id in site.checks.checks:
+                return site.checks.healthy(check_id) is not False
+        raise LookupError(f"health check {check_id} belongs to no site played here")
+
     def _dns(self, site: Site) -> str:
-        checks = {s.site_id: s.health for s in self.sites if s.stack is not None and s.check is not None}
-        found = answer(self._records(), site.domain, "A", lambda check_id: checks[check_id].healthy is not False)
+        found = answer(self._records(), site.domain, "A", self._healthy)
         target = f"alias {found.values[0]}" if found.alias else f"{', '.join(found.values)} (TTL {found.ttl})"
         return f"{site.domain} A -> {target} [{found.failover}]"
 
@@ -805,6 +1091,35 @@ class Rehearsal:
             pass
 
 
+def _error_rate_parameters(spec: SiteSpec) -> dict[str, str]:
+    """A primary behind an ALB, with Detour's 5xx-rate signal on: sites/site.yaml's parameters."""
+    return {
+        "PrimaryKind": "LoadBalancer",
+        "PrimaryTarget": spec.load_balancer_name,
+        "PrimaryHostedZoneId": ALB_ZONE,
+        "ErrorRateSignal": "On",
+        "ErrorRateTargetGroup": spec.target_group,
+        "ErrorRateLoadBalancer": spec.load_balancer,
+        "ErrorRatePercent": str(ERROR_RATE_PERCENT),
+        "ErrorRateMinutes": str(ERROR_RATE_MINUTES),
+    }
+
+
+def _visits(visits: Visits) -> str:
+    codes = ", ".join(f"{n} x {status or 'no answer'}" for status, n in sorted(visits.statuses.items()))
+    return (
+        f"{visits.requests} visitor page requests, {visits.failed} answered 5xx ({visits.percent_failed:.1f} %): "
+        f"{codes}"
+    )
+
+
+def _alb(counts: MinuteCounts) -> str:
+    if not counts.requests:
+        return "nothing (no requests)"
+    errors = f"HTTPCode_Target_5XX_Count {counts.target_5xx}" if counts.target_5xx else "no HTTPCode_Target_5XX_Count"
+    return f"RequestCount {counts.requests}, {errors}"
+
+
 def _accepts(policy: dict[str, Any], message: dict[str, Any]) -> bool:
     """SNS body filter policies as the template writes them: every key must match one listed value,
     an exact string or a {"prefix": ...}."""
@@ -820,6 +1135,27 @@ def _accepts(policy: dict[str, Any], message: dict[str, Any]) -> bool:
 def _update_shown(edge: LocalEdge) -> bool:
     status = json.loads(edge.get("/status.json").body)
     return any(update.get("message") == UPDATE_MESSAGE for update in status.get("updates") or [])
+
+
+def _gist(text: str) -> str:
+    """The start of a cause, up to its second colon: "5xx rate: ALARM: …"."""
+    parts = text.split(": ", 2)
+    return ": ".join(parts[:2]) + (": …" if len(parts) > 2 else "") if text else "none"
+
+
+def _why_in_slack(blocks: list[dict[str, Any]]) -> str:
+    """The text of a message's "Why it failed over" section (notify_slack's), or ""."""
+    for block in blocks:
+        text = str((block.get("text") or {}).get("text", ""))
+        if text.startswith("*Why it failed over*"):
+            return text.split("\n", 1)[-1]
+    return ""
+
+
+def _cause_on_page(page: bytes) -> str:
+    """The page's `<p id="cause">` (its technical details), or ""."""
+    found = re.search(r'<p id="cause"[^>]*>(.*?)</p>', page.decode("utf-8", "replace"), re.S)
+    return " ".join(html.unescape(found.group(1)).split()) if found else ""
 
 
 def _data(answer: dict[str, Any]) -> str:

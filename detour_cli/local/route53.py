@@ -13,8 +13,9 @@ import http.client
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 CONNECT_TIMEOUT_S = 4.0
@@ -22,6 +23,7 @@ ANSWER_TIMEOUT_S = 2.0
 SEARCH_WINDOW = 5120
 HEALTHY_SHARE = 0.18
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
+USER_AGENT = "Amazon-Route53-Health-Check-Service (ref local; report http://amzn.to/1vsZADi)"  # as its checkers send
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,16 @@ class HealthCheckConfig:
     regions: tuple[str, ...] = DEFAULT_REGIONS
 
     @classmethod
-    def from_template(cls, config: dict[str, Any], *, interval_s: float | None = None) -> HealthCheckConfig:
-        """From the health check's resolved HealthCheckConfig; `interval_s` shortens time for a rehearsal."""
+    def from_template(
+        cls, config: dict[str, Any], *, interval_s: float | None = None, resolve: Mapping[str, str] | None = None
+    ) -> HealthCheckConfig:
+        """From the health check's resolved HealthCheckConfig; `interval_s` shortens time for a rehearsal;
+        `resolve` says where a name resolves locally (a load balancer's name: the loopback address of
+        what stands in for it). The Host header stays the name, as Route 53 sends it."""
+        name = config.get("FullyQualifiedDomainName", "")
         return cls(
             protocol=config["Type"],
-            address=config.get("IPAddress") or config["FullyQualifiedDomainName"],
+            address=config.get("IPAddress") or (resolve or {}).get(name, name),
             port=int(config["Port"]),
             path=config.get("ResourcePath", "/"),
             search_string=config.get("SearchString", ""),
@@ -54,10 +61,16 @@ class HealthCheckConfig:
 
 def probe(config: HealthCheckConfig) -> bool:
     """One checker's request, judged by Route 53's rules. (Certificates are not validated.)"""
+    return probe_status(config)[0]
+
+
+def probe_status(config: HealthCheckConfig) -> tuple[bool, str]:
+    """One checker's request and its verdict, with the status report Route 53 keeps for it
+    (GetHealthCheckStatus), worded as Route 53 words it."""
     try:
         if config.protocol == "TCP":
             with socket.create_connection((config.address, config.port), timeout=CONNECT_TIMEOUT_S):
-                return True
+                return True, "Success: TCP connection established."
         https = config.protocol.startswith("HTTPS")
         connection_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
         kwargs: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
@@ -74,16 +87,23 @@ def probe(config: HealthCheckConfig) -> bool:
             answered_by = time.monotonic() + ANSWER_TIMEOUT_S
             if connection.sock is not None:
                 connection.sock.settimeout(ANSWER_TIMEOUT_S)
-            connection.request("GET", config.path, headers={"Host": host})
+            connection.request("GET", config.path, headers={"Host": host, "User-Agent": USER_AGENT})
             response = connection.getresponse()
-            ok = 200 <= response.status < 400
-            if ok and config.protocol.endswith("_STR_MATCH"):
-                ok = config.search_string.encode() in response.read(SEARCH_WINDOW)
-            return ok and time.monotonic() <= answered_by  # the whole answer within 2 s
+            code = f"HTTP Status Code {response.status}, {response.reason}"
+            if not 200 <= response.status < 400:
+                return False, f"Failure: {code}."
+            if config.protocol.endswith("_STR_MATCH") and config.search_string.encode() not in response.read(
+                SEARCH_WINDOW
+            ):
+                return False, f"Failure: {code}. The search string was not found in the response body."
+            if time.monotonic() > answered_by:  # the whole answer within 2 s
+                return False, "Failure: The endpoint did not answer within 2 seconds."
+            return True, f"Success: {code}."
         finally:
             connection.close()
-    except OSError:
-        return False
+    except OSError as error:
+        why = error.strerror or str(error) or type(error).__name__
+        return False, f"Failure: {why}. The endpoint or the internet connection is down, or requests are blocked."
 
 
 @dataclass
@@ -93,9 +113,13 @@ class Checker:
     region: str
     threshold: int
     healthy: bool | None = None  # unknown until its first probe
+    report: str = ""  # its last probe's status report (GetHealthCheckStatus's StatusReport.Status)
+    checked_at: datetime | None = None
     _streak: int = 0
 
-    def observe(self, ok: bool) -> None:
+    def observe(self, ok: bool, report: str = "") -> None:
+        self.report = report or ("Success" if ok else "Failure")
+        self.checked_at = datetime.now(UTC)
         if self.healthy is None:
             self.healthy = ok
             return
@@ -128,6 +152,18 @@ class HealthCheck:
     def observations(self) -> dict[str, bool | None]:
         return {c.region: c.healthy for c in self.checkers}
 
+    def status_reports(self) -> list[dict[str, Any]]:
+        """GetHealthCheckStatus's HealthCheckObservations: each checker's last report, once it has probed."""
+        return [
+            {
+                "Region": c.region,
+                "IPAddress": "127.0.0.1",
+                "StatusReport": {"Status": c.report, "CheckedTime": c.checked_at},
+            }
+            for c in self.checkers
+            if c.checked_at is not None
+        ]
+
 
 class Prober:
     """Runs the checkers every interval in the background and reports each round's verdict (the
@@ -137,7 +173,7 @@ class Prober:
         self,
         check: HealthCheck,
         on_round: Callable[[bool], None],
-        probe_once: Callable[[HealthCheckConfig], bool] = probe,
+        probe_once: Callable[[HealthCheckConfig], bool | tuple[bool, str]] = probe_status,
     ) -> None:
         self.check = check
         self._on_round = on_round
@@ -156,7 +192,9 @@ class Prober:
         while not self._stop.is_set():
             started = time.monotonic()
             for checker in self.check.checkers:  # each region probes for itself
-                checker.observe(self._probe(self.check.config))
+                result = self._probe(self.check.config)
+                ok, report = result if isinstance(result, tuple) else (result, "")
+                checker.observe(ok, report)
             verdict = self.check.healthy
             if verdict is not None:
                 self._on_round(verdict)
@@ -174,7 +212,7 @@ class DnsAnswer:
 def answer(records: list[dict[str, Any]], name: str, record_type: str, healthy: Callable[[str], bool]) -> DnsAnswer:
     """What Route 53 answers for a failover pair: the primary while its health check is healthy,
     else the secondary. (An alias primary's EvaluateTargetHealth is not evaluated locally: the
-    rehearsal's primary is an IP record.)"""
+    rehearsal's load balancer stand-in has one target, the primary its health check probes.)"""
     name = name.rstrip(".")  # zones list names with the root dot; some APIs echo them without
     pair = {
         r["Failover"]: r

@@ -1,19 +1,23 @@
-"""`make demo`'s scenario, end to end, as CI runs it: a hub and two sites deployed on loopback, an
-outage of one while the other must stay untouched, and the failed site removed at the end; and
-`--sites 1`, today's single-site story. Outcomes are checked from what a person would look at: the
-printed timeline and the artifacts."""
+"""`make demo`'s scenario, end to end, as CI runs it: a hub and two sites deployed on loopback, two
+outages of one (its primary stops answering; then its pages answer 5xx while its health path stays
+green, and the 5xx-rate signal fails it over) while the other must stay untouched, and the failed
+site removed at the end; and `--sites 1`, today's single-site story. Outcomes are checked from what
+a person would look at: the printed timeline and the artifacts."""
 
 from __future__ import annotations
 
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from detour_cli.local.fake_slack import CHANNEL, Message
 from detour_cli.rehearsal import (
     DOCS,
+    ERROR_RATE_PERCENT,
+    FAILING_PERCENT,
     OPERATOR,
     SHOP,
     SHOP_CHANNEL,
@@ -62,7 +66,8 @@ def test_two_sites_tell_the_story_in_order(two_sites: Run) -> None:
     in_order(
         printed,
         [
-            "an outage of shop.detour.test while docs.detour.test stays up",
+            "two outages of shop.detour.test (its primary down; then 5xx behind a green health check) while "
+            "docs.detour.test stays up",
             "deployed template.yaml as hub stack 'detour'",
             "PublishedPages custom resource (site_setup, in-process): SUCCESS (Sites=0",
             "deployed sites/site.yaml as stack 'detour-site-shop'",
@@ -74,7 +79,9 @@ def test_two_sites_tell_the_story_in_order(two_sites: Run) -> None:
             "shop.detour.test: primary healthy",
             "docs.detour.test: primary healthy",
             "shop.detour.test: the primary stops answering",
-            "DNS shop.detour.test A -> alias",
+            # with a signal, the records watch the calculated check: it follows the endpoint check
+            "health check unhealthy (0/3 checkers say healthy; calculated check unhealthy: 1 of 2 children "
+            "healthy, needs 2); DNS shop.detour.test A -> alias",
             "alarm detour/detour-site-shop/primary-health: OK -> ALARM",
             f"Slack #{SHOP_CHANNEL}: :rotating_light: shop.detour.test is failing over",
             f"<@{OPERATOR}> in Slack #{SHOP_CHANNEL}: /detour shop.detour.test update identified {UPDATE_MESSAGE}",
@@ -85,6 +92,8 @@ def test_two_sites_tell_the_story_in_order(two_sites: Run) -> None:
             "shop.detour.test: the primary comes back",
             "alarm detour/detour-site-shop/primary-health: ALARM -> OK",
             "failover window closed",
+            "shop.detour.test: the primary's pages start failing",
+            "checked: the endpoint probe said healthy in all",
             "docs.detour.test while shop.detour.test was out: untouched?",
             "checked: docs.detour.test untouched",
             "removing shop.detour.test: deleting stack detour-site-shop",
@@ -118,11 +127,11 @@ def test_the_untouched_site_is_printed_and_checked(two_sites: Run) -> None:
     assert "registry item unchanged" in line_with(printed, "failover windows:", after)
 
 
-def test_slack_got_one_thread_in_the_failing_sites_channel_and_nothing_elsewhere(two_sites: Run) -> None:
+def test_slack_got_a_thread_per_outage_in_the_failing_sites_channel_and_nothing_elsewhere(two_sites: Run) -> None:
     _, out, _ = two_sites
     messages = json.loads((out / "slack.json").read_text())
     assert {m["channel"] for m in messages} == {SHOP_CHANNEL}
-    (root,) = [m for m in messages if m["thread_ts"] is None]
+    root, second = [m for m in messages if m["thread_ts"] is None]  # the primary down; then its 5xx
     assert root["edits"][0]["text"] == ":rotating_light: shop.detour.test is failing over to the maintenance page"
     assert root["text"].startswith(":white_check_mark: shop.detour.test recovered after ")
     update, resolved = [m for m in messages if m["thread_ts"] == root["ts"]]
@@ -130,6 +139,9 @@ def test_slack_got_one_thread_in_the_failing_sites_channel_and_nothing_elsewhere
         f":memo: Posted to the shop.detour.test maintenance page by <@{OPERATOR}> (Identified): {UPDATE_MESSAGE}"
     )
     assert resolved["text"].startswith(":white_check_mark: Resolved: shop.detour.test is back on its primary")
+    (second_resolved,) = [m for m in messages if m["thread_ts"] == second["ts"]]
+    assert second["text"].startswith(":white_check_mark: shop.detour.test recovered after ")
+    assert second_resolved["text"].startswith(":white_check_mark: Resolved: shop.detour.test is back on its primary")
 
 
 def test_the_update_posted_from_slack_reached_the_shops_page_within_the_budget(two_sites: Run) -> None:
@@ -172,10 +184,13 @@ def test_the_shops_page_went_from_unavailable_to_resolved_and_the_docs_page_neve
 def test_only_the_failing_site_has_a_failover_window_and_it_outlives_the_site(two_sites: Run) -> None:
     _, out, _ = two_sites
     windows = json.loads((out / "windows.json").read_text())  # written after the shop's stack was deleted
-    (window,) = windows[SHOP.domain]
-    assert window["ended_at"] is not None
+    errors, down = windows[SHOP.domain]  # newest first: its 5xx, then its primary down
+    assert errors["ended_at"] is not None
+    assert down["ended_at"] is not None
+    assert down["ended_at"] <= errors["started_at"]
     # the primary was down for at least threshold x interval plus the alarm period, twice over
-    assert 1.0 < window["duration_s"] < 60
+    assert 1.0 < down["duration_s"] < 60
+    assert 0.5 < errors["duration_s"] < 60  # from one alarm period to the next, at least
     assert windows[DOCS.domain] == []
 
 
@@ -186,6 +201,9 @@ def test_removing_a_site_deletes_what_it_created_and_keeps_its_history(two_sites
         "HealthAlarm (AWS::CloudWatch::Alarm) via API: detour/detour-site-shop/primary-health",
         "Site (Custom::DetourSite) Delete request, run in-process: SUCCESS",
         "Distribution (AWS::CloudFront::Distribution) via API:",
+        "FailoverCheck (AWS::Route53::HealthCheck) via API:",
+        "ErrorRateCheck (AWS::Route53::HealthCheck) via API:",
+        "ErrorRateAlarm (AWS::CloudWatch::Alarm) via API: detour/detour-site-shop/error-rate",
         "HealthCheck (AWS::Route53::HealthCheck) via CloudFormation:",
     ]
     in_order(removal, order)
@@ -196,7 +214,7 @@ def test_removing_a_site_deletes_what_it_created_and_keeps_its_history(two_sites
     assert "object versions left under sites/" in gone
     assert gone.endswith(": 0; DNS records for shop.detour.test: 0")
     kept = line_with(removal, "history kept:")
-    assert kept.split("history kept: ")[1].startswith("1 failover window(s)")
+    assert kept.split("history kept: ")[1].startswith("2 failover window(s)")
     items, total = kept.split("window(s), ")[1].split(" items")[0].split(" of ")
     assert items == total
     assert int(items) > 0
@@ -214,6 +232,99 @@ def test_the_deployment_says_what_is_real_and_what_is_emulated(two_sites: Run) -
     assert "Distribution (AWS::CloudFront::Distribution) via API" in deployment
     assert "(origin path /sites/" in deployment
     assert "LogWindowFunction (AWS::Lambda::Function): not deployed; its handler runs in-process" in deployment
+
+
+# -- the 5xx-rate signal: the shop fails over on its visitors' 5xx while its health path stays green ----
+
+
+def test_the_5xx_rate_fails_the_shop_over_while_its_endpoint_probe_stays_healthy(two_sites: Run) -> None:
+    _, _, printed = two_sites
+    act = printed[printed.index("shop.detour.test: the primary's pages start failing") :]
+    act = act[: act.index("docs.detour.test while shop.detour.test was out")]
+    in_order(
+        act,
+        [
+            f"error-rate on [{FAILING_PERCENT} %, {FAILING_PERCENT} %]: OK -> ALARM",
+            "5xx-rate check unhealthy (alarm ALARM); endpoint check healthy (3/3 checkers say healthy)",
+            "alarm detour/detour-site-shop/primary-health: OK -> ALARM",
+            f"Slack #{SHOP_CHANNEL}: :rotating_light: shop.detour.test is failing over",
+            "Slack's root message, *Why it failed over*: 5xx rate: ALARM: Threshold Crossed:",
+            "page's technical details: Failed over on: 5xx rate: ALARM: Threshold Crossed:",
+            "status.json failed_checks ['5xx rate']",
+            "shop.detour.test: the primary heals",
+            f"error-rate on [{FAILING_PERCENT} %, 0 %]: ALARM -> OK",
+            "5xx-rate check healthy (alarm OK)",
+            "alarm detour/detour-site-shop/primary-health: ALARM -> OK",
+            f"Slack #{SHOP_CHANNEL}: :white_check_mark: shop.detour.test recovered after",
+            "failover window closed",
+            "checked: the endpoint probe said healthy in all",
+        ],
+    )
+    assert f"({FAILING_PERCENT} % answer 500" in act
+    assert "while /health still answers 200" in act
+    # every minute played: the visitors' 5xx share, what the ALB published, the rate error_rate published
+    failing = act[: act.index("the primary heals")]
+    minutes = [line for line in failing.splitlines() if " UTC: 50 visitor page requests" in line]
+    assert len(minutes) == 2  # ErrorRateMinutes 2
+    assert all(f"15 answered 5xx ({FAILING_PERCENT:.1f} %)" in line for line in minutes)
+    assert all("RequestCount 50, HTTPCode_Target_5XX_Count 15" in line for line in minutes)
+    published = line_with(failing, "error_rate (scheduled event, time", minutes[-1])
+    assert published.endswith(f"0, 0, 0, {FAILING_PERCENT}, {FAILING_PERCENT} %")
+    alarmed = line_with(failing, ": OK -> ALARM")
+    assert f"error-rate on [{FAILING_PERCENT} %, {FAILING_PERCENT} %]" in alarmed
+    assert f"were greater than the threshold ({float(ERROR_RATE_PERCENT)})" in failing
+    # Route 53: the endpoint check healthy, the 5xx-rate check not, so the calculated check is not, so DNS moves
+    moved = line_with(failing, "5xx-rate check unhealthy")
+    assert "endpoint check healthy (3/3 checkers say healthy)" in moved
+    assert "calculated check unhealthy: 1 of 2 children healthy, needs 2" in moved
+    assert moved.endswith("[SECONDARY]")
+    assert "failed_checks=['5xx rate']" in line_with(failing, "refresh_page: transition=ALARM")
+    assert "cause=5xx rate: ALARM: Threshold Crossed" in line_with(failing, "log_window: cause=")
+    # recovery: the rate falls, the alarm and the calculated check follow, DNS comes back, Slack resolves
+    healing = act[act.index("the primary heals") :]
+    assert "0 answered 5xx (0.0 %)" in healing
+    assert f"error-rate on [{FAILING_PERCENT} %, 0 %]: ALARM -> OK" in healing
+    back = line_with(healing, "5xx-rate check healthy (alarm OK)")
+    assert back.endswith("alias shop-alb-1234567890.us-east-1.elb.amazonaws.com [PRIMARY]")
+    assert ":white_check_mark: shop.detour.test recovered after" in healing
+    checked = line_with(act, "checked: the endpoint probe said healthy in all")
+    rounds = int(checked.split("healthy in all ")[1].split(" rounds")[0])
+    assert rounds >= 2
+
+
+def test_the_5xx_outage_names_its_cause_in_slack_on_the_page_and_in_status_json(two_sites: Run) -> None:
+    _, out, _ = two_sites
+    shop = out / "page" / SHOP.name
+    failing = json.loads((shop / "4-5xx-failing-over.status.json").read_text())
+    assert (failing["state"], failing["failed_checks"]) == ("unavailable", ["5xx rate"])
+    page = (shop / "4-5xx-failing-over.html").read_text()
+    assert '<p id="cause" dir="auto">Failed over on: 5xx rate: ALARM: Threshold Crossed:' in page
+    recovered = json.loads((shop / "5-5xx-recovered.status.json").read_text())
+    assert recovered["state"] == "resolved"
+    # the first outage (the primary down) was the endpoint probe's
+    down = json.loads((shop / "2-failing-over.status.json").read_text())
+    assert down["failed_checks"] == ["endpoint probe"]
+
+    messages = json.loads((out / "slack.json").read_text())
+    first, second = [m for m in messages if m["thread_ts"] is None]
+
+    def why(blocks: list[dict]) -> str:  # type: ignore[type-arg]
+        texts = [b.get("text", {}).get("text", "") for b in blocks]
+        return next((t for t in texts if t.startswith("*Why it failed over*")), "")
+
+    assert why(second["edits"][0]["blocks"]).startswith("*Why it failed over*\n5xx rate: ALARM: Threshold Crossed")
+    assert why(second["blocks"]).startswith("*Why it failed over*\n5xx rate: ALARM")  # still, once resolved
+    assert why(first["edits"][0]["blocks"]).startswith("*Why it failed over*\nendpoint probe: failing from 3 of 3")
+
+
+def test_error_rate_ran_on_its_scheduled_events_and_logged_each_minute(two_sites: Run) -> None:
+    _, out, _ = two_sites
+    lines = [json.loads(line) for line in (out / "logs" / "error_rate.jsonl").read_text().splitlines() if line]
+    published = [line for line in lines if line.get("message") == "Published the site's target 5xx rate"]
+    assert len(published) >= 4  # the minute before the story, two failing, one healed
+    assert {line["site"] for line in published} == {"detour-site-shop"}
+    rates = [minute["rate"] for minute in published[-1]["minutes"].values()]
+    assert rates[-3:] == [float(FAILING_PERCENT), float(FAILING_PERCENT), 0.0]
 
 
 # -- one site: today's story -------------------------------------------------------------------------
@@ -270,6 +381,25 @@ def test_a_touched_bystander_fails_the_rehearsal(tmp_path: Path, monkeypatch: py
     assert line_with(printed, f"Slack #{CHANNEL}: ", "untouched?").endswith("1 new message(s)")
     assert "FAILED: docs.detour.test was touched by shop.detour.test's outage: messages" in printed
     assert "the rehearsal FAILED: docs.detour.test was touched" in printed
+
+
+def test_an_endpoint_probe_that_fails_during_the_5xx_act_fails_the_rehearsal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The act must show the 5xx rate failing the site over alone: if the health path fails too (here:
+    every request fails, /health included), the check says so and the rehearsal fails."""
+    real_minutes_until = Rehearsal._minutes_until
+
+    def and_the_health_path_too(self: Rehearsal, site: Any, state: str) -> None:
+        real_minutes_until(self, site, state)
+        if state == "ALARM":
+            site.primary.failing_percent, site.primary.health_path = 100, "/none"
+            self.timeline.wait_for("the checkers to see it", lambda: site.health.healthy is False, 30)
+
+    monkeypatch.setattr(Rehearsal, "_minutes_until", and_the_health_path_too)
+    succeeded, _, printed = rehearse(tmp_path)
+    assert not succeeded
+    assert "FAILED: shop.detour.test's 5xx-rate outage: the endpoint probe said unhealthy in " in printed
 
 
 def test_a_handler_that_raises_fails_the_rehearsal_and_so_does_a_dead_letter(
