@@ -101,7 +101,7 @@ def republish_every_site() -> dict[str, str]:
     registry = SiteRegistry(settings.table_name, dynamodb_client())
     sites = registry.all()
     for site in sites:
-        registry.put(site)  # writes the item that finds it by alarm name, for sites registered before it
+        registry.link_alarm(site)  # sites registered before alarm items (ADR 0002) get theirs
     sweep = pages().refresh_every_site(sites, datetime.now(UTC))
     for site_id, error in sweep.failed.items():
         logger.error("Republishing a site's page failed; the sweep retries it", failed_site=site_id, error=error)

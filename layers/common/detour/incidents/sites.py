@@ -251,6 +251,12 @@ class SiteRegistry:
                 ]
             )
 
+    def link_alarm(self, site: RegisteredSite) -> None:
+        """Write only the item that finds `site` by its alarm's name (for sites registered before
+        it existed): rewriting the site item from an earlier read could undo a concurrent change."""
+        with store_errors(self.table_name, f"linking alarm {site.alarm_name} to site {site.site_id}"):
+            self._client.put_item(TableName=self.table_name, Item=site.alarm_item())
+
     def remove(self, site: RegisteredSite) -> None:
         with store_errors(self.table_name, f"removing site {site.site_id} from the registry"):
             self._client.transact_write_items(
