@@ -128,7 +128,7 @@ def page_sizes() -> tuple[int, int, int, int]:
     words = [
         (Stage.MONITORING, "A fix is deployed; we are watching payments recover."),
         (Stage.IDENTIFIED, "Our payment provider is down. Orders placed before 02:10 UTC are safe."),
-        (Stage.INVESTIGATING, "The site stopped answering its health checks: visitors are sent to this page."),
+        (Stage.INVESTIGATING, "The site is failing its health checks: visitors are sent to this page."),
     ]
     updates = tuple(
         PageUpdate(stage, text, now - timedelta(minutes=9 * i), Source.SLACK) for i, (stage, text) in enumerate(words)

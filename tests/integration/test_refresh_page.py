@@ -106,7 +106,7 @@ def test_an_alarm_publishes_the_page_and_its_status_then_invalidates_both(
     assert status["CacheControl"] == "no-store"
     alarm_entry = {
         "stage": "investigating",
-        "message": "The site stopped answering its health checks: visitors are sent to this page.",
+        "message": "The site is failing its health checks: visitors are sent to this page.",
         "posted_at": "2026-11-21T02:14:27.123Z",
     }
     assert published_status(page_bucket) == {

@@ -54,7 +54,7 @@ TIMELINE = (
     posted(
         Stage.INVESTIGATING,
         0,
-        "The site stopped answering its health checks: visitors are sent to this page.",
+        "The site is failing its health checks: visitors are sent to this page.",
         Source.ALARM,
     ),
 )

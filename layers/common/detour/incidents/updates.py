@@ -144,7 +144,7 @@ def alarm_entry(transition: Transition) -> Update:
         stage, message = (
             (Stage.IN_PROGRESS, "Planned maintenance started: visitors are sent to this page.")
             if planned
-            else (Stage.INVESTIGATING, "The site stopped answering its health checks: visitors are sent to this page.")
+            else (Stage.INVESTIGATING, "The site is failing its health checks: visitors are sent to this page.")
         )
     elif transition.new_state is AlarmState.OK:
         stage = Stage.COMPLETED if planned else Stage.RESOLVED
