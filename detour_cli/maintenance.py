@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace, notice: SiteNotice | None) -> int:
         route53=route53,
         lambda_client=session.client("lambda"),
         failover_check_id=check_id,
+        endpoint_check_id=site.endpoint_check,
     )
     with _layer_errors():
         author = caller_arn(session)

@@ -100,13 +100,35 @@ def republish_every_site() -> dict[str, str]:
     on: one broken site must not roll back every site's upgrade (the sweep retries it)."""
     registry = SiteRegistry(settings.table_name, dynamodb_client())
     sites = registry.all()
-    for site in sites:
-        registry.link_alarm(site)  # sites registered before alarm items (ADR 0002) get theirs
+    unlinked = link_alarms(registry, sites)
     sweep = pages().refresh_every_site(sites, datetime.now(UTC))
     for site_id, error in sweep.failed.items():
         logger.error("Republishing a site's page failed; the sweep retries it", failed_site=site_id, error=error)
+    failed = [*([sweep.failure_summary()] if sweep.failed else []), *unlinked]
     data = {"Sites": str(len(sites)), "Published": str(sweep.published)}
-    return data | ({"Failed": sweep.failure_summary()[:1000]} if sweep.failed else {})
+    return data | ({"Failed": "; ".join(failed)[:1000]} if failed else {})
+
+
+def link_alarms(registry: SiteRegistry, sites: list[RegisteredSite]) -> list[str]:
+    """Give sites registered before alarm items (ADR 0002) theirs. An alarm name two registered
+    items claim (a leftover of a stack re-created under the same name) is left for an operator:
+    linking either could send the live site's alarms to the wrong one. Returns what was not linked."""
+    claims: dict[str, list[RegisteredSite]] = {}
+    for site in sites:
+        claims.setdefault(site.alarm_name, []).append(site)
+    unlinked = []
+    for alarm_name, claimants in claims.items():
+        ids = ", ".join(site.site_id for site in claimants)
+        if len(claimants) > 1:
+            logger.error("Two registered sites claim one alarm; not linked", alarm=alarm_name, sites=ids)
+            unlinked.append(f"{alarm_name}: registered to {ids}; remove the stale one")
+            continue
+        try:
+            registry.link_alarm(claimants[0])
+        except Exception as error:  # reported in the answer and the log, never swallowed
+            logger.exception("Linking a site's alarm failed", alarm=alarm_name, failed_site=ids)
+            unlinked.append(f"{alarm_name}: {type(error).__name__}: {error}")
+    return unlinked
 
 
 def empty_the_bucket() -> dict[str, str]:

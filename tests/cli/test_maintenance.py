@@ -297,3 +297,22 @@ def test_a_site_with_signals_inverts_its_failover_check_and_keys_its_notice_by_s
     assert not flag(signalled.failover_check)
     assert healthy(signalled.failover_check)
     assert notice(world) is None
+
+
+def test_signals_added_during_maintenance_still_end_it_on_the_check_that_was_inverted(
+    world: World, run: Any, lambdas: LambdaRecorder
+) -> None:
+    """Maintenance began on a site without signals (its endpoint check inverted); the site then got a
+    calculated check in front. Ending it must not leave the endpoint check inverted, or the site would
+    stay on its page while everyone is told maintenance is over."""
+    code, _, _ = run("maintenance", "on", "--message", "Database upgrade.", "--yes")
+    assert code == 0
+    assert inverted(world)
+    signalled = add_signals(world)  # the site's deploy with signals, during maintenance
+    route53 = boto3.client("route53")
+
+    code, _, _ = run("maintenance", "off", "--yes")
+    assert code == 0
+    for check_id in (world.check_id, signalled.failover_check):
+        assert not route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
+    assert notice(world) is None

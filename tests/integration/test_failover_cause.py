@@ -19,20 +19,21 @@ import boto3
 import pytest
 
 from detour.incidents.sites import Signal, SignalKind, SiteRegistry
-from detour.runtime.aws import route53_client
+from detour.runtime.aws import diagnosis_clients
 from detour.signals import causes as signal_causes
 from detour.signals.causes import CauseLog
 from detour.signals.states import SignalReading, SignalState
 from detour_cli.local.fake_slack import CHANNEL, TOKEN, FakeSlack
 from detour_cli.local.lambda_runtime import LambdaContext
 from tests.conftest import log_records
+from tests.support.aws import store_for
 from tests.support.events import ALARM_NAME, SITE_ID, transition_event
 from tests.support.functions import load_function
 from tests.support.html import parse_html
 from tests.support.page_aws import get_object
 from tests.support.sites import SITE
 
-T0 = datetime(2026, 11, 21, 2, 14, 27, 123000, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(microsecond=123000) - timedelta(seconds=30)  # causes are read only while fresh
 SCHEDULED = json.loads((Path(__file__).resolve().parents[2] / "events" / "scheduled.json").read_text())
 LATENCY_ALARM = "shop-p99-latency"
 CANARY_ALARM = "shop-checkout-canary"
@@ -138,7 +139,9 @@ def test_the_failing_signal_is_named_by_slack_the_page_status_json_and_the_windo
     assert "Checkout canary failed 3 of 3 runs" in slack_text(root)
     status, page = published(page_bucket, checks["endpoint"])
     assert status["failed_checks"] == [CANARY_ALARM]
-    assert page.by_id("cause").visible_text().startswith(f"Failed over on: {CANARY_ALARM}: ALARM")
+    # the public page names an operator's alarm, never its reason (its metric and values)
+    assert page.by_id("cause").visible_text() == f"Failed over on: {CANARY_ALARM}"
+    assert "3 of 3 runs" not in json.dumps(status)
     # the record: the whole reading, the endpoint probe and the healthy signal included
     reading = CauseLog(function_env.name, boto3.client("dynamodb")).get(SITE_ID, f"{status['started_at']}#{ALARM_NAME}")
     assert reading is not None
@@ -210,7 +213,7 @@ def test_without_route53_the_incident_is_told_at_once_and_the_cause_recorded_by_
         raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "GetHealthCheckStatus")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(route53_client(), "get_health_check_status", throttled)
+        patch.setattr(diagnosis_clients()[0], "get_health_check_status", throttled)
         invoke(functions["notify_slack"], alarm(checks))
         invoke(functions["refresh_page"], alarm(checks))
 
@@ -242,3 +245,34 @@ def test_the_resolved_message_still_says_why(
     (root,) = slack.roots()
     assert root.text.endswith("recovered after 7 min 0 s")
     assert "p99 4 s" in slack_text(root)
+
+
+def test_an_alarm_first_handled_late_is_not_diagnosed_with_what_the_checks_say_now(
+    functions: dict[str, ModuleType], checks: dict[str, str], slack: FakeSlack, page_bucket: str
+) -> None:
+    """Redriven from a dead-letter queue 20 minutes on: the canary that failed the site over has
+    recovered and the latency alarm fired since. Blaming the latency alarm would be a lie."""
+    boto3.client("cloudwatch").set_alarm_state(AlarmName=LATENCY_ALARM, StateValue="ALARM", StateReason="p99 4 s")
+    late = alarm(checks, minutes=-20)
+    cause = invoke(functions["log_window"], late)["cause"]
+    assert cause.startswith("not read in time: Detour first handled this alarm 20 min after it fired")
+    invoke(functions["notify_slack"], late)
+    (root,) = slack.roots()
+    assert "not read in time" in slack_text(root)
+    assert LATENCY_ALARM not in slack_text(root)
+    invoke(functions["refresh_page"], late)
+    assert published(page_bucket, checks["endpoint"])[0]["failed_checks"] == []
+
+
+def test_the_sites_alarm_on_a_check_it_no_longer_watches_is_still_the_sites(
+    functions: dict[str, ModuleType], checks: dict[str, str], function_env: Any
+) -> None:
+    """Signals removed: the alarm now watches the endpoint check, but a retried or redriven
+    message still carries the calculated check's id. Refusing it could leave the outage open."""
+    registry = SiteRegistry(function_env.name, boto3.client("dynamodb"))
+    site = registry.require(SITE_ID)
+    registry.put(replace(site, failover_check_id=checks["endpoint"], signals=()))
+    invoke(functions["log_window"], alarm(checks))  # the ALARM from before, on the calculated check
+    invoke(functions["log_window"], transition_event("OK", "ALARM", at(4), site_id=checks["endpoint"]))
+    (window,) = store_for(function_env).windows(SITE_ID)
+    assert window.duration_s == 240

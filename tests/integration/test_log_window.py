@@ -125,8 +125,6 @@ OTHER_CHECK = "9f8e7d6c-2222-4e5f-9a7b-0123456789ab"
     [
         # an alarm of this hub that no registered site has (a removed site's, or a forged one)
         (OTHER_CHECK, f"{ALARM_PREFIX}detour-site-gone/primary-health", f"site '{OTHER_CHECK}' is not registered"),
-        # the site's alarm name on a health check that is not the site's (a forged message)
-        (OTHER_CHECK, SITE.alarm_name, f"watches health check '{OTHER_CHECK}', which is not one of site"),
         # the registered site, but from an alarm of this hub that is not its own
         (SITE.site_id, f"{ALARM_PREFIX}detour-site-other/primary-health", "is not the registered alarm of site"),
     ],

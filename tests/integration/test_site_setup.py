@@ -522,3 +522,21 @@ def test_unusable_signal_settings_fail_the_deploy_and_change_nothing(
     assert cloudformation.only["Status"] == "FAILED"
     assert reason in cloudformation.only["Reason"]
     assert registry.all() == before
+
+
+def test_the_hubs_deploy_links_no_alarm_that_two_registered_items_claim(
+    site_setup: ModuleType, distribution: str, cloudformation: ResponseCatcher, registry: SiteRegistry
+) -> None:
+    """A stale item of a stack re-created under the same name claims the same alarm: linking either
+    could send the live site's alarms to the wrong one, so neither is linked, and the answer says so."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.delete_item(TableName=registry.table_name, Key={"pk": {"S": "SITE_ALARMS"}, "sk": {"S": SITE.alarm_name}})
+    stale = replace(SITE, site_id=NEW_CHECK, distribution_id=distribution)
+    dynamodb.put_item(TableName=registry.table_name, Item=stale.to_item())  # as an older hub left it
+    upgrade = request("Update", cloudformation, {"PageTemplateVersion": "9"}, "Custom::DetourPages")
+    site_setup.lambda_handler(upgrade, LambdaContext())
+
+    answer = cloudformation.only
+    assert answer["Status"] == "SUCCESS"  # the upgrade goes on
+    assert f"{SITE.alarm_name}: registered to " in answer["Data"]["Failed"]
+    assert registry.by_alarm(SITE.alarm_name) is None

@@ -59,10 +59,17 @@ class Maintenance:
     # The check inverted: the one the failover records watch (the calculated check when the site
     # has signals, so that maintenance fails over whatever SignalsToFailOver says). Empty: the site id.
     failover_check_id: str = ""
+    endpoint_check_id: str = ""  # also un-inverted at the end: signals may have come or gone meanwhile
 
     @property
     def check_id(self) -> str:
         return self.failover_check_id or self.site_id
+
+    @property
+    def check_ids(self) -> tuple[str, ...]:
+        """The checks `end` puts right: the one inverted now, and the other one an earlier start may
+        have inverted (before the site gained or lost its calculated check)."""
+        return tuple(dict.fromkeys([self.check_id, self.endpoint_check_id or self.site_id]))
 
     @property
     def notices(self) -> NoticeBoard:
@@ -140,12 +147,19 @@ def end(
             return Ended(was_on=True, posted=PostedUpdate(update=done, new=False))
     board = maintenance.notices
     notice = board.current(maintenance.site_id, now)
-    check = maintenance.route53.get_health_check(HealthCheckId=maintenance.check_id)["HealthCheck"]
-    was_on = bool(check.get("HealthCheckConfig", {}).get("Inverted")) or (notice is not None and notice.planned)
+    inverted = [
+        check_id
+        for check_id in maintenance.check_ids
+        if maintenance.route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]
+        .get("HealthCheckConfig", {})
+        .get("Inverted")
+    ]
+    was_on = bool(inverted) or (notice is not None and notice.planned)
     update = compose(maintenance.site_id, stage=Stage.COMPLETED, message=message, author=author, source=source, now=now)
     if update_id is not None:
         update = replace(update, update_id=update_id)
-    maintenance.route53.update_health_check(HealthCheckId=maintenance.check_id, Inverted=False)
+    for check_id in dict.fromkeys([maintenance.check_id, *inverted]):
+        maintenance.route53.update_health_check(HealthCheckId=check_id, Inverted=False)
     try:
         board.clear(maintenance.site_id)
     except Exception as error:

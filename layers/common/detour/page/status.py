@@ -168,7 +168,7 @@ def with_cause(status: PageStatus, reading: SignalReading | None) -> PageStatus:
     return replace(
         status,
         failed_checks=tuple(_cut(state.label, MAX_CHECK_LABEL_CHARS) for state in reading.failing),
-        cause=_detail(f"Failed over on: {reading.summary()}"),
+        cause=_detail(f"Failed over on: {reading.public_summary()}"),
     )
 
 

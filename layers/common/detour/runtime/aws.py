@@ -16,6 +16,9 @@ from botocore.config import Config
 # Standard mode retries throttling and 5xx with exponential backoff; past that the error is raised
 # so the Lambda invocation fails and the event is retried, then dead-lettered.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+# Reading which check failed a site over must never hold up its alert or its page (a slow Route 53
+# API would cost five attempts of 13 s): one quick try, and the incident is told without it.
+DIAGNOSIS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=2, read_timeout=3)
 
 
 @functools.cache
@@ -49,6 +52,12 @@ def cloudwatch_client() -> Any:
 
 
 @functools.cache
+def diagnosis_clients() -> tuple[Any, Any]:
+    """Route 53 and CloudWatch clients for reading a site's checks: quick to give up."""
+    return boto3.client("route53", config=DIAGNOSIS_CONFIG), boto3.client("cloudwatch", config=DIAGNOSIS_CONFIG)
+
+
+@functools.cache
 def secrets_provider() -> Any:
     """Powertools' SecretsProvider (it caches values) on a client made here, on first use."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415 - ~25 ms
@@ -66,6 +75,7 @@ def forget_clients() -> None:
         lambda_client,
         route53_client,
         cloudwatch_client,
+        diagnosis_clients,
         secrets_provider,
     ):
         factory.cache_clear()

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from detour.incidents.alarm_message import InvalidAlarmMessage, parse_sns_event
 from detour.incidents.sites import RegisteredSite, SiteRegistry, UnregisteredSite
 from detour.incidents.transition import Transition
-from detour.runtime.aws import cloudwatch_client, dynamodb_client, route53_client
+from detour.runtime.aws import diagnosis_clients, dynamodb_client
 from detour.runtime.tracing import traced
 
 if TYPE_CHECKING:
@@ -101,14 +101,15 @@ def recorded_cause(transition: Transition, site: RegisteredSite, table_name: str
     from detour.signals.causes import cause_of  # noqa: PLC0415 - only ALARM transitions need it
     from detour.signals.states import SignalsUnreadable  # noqa: PLC0415
 
+    route53, cloudwatch = diagnosis_clients()
     try:
         return cause_of(
             transition,
             site,
             table_name=table_name,
             dynamodb=dynamodb_client(),
-            route53=route53_client(),
-            cloudwatch=cloudwatch_client(),
+            route53=route53,
+            cloudwatch=cloudwatch,
             now=datetime.now(UTC),
         )
     except SignalsUnreadable as error:

@@ -10,7 +10,7 @@ name the same cause. Reading it later would be wrong: by then the signal may hav
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,6 +30,9 @@ from detour.incidents.transition import AlarmState, Transition, format_time
 from detour.signals.states import SignalReading, read_signals
 
 CAUSE = "CAUSE#"
+# An ALARM first handled later than this (redelivered, redriven from a dead-letter queue, or every
+# function failing for a while) is not diagnosed: its checks may have changed since it fired.
+FRESH_FOR = timedelta(minutes=5)
 
 
 class CauseLog:
@@ -88,6 +91,14 @@ def cause_of(
     recorded = log.get(site.site_id, transition.key)
     if recorded is not None:
         return recorded
+    late = now - transition.changed_at
+    if late > FRESH_FOR:  # what the checks say now may not be what failed the site over then
+        minutes = int(late.total_seconds() // 60)
+        note = (
+            f"not read in time: Detour first handled this alarm {minutes} min after it fired, "
+            "when the checks may have changed"
+        )
+        return log.claim(site.site_id, transition.key, SignalReading(read_at=now, states=(), note=note))
     return log.claim(site.site_id, transition.key, read_signals(site, route53, cloudwatch, now))
 
 

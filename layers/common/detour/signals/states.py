@@ -69,13 +69,16 @@ class SignalReading:
 
     read_at: datetime
     states: tuple[SignalState, ...]
+    note: str = ""  # instead of states: why they were not read (see causes.FRESH_FOR)
 
     @property
     def failing(self) -> tuple[SignalState, ...]:
         return tuple(state for state in self.states if state.healthy is False)
 
     def summary(self) -> str:
-        """One line for Slack, the page and the logs: what was failing, and why."""
+        """One line for Slack and the logs: what was failing, and why."""
+        if self.note:
+            return self.note
         failing = self.failing
         if not failing:
             return (
@@ -84,14 +87,26 @@ class SignalReading:
             )
         return "; ".join(f"{state.label}: {state.detail}" for state in failing)
 
+    def public_summary(self) -> str:
+        """The same for the public page: a named alarm's own reason (its metric, its values) is the
+        operator's business, so it is named only; the probe's and the 5xx rate's are Detour's."""
+        if self.note or not self.failing:
+            return self.summary()
+        return "; ".join(
+            f"{state.label}: {state.detail}" if state.kind != SignalKind.ALARM.value else state.label
+            for state in self.failing
+        )
+
     def to_value(self) -> dict[str, Any]:
-        return {"read_at": format_time(self.read_at), "states": [state.to_value() for state in self.states]}
+        value = {"read_at": format_time(self.read_at), "states": [state.to_value() for state in self.states]}
+        return value | ({"note": self.note} if self.note else {})
 
     @classmethod
     def from_value(cls, value: Mapping[str, Any]) -> SignalReading:
         return cls(
             read_at=parse_time(str(value["read_at"])),
             states=tuple(SignalState.from_value(state) for state in value.get("states") or []),
+            note=str(value.get("note", "")),
         )
 
 

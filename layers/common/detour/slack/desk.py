@@ -184,6 +184,7 @@ def desk_for(table_name: str, site: RegisteredSite, targets: UpdateTargets) -> D
         maintenance=planned_maintenance.Maintenance(
             site_id=site.site_id,
             failover_check_id=site.failover_check,  # what planned maintenance inverts
+            endpoint_check_id=site.endpoint_check,
             table_name=table_name,
             targets=targets,
             dynamodb=dynamodb,
