@@ -5,9 +5,12 @@ What the ALB publishes per minute, with Sum as the statistic that counts, and th
 function reads (ADR 0002):
 
     AWS/ApplicationELB   RequestCount, HTTPCode_Target_5XX_Count   TargetGroup + LoadBalancer   60 s
+                         RequestCount                              LoadBalancer                 60 s
 
-As the ALB does, a minute without requests publishes nothing, and HTTPCode_Target_5XX_Count is
-published only when a target answered 5xx. Each request is counted in the minute the caller says
+The balancer has this one target group, so its RequestCount is the group's. As the ALB does, a minute
+without requests publishes nothing, and HTTPCode_Target_5XX_Count is published only when a target
+answered 5xx; HTTPCode_ELB_5XX_Count (the balancer's own 502/503/504) never is: the local primary
+answers every request itself. Each request is counted in the minute the caller says
 (`counting`), not the clock's: the rehearsal back-dates its minutes, so that a run of ALB minutes
 takes seconds. Route 53's own probes (their User-Agent says so) are not counted: on AWS they pass
 through the ALB and are a few requests a minute; here they would make the back-dated minutes depend
@@ -56,6 +59,10 @@ class AlbMetrics:
             {"Name": "LoadBalancer", "Value": self.load_balancer},
         ]
 
+    @property
+    def balancer_dimensions(self) -> list[dict[str, str]]:
+        return [{"Name": "LoadBalancer", "Value": self.load_balancer}]
+
     @contextlib.contextmanager
     def counting(self, minute: datetime) -> Iterator[MinuteCounts]:
         """Count the requests answered meanwhile in `minute` (its start)."""
@@ -86,12 +93,16 @@ class AlbMetrics:
         data = [
             {
                 "MetricName": name,
-                "Dimensions": self.dimensions,
+                "Dimensions": dimensions,
                 "Timestamp": minute,
                 "Value": float(value),
                 "Unit": "Count",
             }
-            for name, value in ((REQUESTS, counts.requests), (TARGET_5XX, counts.target_5xx))
+            for name, dimensions, value in (
+                (REQUESTS, self.dimensions, counts.requests),
+                (TARGET_5XX, self.dimensions, counts.target_5xx),
+                (REQUESTS, self.balancer_dimensions, counts.requests),
+            )
             if value
         ]
         if data:

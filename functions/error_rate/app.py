@@ -1,10 +1,12 @@
-"""error_rate: every minute, each registered site's target 5xx rate, as a metric its alarm can watch.
+"""error_rate: every minute, each registered site's 5xx rate, as a metric its alarm can watch.
 
 The schedule (EventBridge, every minute) -> the registered sites with the 5xx-rate signal on -> one
-GetMetricData for their ALB's RequestCount and HTTPCode_Target_5XX_Count (Sum, 60 s) over the last
-finished minutes -> the rate of each minute, published as Detour/TargetErrorRate, Site=<site stack>
-(ADR 0002). One site's failure holds up no other; it fails the invocation afterwards, so the run is
-retried and then dead-lettered, and the log names the site.
+GetMetricData for their ALB's RequestCount and HTTPCode_ELB_5XX_Count (per balancer), and the target
+group's HTTPCode_Target_5XX_Count and RequestCount (Sum, 60 s) over the last finished minutes -> the
+rate of each minute whose data has arrived or that has settled, published as Detour/TargetErrorRate,
+Site=<site stack> (ADR 0002). One site's failure holds up no other; it fails the invocation afterwards,
+so the run is retried and then dead-lettered, and the log names the site. A site whose ALB had no
+requests in the minutes read gets a WARNING (a wrong dimension value reads as no data), not a failure.
 """
 
 from __future__ import annotations
@@ -35,15 +37,37 @@ def scheduled_time(event: Any) -> datetime:
     return datetime.now(UTC)
 
 
+def _minute(start: datetime) -> str:
+    return start.strftime("%Y-%m-%dT%H:%MZ")
+
+
 def log_outcome(outcome: Publication) -> None:
     for site, minutes in outcome.published.items():
         logger.info(
             "Published the site's target 5xx rate",
             site=site,
             minutes={
-                m.start.strftime("%Y-%m-%dT%H:%MZ"): {"rate": m.rate, "requests": m.requests, "5xx": m.errors}
+                _minute(m.start): {
+                    "rate": m.rate,
+                    "requests": m.requests,
+                    "5xx": m.errors,
+                    "target_5xx": m.target_5xx,
+                    "elb_5xx": m.elb_5xx,
+                    "target_group_requests": m.group_requests,
+                }
                 for m in minutes
             },
+            waiting_for_data=[_minute(start) for start in outcome.waiting.get(site, [])],
+        )
+    for site, problem in outcome.no_requests.items():
+        logger.warning(
+            "The site's ALB had no requests in the minutes read: check its dimension values",
+            site=site,
+            domain=problem.domain,
+            target_group=problem.target_group,
+            load_balancer=problem.load_balancer,
+            missing=problem.missing,
+            check=problem.check,
         )
     for site, reason in outcome.failed.items():
         logger.error("The site's target 5xx rate was not published", failed_site=site, error=reason)

@@ -1,5 +1,7 @@
 """functions/error_rate end to end on moto's server: ALB metrics put under AWS/ApplicationELB, the
-scheduled event in, Detour/TargetErrorRate per site read back out (ADR 0002)."""
+scheduled event in, Detour/TargetErrorRate per site read back out (ADR 0002): the 5xx visitors got
+(the target group's and the balancer's own) over the balancer's requests, a minute whose data has not
+arrived left unpublished until it settles, and a warning for a site whose ALB has no requests at all."""
 
 from __future__ import annotations
 
@@ -42,11 +44,22 @@ def alb_dimensions(target: tuple[str, str]) -> list[dict[str, str]]:
     return [{"Name": "TargetGroup", "Value": target[0]}, {"Name": "LoadBalancer", "Value": target[1]}]
 
 
-def put_alb_minute(target: tuple[str, str], minute: datetime, requests: int, errors: int) -> None:
-    """What the ALB reports for a minute, in two datapoints (its nodes report apart): the minute's
-    Sum is what the function must see."""
+def balancer_dimensions(target: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"Name": "LoadBalancer", "Value": target[1]}]
+
+
+def put_alb_minute(target: tuple[str, str], minute: datetime, requests: int, errors: int, elb_errors: int = 0) -> None:
+    """What the ALB (one target group) reports for a minute, in two datapoints (its nodes report apart):
+    the minute's Sum is what the function must see. RequestCount per target group and per balancer,
+    HTTPCode_Target_5XX_Count per target group, HTTPCode_ELB_5XX_Count (the balancer's own 502/503/504)
+    per balancer."""
     data = []
-    for metric, total in (("RequestCount", requests), ("HTTPCode_Target_5XX_Count", errors)):
+    for metric, dimensions, total in (
+        ("RequestCount", alb_dimensions(target), requests),
+        ("RequestCount", balancer_dimensions(target), requests),
+        ("HTTPCode_Target_5XX_Count", alb_dimensions(target), errors),
+        ("HTTPCode_ELB_5XX_Count", balancer_dimensions(target), elb_errors),
+    ):
         if total == 0:
             continue  # the ALB publishes no datapoint for a count with nothing to count
         first = total // 2
@@ -54,7 +67,7 @@ def put_alb_minute(target: tuple[str, str], minute: datetime, requests: int, err
             data.append(
                 {
                     "MetricName": metric,
-                    "Dimensions": alb_dimensions(target),
+                    "Dimensions": dimensions,
                     "Timestamp": minute + timedelta(seconds=offset),
                     "Value": float(value),
                     "Unit": "Count",
@@ -87,8 +100,8 @@ def published(site_stack: str) -> dict[datetime, float]:
         Namespace="Detour",
         MetricName="TargetErrorRate",
         Dimensions=[{"Name": "Site", "Value": site_stack}],
-        StartTime=MINUTES[0] - timedelta(minutes=10),
-        EndTime=NOW + timedelta(minutes=10),
+        StartTime=MINUTES[0] - timedelta(minutes=30),
+        EndTime=NOW + timedelta(minutes=30),
         Period=60,
         Statistics=["Maximum", "SampleCount"],
     )
@@ -190,14 +203,20 @@ def test_the_rate_reads_back_through_get_metric_data_as_the_alarm_sees_it(error_
     ]
 
 
-def test_quiet_and_empty_minutes_are_0(error_rate: ModuleType, function_env: Any) -> None:
-    """A minute under the site's minimum of requests says nothing about the target, and a minute
-    without data (no traffic) is 0 too: the alarm sees a datapoint every minute."""
+def test_quiet_minutes_are_0_and_empty_ones_once_settled(error_rate: ModuleType, function_env: Any) -> None:
+    """A minute under the site's minimum of requests says nothing about the target: 0 %. A minute
+    without data is 0 % too once it has settled (no traffic: the ALB publishes nothing), but not before:
+    its data may still be on the way (MINUTES[2] ended 2 minutes before the run, MINUTES[4] as it ran)."""
     quiet = ("targetgroup/quiet-web/1111111111111111", "app/quiet-alb/2222222222222222")
     register(function_env.name, "quiet", 3, error_rate_of(quiet, min_requests=50))
     put_alb_minute(quiet, MINUTES[1], requests=49, errors=49)
     put_alb_minute(quiet, MINUTES[3], requests=50, errors=5)
-    invoke(error_rate, scheduled())
+    result = invoke(error_rate, scheduled())
+    assert published("detour-site-quiet") == {MINUTES[0]: 0.0, MINUTES[1]: 0.0, MINUTES[3]: 10.0}
+    assert result["rates"]["detour-site-quiet"] == [0.0, 0.0, 10.0]
+    # the next runs: MINUTES[2] and then MINUTES[4] settle without data, and are published as 0 %
+    for later in (1, 2, 3):
+        invoke(error_rate, scheduled(NOW + timedelta(minutes=later)))
     assert published("detour-site-quiet") == {m: 10.0 if m == MINUTES[3] else 0.0 for m in MINUTES}
 
 
@@ -207,9 +226,10 @@ def test_a_retried_run_publishes_the_same_minutes_again(error_rate: ModuleType) 
     invoke(error_rate, scheduled())
     invoke(error_rate, scheduled())
     assert published("detour-site-shop") == dict.fromkeys(MINUTES, 40.0)
-    # the next run moves on by a minute and republishes the four it shares with this one
+    # the next run moves on by a minute and republishes the four it shares with this one; the minute
+    # that ended as it ran (NOW) has no data yet, and is not published as 0 %
     invoke(error_rate, scheduled(NOW + timedelta(minutes=1)))
-    assert published("detour-site-shop") == dict.fromkeys(MINUTES, 40.0) | {NOW: 0.0}
+    assert published("detour-site-shop") == dict.fromkeys(MINUTES, 40.0)
 
 
 def test_a_site_with_a_bad_dimension_fails_the_run_after_the_others_are_published(
@@ -230,7 +250,14 @@ def test_a_site_with_a_bad_dimension_fails_the_run_after_the_others_are_publishe
     shown = {r["site"]: r["minutes"] for r in records if r["message"] == "Published the site's target 5xx rate"}
     assert set(shown) == {"detour-site-shop", "detour-site-docs"}
     first = MINUTES[0].strftime("%Y-%m-%dT%H:%MZ")
-    assert shown["detour-site-shop"][first] == {"rate": 40.0, "requests": 200.0, "5xx": 80.0}
+    assert shown["detour-site-shop"][first] == {
+        "rate": 40.0,
+        "requests": 200.0,
+        "5xx": 80.0,
+        "target_5xx": 80.0,
+        "elb_5xx": 0.0,
+        "target_group_requests": 200.0,
+    }
     assert all(r["service"] == "error_rate" for r in records)
 
 
@@ -238,3 +265,96 @@ def test_without_sites_with_the_signal_it_publishes_nothing(function_env: Any, m
     module = load_function("error_rate", monkeypatch)
     assert invoke(module, scheduled()) == {"sites": 0, "without_signal": 1, "rates": {}}
     assert boto3.client("cloudwatch").list_metrics(Namespace="Detour")["Metrics"] == []
+
+
+# ---------------------------------------------------------------- late data, hard outages, wrong dimensions
+
+LATE = ("targetgroup/late-web/4444444444444444", "app/late-alb/5555555555555555")
+
+
+def test_a_minute_whose_data_has_not_arrived_is_left_unpublished_until_it_settles(
+    error_rate: ModuleType, function_env: Any
+) -> None:
+    """The ALB's data for a minute arrives about a minute after it ends. A run must not publish the
+    minutes it has no data for yet as 0 %: the alarm would see a 0 % newest minute in every evaluation
+    and, needing all its minutes above the threshold, might never fire. Such a minute is published
+    once it has data, or as 0 % once it has settled (3 minutes after it ended) without any."""
+    register(function_env.name, "late", 5, error_rate_of(LATE))
+    for minute in MINUTES[:3]:
+        put_alb_minute(LATE, minute, requests=200, errors=80)
+    invoke(error_rate, scheduled())
+    assert published("detour-site-late") == dict.fromkeys(MINUTES[:3], 40.0)  # MINUTES[3:] not yet
+    put_alb_minute(LATE, MINUTES[3], requests=200, errors=80)  # arrives
+    invoke(error_rate, scheduled(NOW + timedelta(minutes=1)))
+    assert published("detour-site-late") == dict.fromkeys(MINUTES[:4], 40.0)
+    invoke(error_rate, scheduled(NOW + timedelta(minutes=2)))  # MINUTES[4] ended 2 minutes ago: still waiting
+    assert MINUTES[4] not in published("detour-site-late")
+    invoke(error_rate, scheduled(NOW + timedelta(minutes=3)))  # ... and 3: settled, without data
+    assert published("detour-site-late")[MINUTES[4]] == 0.0
+
+
+def test_during_an_outage_with_late_data_the_alarm_always_sees_its_minutes_breach(
+    error_rate: ModuleType, function_env: Any
+) -> None:
+    """Each minute's data arrives a run late (the newest finished minute has none yet when the run
+    reads). After every run, the most recent published minutes (what CloudWatch evaluates when the
+    newest minute is missing) are consecutive and all above the threshold: ErrorRateMinutes (3) of
+    them once the outage is three minutes old."""
+    register(function_env.name, "late", 5, error_rate_of(LATE))
+    start = NOW - timedelta(minutes=20)
+    for minute in (start - timedelta(minutes=back) for back in range(6, 0, -1)):
+        put_alb_minute(LATE, minute, requests=200, errors=0)  # healthy before the outage
+    for played in range(6):
+        outage_minute = start + timedelta(minutes=played)
+        put_alb_minute(LATE, outage_minute, requests=200, errors=80)
+        at = outage_minute + timedelta(minutes=2)  # the run for which outage_minute + 1 has no data yet
+        invoke(error_rate, scheduled(at))
+        seen = sorted((m, v) for m, v in published("detour-site-late").items() if m < at)
+        newest = seen[-1][0]
+        assert newest == outage_minute, (at, seen[-3:])  # nothing published for the minute still missing
+        recent = seen[-min(played + 1, 3) :]
+        assert [m for m, _ in recent] == [newest - timedelta(minutes=back) for back in range(len(recent) - 1, -1, -1)]
+        assert all(value > 5.0 for _, value in recent), (at, recent)
+
+
+def test_a_hard_outage_counts_the_balancers_own_5xx(error_rate: ModuleType, function_env: Any) -> None:
+    """Targets dead or timing out: the visitors get the balancer's 502/503/504
+    (HTTPCode_ELB_5XX_Count, per balancer), no target 5xx at all. The rate counts them over the
+    balancer's requests."""
+    dead = ("targetgroup/dead-web/6666666666666666", "app/dead-alb/7777777777777777")
+    register(function_env.name, "dead", 6, error_rate_of(dead))
+    for minute in MINUTES:
+        put_alb_minute(dead, minute, requests=200, errors=0, elb_errors=150)
+    result = invoke(error_rate, scheduled())
+    assert result["rates"]["detour-site-dead"] == [75.0] * 5
+    assert published("detour-site-dead") == dict.fromkeys(MINUTES, 75.0)
+
+
+def test_a_wrong_load_balancer_or_target_group_is_warned_about_and_fails_nothing(
+    error_rate: ModuleType, function_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Well-formed values that name no ALB with data (a typo, a recreated ALB) return no data at all:
+    the signal would read 0 % forever. The run publishes as before, and logs one WARNING per such site
+    naming it, its dimension values and what to check."""
+    gone = ("targetgroup/shop-web/73e2d6bc24d8a067", "app/shop-alb/0000000000000000")  # the ALB was recreated
+    typo = ("targetgroup/shop-wbe/73e2d6bc24d8a067", SHOP[1])  # the balancer has requests, the group none
+    register(function_env.name, "gone", 7, error_rate_of(gone))
+    register(function_env.name, "typo", 8, error_rate_of(typo))
+    capsys.readouterr()
+    result = invoke(error_rate, scheduled())
+    assert result["sites"] == 4
+    records = log_records(capsys.readouterr().out)
+    warnings = {r["site"]: r for r in records if r["level"] == "WARNING"}
+    assert set(warnings) == {"detour-site-gone", "detour-site-typo"}
+    assert not [r for r in records if r["level"] == "ERROR"]
+    lost = warnings["detour-site-gone"]
+    assert (lost["domain"], lost["target_group"], lost["load_balancer"]) == ("gone.example.com", *gone)
+    assert lost["missing"] == "LoadBalancer"
+    assert "ErrorRateLoadBalancer" in lost["check"]
+    assert "app/shop-alb/0000000000000000" in lost["check"]
+    wrong = warnings["detour-site-typo"]
+    assert (wrong["target_group"], wrong["load_balancer"], wrong["missing"]) == (*typo, "TargetGroup")
+    assert "ErrorRateTargetGroup" in wrong["check"]
+    assert "targetgroup/shop-wbe/73e2d6bc24d8a067" in wrong["check"]
+    # the wrong group's site still reads what the balancer says (its requests, no 5xx of its own)
+    assert published("detour-site-typo") == dict.fromkeys(MINUTES, 0.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from collections.abc import Iterator
 
 import pytest
 
@@ -241,12 +242,57 @@ def test_thresholds_for_the_usual_choices(parameters: dict[str, str], expected: 
     assert failover_config(deployed(**parameters))["HealthThreshold"] == expected
 
 
-def test_the_mapping_is_children_minus_signals_to_fail_over_plus_one() -> None:
+def test_the_mapping_is_children_minus_signals_to_fail_over_plus_one_and_never_below_1() -> None:
+    """Every cell is filled, the ones the Rules refuse too (N above the number of children): CloudFormation
+    resolves the Fn::FindInMap of every Fn::If branch, taken or not, and fails the deploy on a missing key. Those
+    cells hold 1 (all children must be healthy), safe if one were ever used: never 0, which is "always healthy"."""
     mapping = site_source()["Mappings"]["HealthThresholds"]
     assert set(mapping) == {"Checks2", "Checks3", "Checks4", "Checks5"}
     for row, thresholds in mapping.items():
         children = int(row.removeprefix("Checks"))
-        assert thresholds == {str(n): children - n + 1 for n in range(1, children + 1)}  # never 0: always healthy
+        assert thresholds == {str(n): max(children - n + 1, 1) for n in range(1, 6)}
+        assert all(1 <= threshold <= children for threshold in thresholds.values())
+
+
+def find_in_map_lookups(node: object, parameters: dict[str, dict[str, object]]) -> Iterator[tuple[str, str, str]]:
+    """Every (map, top-level key, second-level key) a Fn::FindInMap in `node` could look up, in every Fn::If
+    branch (all of them are walked): a key given as a Ref to a parameter is each of its AllowedValues."""
+
+    def keys(argument: object) -> list[str]:
+        if isinstance(argument, dict) and set(argument) == {"Ref"}:
+            allowed = parameters[str(argument["Ref"])]["AllowedValues"]
+            assert isinstance(allowed, list), argument
+            return [str(value) for value in allowed]
+        assert isinstance(argument, str), f"a lookup key the test cannot enumerate: {argument!r}"
+        return [argument]
+
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == "Fn::FindInMap":
+                mapping, top, second = value
+                yield from itertools.product(keys(mapping), keys(top), keys(second))
+            else:
+                yield from find_in_map_lookups(value, parameters)
+    elif isinstance(node, list):
+        for item in node:
+            yield from find_in_map_lookups(item, parameters)
+
+
+def test_every_lookup_any_branch_of_the_threshold_could_make_is_in_the_mapping() -> None:
+    """CloudFormation fails the deploy ("Unable to get mapping for ...") when a Fn::FindInMap in an Fn::If branch
+    that is not taken names a missing key (aws-cloudformation-templates issue #271); the Resolver of these tests
+    takes only the chosen branch, so it cannot see that: every branch's lookups are checked here."""
+    template = site_source()
+    threshold = template["Resources"]["FailoverCheck"]["Properties"]["HealthCheckConfig"]["HealthThreshold"]
+    lookups = set(find_in_map_lookups(threshold, template["Parameters"]))
+    # the chain's four branches (2 to 5 children), each by every SignalsToFailOver the parameter allows
+    assert lookups == {
+        ("HealthThresholds", f"Checks{children}", wanted)
+        for children in range(2, 6)
+        for wanted in ("1", "2", "3", "4", "5")
+    }
+    for mapping, top, second in find_in_map_lookups(template, template["Parameters"]):  # the whole template
+        assert second in template["Mappings"][mapping].get(top, {}), (mapping, top, second)
 
 
 # ---------------------------------------------------------------- what watches FailoverCheck

@@ -1,6 +1,7 @@
-"""The 5xx rate (ADR 0002): the rate of each minute from the ALB's two sums, which sites are read and
-how, and how one site's failure stays its own. CloudWatch is a fake here; tests/integration/
-test_error_rate.py runs the function against moto's."""
+"""The 5xx rate (ADR 0002): the rate of each minute from the ALB's sums (the 5xx visitors got over the
+balancer's requests), which minutes a run publishes (those with data, and settled ones), which sites are
+read and how, which are warned about (no requests at all), and how one site's failure stays its own.
+CloudWatch is a fake here; tests/integration/test_error_rate.py runs the function against moto's."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ from botocore.exceptions import ClientError
 
 from detour.incidents.sites import ErrorRate, RegisteredSite
 from detour.signals.error_rate import (
-    ERRORS,
+    ELB_5XX,
     REQUESTS,
+    SETTLE_MINUTES,
+    TARGET_5XX,
+    WINDOW_MINUTES,
+    Sums,
+    Watched,
     config_problem,
     finished_minutes,
     minute_rates,
+    no_requests,
     publish_error_rates,
+    settled,
+    to_publish,
 )
 from tests.support.sites import SITE
 
@@ -54,8 +63,14 @@ def site(name: str, error_rate: ErrorRate | None = None, index: int = 0) -> Regi
 # ---------------------------------------------------------------- the rate of a minute
 
 
-def rates(requests: dict[datetime, float], errors: dict[datetime, float], min_requests: int = 20) -> list[float]:
-    return [minute.rate for minute in minute_rates(requests, errors, MINUTES, min_requests)]
+def rates(
+    requests: dict[datetime, float],
+    errors: dict[datetime, float],
+    min_requests: int = 20,
+    elb: dict[datetime, float] | None = None,
+) -> list[float]:
+    sums = Sums(requests=requests, target_5xx=errors, elb_5xx=elb or {})
+    return [minute.rate for minute in minute_rates(sums, MINUTES, min_requests)]
 
 
 def test_the_finished_minutes_are_the_five_before_the_current_one_oldest_first() -> None:
@@ -73,6 +88,34 @@ def test_a_minute_is_a_hundred_times_5xx_over_requests() -> None:
     minute = MINUTES[2]
     assert rates({minute: 200}, {minute: 80})[2] == 40.0
     assert rates({minute: 300}, {minute: 1})[2] == pytest.approx(0.333)
+
+
+def test_the_5xx_are_what_visitors_got_the_targets_and_the_balancers_own() -> None:
+    """A hard outage (targets dead or timing out) has no target 5xx at all: the balancer answers 502,
+    503 or 504 (HTTPCode_ELB_5XX_Count). Both count, over the balancer's requests."""
+    minute = MINUTES[2]
+    assert rates({minute: 200}, {minute: 30}, elb={minute: 10})[2] == 20.0
+    assert rates({minute: 200}, {}, elb={minute: 200})[2] == 100.0  # every request timed out: 504
+    assert rates({minute: 200}, {}, elb={minute: 150})[2] == 75.0
+    (reading,) = [m for m in minute_rates(Sums({minute: 200}, {minute: 30}, {minute: 10}), MINUTES, 20) if m.requests]
+    assert (reading.requests, reading.target_5xx, reading.elb_5xx, reading.errors) == (200, 30, 10, 40)
+
+
+def test_5xx_refused_before_a_target_was_chosen_never_make_the_rate_exceed_100() -> None:
+    """A 503 for a target group without registered targets may be in the balancer's 5xx and not in its
+    RequestCount: the denominator is the larger of the two, so the rate stays at most 100 %, and a
+    minute of such 503s only (no RequestCount at all) is 100 %, not 0 %."""
+    minute = MINUTES[3]
+    assert rates({minute: 30}, {}, elb={minute: 60})[3] == 100.0
+    assert rates({}, {}, elb={minute: 60})[3] == 100.0
+    assert rates({}, {}, elb={minute: 19})[3] == 0.0  # under min_requests: says nothing
+
+
+def test_with_several_target_groups_the_rate_is_of_the_whole_balancers_traffic() -> None:
+    """The denominator is the balancer's requests: another target group's healthy traffic dilutes this
+    group's target 5xx (ADR 0002 says so; set ErrorRatePercent for it, or give the site its own ALB)."""
+    minute = MINUTES[0]
+    assert rates({minute: 1000}, {minute: 100})[0] == 10.0  # this group: 100 requests, all failing
 
 
 def test_a_minute_without_requests_is_0() -> None:
@@ -93,6 +136,7 @@ def test_more_5xx_than_requests_in_a_minute_is_100_not_more() -> None:
     can land in a quieter minute. That minute is failing everything, not failing 150 %."""
     minute = MINUTES[1]
     assert rates({minute: 20}, {minute: 30})[1] == 100.0
+    assert rates({minute: 20}, {minute: 20}, elb={minute: 20})[1] == 100.0
 
 
 def test_missing_minutes_are_0_and_the_others_keep_their_own_rate() -> None:
@@ -100,14 +144,91 @@ def test_missing_minutes_are_0_and_the_others_keep_their_own_rate() -> None:
     requests = {MINUTES[0]: 100, MINUTES[3]: 50}
     errors = {MINUTES[3]: 10}
     assert rates(requests, errors) == [0.0, 0.0, 0.0, 20.0, 0.0]
-    readings = minute_rates(requests, errors, MINUTES, 20)
+    readings = minute_rates(Sums(requests, errors, {}), MINUTES, 20)
     assert [m.start for m in readings] == MINUTES
     assert (readings[3].requests, readings[3].errors) == (50, 10)
+    # which minutes had a RequestCount datapoint of the balancer (a 0 is a datapoint)
+    assert [m.reported for m in readings] == [True, False, False, True, False]
+    assert [m.reported for m in minute_rates(Sums({MINUTES[1]: 0}, {}, {}), MINUTES, 20)][1] is True
 
 
 def test_sums_for_other_minutes_are_ignored() -> None:
     earlier = MINUTES[0] - timedelta(minutes=1)
     assert rates({earlier: 100}, {earlier: 100}) == [0.0] * 5
+
+
+# ---------------------------------------------------------------- which minutes a run publishes
+
+
+def test_a_minute_settles_three_minutes_after_it_ended() -> None:
+    """NOW is 12:03:27: 11:59 ended at 12:00, 3 minutes before the run's minute (12:03); 12:00 did not."""
+    assert SETTLE_MINUTES == 3
+    assert [settled(m, NOW) for m in MINUTES] == [True, True, False, False, False]
+    on_the_minute = datetime(2026, 11, 29, 12, 3, tzinfo=UTC)
+    assert settled(datetime(2026, 11, 29, 11, 59, tzinfo=UTC), on_the_minute)
+    assert not settled(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), on_the_minute)
+    assert settled(datetime(2026, 11, 29, 11, 59, tzinfo=UTC), NOW.astimezone(ZoneInfo("Asia/Tokyo")))
+
+
+def test_a_minute_without_its_requests_datapoint_waits_until_it_settles() -> None:
+    """The ALB's data arrives about a minute after the minute ends: a minute read without the
+    balancer's RequestCount may just be early. Published as 0 % it would be the alarm's newest datapoint
+    and keep an alarm that needs all its minutes breaching from firing. It is published once its data
+    has arrived, whatever its age, or as 0 % once it has settled without any (no traffic)."""
+    sums = Sums({MINUTES[2]: 200, MINUTES[3]: 200}, {MINUTES[2]: 80, MINUTES[3]: 80}, {MINUTES[4]: 5})
+    readings = minute_rates(sums, MINUTES, 20)
+    published = to_publish(readings, NOW)
+    assert [(m.start, m.rate) for m in published] == [
+        (MINUTES[0], 0.0),  # settled without data
+        (MINUTES[1], 0.0),
+        (MINUTES[2], 40.0),  # data, not settled
+        (MINUTES[3], 40.0),
+    ]  # MINUTES[4]: a 5xx count but no RequestCount yet (it would read 100 %): waits
+
+
+def test_every_minute_is_published_by_some_run_of_its_window() -> None:
+    """A minute is in the windows of the WINDOW_MINUTES runs after it; the last ones find it settled."""
+    assert SETTLE_MINUTES < WINDOW_MINUTES
+    minute = MINUTES[0]
+    runs = [minute + timedelta(minutes=later, seconds=12) for later in range(1, WINDOW_MINUTES + 1)]
+    assert all(minute in finished_minutes(run) for run in runs)
+    assert [settled(minute, run) for run in runs] == [False] * SETTLE_MINUTES + [True] * (
+        WINDOW_MINUTES - SETTLE_MINUTES
+    )
+
+
+# ---------------------------------------------------------------- a site whose ALB has no requests
+
+
+def test_a_site_whose_balancer_has_no_requests_is_named_with_what_to_check() -> None:
+    one = Watched(site("detour-site-shop", config()), config())
+    problem = no_requests(one, minute_rates(Sums({}, {}, {}), MINUTES, 20))
+    assert problem is not None
+    assert (problem.site, problem.domain, problem.target_group, problem.load_balancer, problem.missing) == (
+        "detour-site-shop",
+        "detour-site-shop.example.com",
+        TG,
+        LB,
+        "LoadBalancer",
+    )
+    assert f"no RequestCount for LoadBalancer {LB} in the 5 minutes read" in problem.check
+    assert "ErrorRateLoadBalancer" in problem.check
+    assert "refusing" not in problem.check
+    refused = no_requests(one, minute_rates(Sums({}, {}, {MINUTES[0]: 40}), MINUTES, 20))
+    assert refused is not None
+    assert "it answered 40 requests with 5xx of its own meanwhile: it may be refusing every" in refused.check
+
+
+def test_a_site_whose_target_group_has_no_requests_while_its_balancer_has_is_named() -> None:
+    one = Watched(site("detour-site-shop", config()), config())
+    sums = Sums({MINUTES[1]: 100}, {}, {}, group_requests={})
+    problem = no_requests(one, minute_rates(sums, MINUTES, 20))
+    assert problem is not None
+    assert problem.missing == "TargetGroup"
+    assert f"no RequestCount for TargetGroup {TG} of LoadBalancer {LB}" in problem.check
+    assert "ErrorRateTargetGroup" in problem.check
+    fine = Sums({MINUTES[1]: 100}, {}, {}, group_requests={MINUTES[1]: 100})
+    assert no_requests(one, minute_rates(fine, MINUTES, 20)) is None
 
 
 # ---------------------------------------------------------------- the site's settings
@@ -146,7 +267,9 @@ def refused(code: str, operation: str) -> ClientError:
 
 
 class FakeCloudWatch:
-    """GetMetricData from per-minute sums keyed by (metric, target group); PutMetricData recorded."""
+    """GetMetricData from per-minute sums keyed by (metric, target group) for the target group's metrics
+    (TargetGroup + LoadBalancer) and (metric, load balancer) for the balancer's (LoadBalancer only);
+    PutMetricData recorded."""
 
     def __init__(self, sums: dict[tuple[str, str], dict[datetime, float]] | None = None) -> None:
         self.sums = sums or {}
@@ -170,14 +293,19 @@ class FakeCloudWatch:
             stat = query["MetricStat"]
             assert (stat["Period"], stat["Stat"], stat["Metric"]["Namespace"]) == (60, "Sum", "AWS/ApplicationELB")
             dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-            assert set(dimensions) == {"TargetGroup", "LoadBalancer"}
-            group = dimensions["TargetGroup"]
-            if group in self.forbid:
+            metric = stat["Metric"]["MetricName"]
+            by_group = query["Id"].endswith(("_target_5xx", "_group_requests"))
+            assert set(dimensions) == ({"TargetGroup", "LoadBalancer"} if by_group else {"LoadBalancer"})
+            assert metric == {"requests": REQUESTS, "group_requests": REQUESTS}.get(
+                query["Id"].split("_", 1)[1], TARGET_5XX if by_group else ELB_5XX
+            )
+            key = dimensions["TargetGroup"] if by_group else dimensions["LoadBalancer"]
+            if dimensions.get("TargetGroup") in self.forbid:
                 results.append({"Id": query["Id"], "StatusCode": "Forbidden", "Timestamps": [], "Values": []})
                 continue
             series = {
                 t: v
-                for t, v in self.sums.get((stat["Metric"]["MetricName"], group), {}).items()
+                for t, v in self.sums.get((metric, key), {}).items()
                 if arguments["StartTime"] <= t < arguments["EndTime"]
             }
             answer = {"Timestamps": list(series), "Values": list(series.values())}
@@ -215,32 +343,87 @@ def group(index: int) -> str:
     return f"targetgroup/web-{index}/{index:016x}"
 
 
+def balancer(index: int) -> str:
+    return f"app/alb-{index}/{index:016x}"
+
+
 def watched_sites(count: int) -> list[RegisteredSite]:
-    return [site(f"detour-site-{i}", config(target_group=group(i)), index=i) for i in range(count)]
+    return [
+        site(f"detour-site-{i}", config(target_group=group(i), load_balancer=balancer(i)), index=i)
+        for i in range(count)
+    ]
+
+
+def traffic(
+    index: int, requests: float, target_5xx: float = 0, elb_5xx: float = 0, minutes: list[datetime] = MINUTES
+) -> dict[tuple[str, str], dict[datetime, float]]:
+    """What site `index`'s ALB (one target group) reports for each of `minutes`; nothing for a zero count."""
+    found: dict[tuple[str, str], dict[datetime, float]] = {}
+    for key, value in (
+        ((REQUESTS, balancer(index)), requests),
+        ((REQUESTS, group(index)), requests),
+        ((TARGET_5XX, group(index)), target_5xx),
+        ((ELB_5XX, balancer(index)), elb_5xx),
+    ):
+        if value:
+            found[key] = dict.fromkeys(minutes, float(value))
+    return found
 
 
 def test_every_site_with_the_signal_is_read_in_one_call_and_published() -> None:
-    minute = MINUTES[2]
-    cloudwatch = FakeCloudWatch(
-        {
-            (REQUESTS, group(0)): {minute: 100.0},
-            (ERRORS, group(0)): {minute: 40.0},
-            (REQUESTS, group(1)): {minute: 100.0},
-        }
-    )
+    cloudwatch = FakeCloudWatch(traffic(0, 100, target_5xx=30, elb_5xx=10) | traffic(1, 100))
     sites = [*watched_sites(2), site("detour-site-plain")]
     outcome = publish_error_rates(sites, NOW, cloudwatch)
     assert (len(cloudwatch.reads), len(cloudwatch.puts)) == (1, 1)
     (read,) = cloudwatch.reads
-    assert len(read["MetricDataQueries"]) == 4
+    assert len(read["MetricDataQueries"]) == 8  # four a site
     assert (read["StartTime"], read["EndTime"]) == (MINUTES[0], MINUTES[-1] + timedelta(minutes=1))
     assert outcome.failed == {}
     assert outcome.not_watched == 1
+    assert (outcome.waiting, outcome.no_requests) == ({}, {})
     assert cloudwatch.published() == {
-        "detour-site-0": {m: 40.0 if m == minute else 0.0 for m in MINUTES},
+        "detour-site-0": dict.fromkeys(MINUTES, 40.0),
         "detour-site-1": dict.fromkeys(MINUTES, 0.0),
     }
-    assert [m.rate for m in outcome.published["detour-site-0"]] == [0.0, 0.0, 40.0, 0.0, 0.0]
+    assert [m.rate for m in outcome.published["detour-site-0"]] == [40.0] * 5
+
+
+def test_the_balancers_requests_and_5xx_are_asked_by_load_balancer_the_targets_by_target_group() -> None:
+    cloudwatch = FakeCloudWatch()
+    publish_error_rates(watched_sites(1), NOW, cloudwatch)
+    asked = {
+        query["Id"]: (
+            query["MetricStat"]["Metric"]["MetricName"],
+            [d["Name"] for d in query["MetricStat"]["Metric"]["Dimensions"]],
+        )
+        for query in cloudwatch.reads[0]["MetricDataQueries"]
+    }
+    assert asked == {
+        "s0_requests": ("RequestCount", ["LoadBalancer"]),
+        "s0_target_5xx": ("HTTPCode_Target_5XX_Count", ["TargetGroup", "LoadBalancer"]),
+        "s0_elb_5xx": ("HTTPCode_ELB_5XX_Count", ["LoadBalancer"]),
+        "s0_group_requests": ("RequestCount", ["TargetGroup", "LoadBalancer"]),
+    }
+
+
+def test_minutes_without_data_yet_are_not_published_and_are_named() -> None:
+    """Data up to MINUTES[2] only: MINUTES[3] and MINUTES[4] wait (not published as 0 %)."""
+    cloudwatch = FakeCloudWatch(traffic(0, 200, target_5xx=80, minutes=MINUTES[:3]))
+    outcome = publish_error_rates(watched_sites(1), NOW, cloudwatch)
+    assert cloudwatch.published() == {"detour-site-0": dict.fromkeys(MINUTES[:3], 40.0)}
+    assert outcome.waiting == {"detour-site-0": MINUTES[3:]}
+    assert outcome.no_requests == {}
+
+
+def test_a_site_whose_alb_has_no_requests_is_published_and_warned_about() -> None:
+    """No data at all (a wrong dimension value reads as none): the settled minutes are published as
+    0 %, the others wait, and the site is named in `no_requests`, not in `failed`."""
+    cloudwatch = FakeCloudWatch(traffic(1, 100))
+    outcome = publish_error_rates(watched_sites(2), NOW, cloudwatch)
+    assert outcome.failed == {}
+    assert set(outcome.no_requests) == {"detour-site-0"}
+    assert outcome.no_requests["detour-site-0"].load_balancer == balancer(0)
+    assert cloudwatch.published()["detour-site-0"] == dict.fromkeys(MINUTES[:2], 0.0)
 
 
 def test_no_site_with_the_signal_makes_no_request() -> None:
@@ -251,19 +434,22 @@ def test_no_site_with_the_signal_makes_no_request() -> None:
 
 def test_results_split_over_pages_are_put_together() -> None:
     minute = MINUTES[4]
-    cloudwatch = FakeCloudWatch({(REQUESTS, group(i)): {minute: 50.0} for i in range(3)})
-    cloudwatch.sums |= {(ERRORS, group(i)): {minute: 5.0 * (i + 1)} for i in range(3)}
+    cloudwatch = FakeCloudWatch()
+    for i in range(3):
+        cloudwatch.sums |= traffic(i, 50, target_5xx=5.0 * (i + 1), minutes=[minute])
     cloudwatch.page_size = 1
     outcome = publish_error_rates(watched_sites(3), NOW, cloudwatch)
-    assert len(cloudwatch.reads) == 6
+    assert len(cloudwatch.reads) == 12
     assert all(r["MetricDataQueries"] == cloudwatch.reads[0]["MetricDataQueries"] for r in cloudwatch.reads)
-    assert [outcome.published[f"detour-site-{i}"][4].rate for i in range(3)] == [10.0, 20.0, 30.0]
+    assert [outcome.published[f"detour-site-{i}"][-1].rate for i in range(3)] == [10.0, 20.0, 30.0]
 
 
 def test_more_sites_than_one_call_holds_are_read_in_calls_of_500_queries() -> None:
     cloudwatch = FakeCloudWatch()
+    for i in range(301):
+        cloudwatch.sums |= traffic(i, 100)
     outcome = publish_error_rates(watched_sites(301), NOW, cloudwatch)
-    assert [len(r["MetricDataQueries"]) for r in cloudwatch.reads] == [500, 102]
+    assert [len(r["MetricDataQueries"]) for r in cloudwatch.reads] == [500, 500, 204]  # 125 sites a call
     assert [len(p["MetricData"]) for p in cloudwatch.puts] == [1000, 505]
     assert len(outcome.published) == 301
     assert len({q["Id"] for q in cloudwatch.reads[0]["MetricDataQueries"]}) == 500
@@ -283,7 +469,7 @@ def test_a_site_with_bad_settings_fails_alone_and_is_never_sent() -> None:
 
 def test_a_request_refused_as_malformed_is_asked_again_site_by_site() -> None:
     """A value CloudWatch refuses that the settings check let through fails its own site only."""
-    cloudwatch = FakeCloudWatch({(REQUESTS, group(2)): {MINUTES[0]: 20.0}, (ERRORS, group(2)): {MINUTES[0]: 2.0}})
+    cloudwatch = FakeCloudWatch(traffic(2, 20, target_5xx=2, minutes=MINUTES[:1]))
     cloudwatch.refuse_read = {group(1): "InvalidParameterValue"}
     outcome = publish_error_rates(watched_sites(3), NOW, cloudwatch)
     assert len(cloudwatch.reads) == 1 + 3

@@ -1,22 +1,27 @@
-"""A site's target 5xx rate, published as a metric an alarm-backed Route 53 check can use (ADR 0002).
+"""A site's 5xx rate, published as a metric an alarm-backed Route 53 check can use (ADR 0002).
 
 A Route 53 `CLOUDWATCH_METRIC` check needs an alarm on one standard-resolution metric with a simple
 statistic; an alarm on metric math (5xx / requests) cannot back it. So every minute, for every
-registered site with the signal on, this reads the ALB's per-minute sums
+registered site with the signal on, this reads the ALB's per-minute sums (Sum, 60 s)
 
-    AWS/ApplicationELB   HTTPCode_Target_5XX_Count, RequestCount   TargetGroup + LoadBalancer   Sum, 60 s
+    AWS/ApplicationELB   HTTPCode_Target_5XX_Count, RequestCount   TargetGroup + LoadBalancer
+                         HTTPCode_ELB_5XX_Count, RequestCount      LoadBalancer
 
-for the last few finished minutes, in one GetMetricData call (two queries a site, 500 a call), and
+for the last few finished minutes, in one GetMetricData call (four queries a site, 500 a call), and
 publishes the rate of each of those minutes:
 
     Detour   TargetErrorRate   Site=<site stack name>   Percent   Timestamp = the minute, 60 s resolution
 
-The rate of a minute is 100 x 5xx / requests; 0 when the minute had fewer than the site's
-`min_requests` requests (no data at all included); at most 100. A minute is published again on each
-of the next runs, with what has arrived by then; the site's alarm takes the Maximum of the minute.
+The rate of a minute is what visitors got: 100 x (the target group's 5xx + the balancer's own 5xx) /
+the balancer's requests (or those 5xx, if more: see `minute_rates`); 0 when the minute had fewer than
+the site's `min_requests` requests; at most 100. A minute whose balancer RequestCount has not arrived yet is not
+published until it settles (`SETTLE_MINUTES`); a minute with data is published again on each of the
+next runs, with what has arrived by then; the site's alarm takes the Maximum of the minute.
 
 One site's failure holds up no other: a site whose configuration cannot be queried, or whose query
-or publication fails, is reported in `failed`; the rest are published.
+or publication fails, is reported in `failed`; the rest are published. A site whose ALB had no
+requests at all in the minutes read (a wrong or outdated dimension value reads as no data) is
+reported in `no_requests`, and published as any other.
 """
 
 from __future__ import annotations
@@ -36,11 +41,27 @@ METRIC_NAME = "TargetErrorRate"
 SITE_DIMENSION = "Site"
 ALB_NAMESPACE = "AWS/ApplicationELB"
 REQUESTS = "RequestCount"
-ERRORS = "HTTPCode_Target_5XX_Count"
+TARGET_5XX = "HTTPCode_Target_5XX_Count"  # what the target group's targets answered 5xx (TargetGroup + LoadBalancer)
+ELB_5XX = "HTTPCode_ELB_5XX_Count"  # the balancer's own 502/503/504: dead or timing-out targets (LoadBalancer only)
 PERIOD_S = 60
 WINDOW_MINUTES = 5  # each run republishes the last five finished minutes, with the data arrived since
+# A minute whose balancer RequestCount has no datapoint yet is published (as 0 %) only once it ended at least
+# this many minutes before the run. The ALB's data for a minute arrives about a minute after it ends, so the
+# newest minutes usually have none yet; published as 0 % they would be the alarm's newest datapoints, and an
+# alarm that needs all its minutes above the threshold would not fire (or would flap). Left unpublished, the
+# alarm evaluates the datapoints it has. After 3 minutes a minute without data is taken as a minute without
+# traffic (the ALB publishes nothing then). Below WINDOW_MINUTES, so that each minute is published by some run.
+SETTLE_MINUTES = 3
+# Each site's queries: (Id suffix, metric, by target group (TargetGroup + LoadBalancer) or by balancer
+# (LoadBalancer)). The target group's requests are not in the rate: they tell a wrong TargetGroup (`no_requests`).
+QUERIES = (
+    ("requests", REQUESTS, False),
+    ("target_5xx", TARGET_5XX, True),
+    ("elb_5xx", ELB_5XX, False),
+    ("group_requests", REQUESTS, True),
+)
 QUERIES_PER_CALL = 500  # GetMetricData's limit
-SITES_PER_READ = QUERIES_PER_CALL // 2  # two queries a site
+SITES_PER_READ = QUERIES_PER_CALL // len(QUERIES)  # 125
 DATA_PER_PUT = 1000  # PutMetricData's limit of metric data per request
 SITES_PER_PUT = DATA_PER_PUT // WINDOW_MINUTES
 
@@ -62,12 +83,42 @@ class ErrorRateFailed(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Minute:
-    """One finished minute of a site: what the ALB counted, and the rate published for it."""
+    """One finished minute of a site: what the ALB counted, and the rate for it."""
 
     start: datetime
-    requests: float
-    errors: float
+    requests: float  # the balancer's RequestCount
+    target_5xx: float  # the target group's HTTPCode_Target_5XX_Count
+    elb_5xx: float  # the balancer's HTTPCode_ELB_5XX_Count
     rate: float  # percent
+    reported: bool = True  # the balancer's RequestCount has a datapoint for it
+    group_requests: float = 0.0  # the target group's RequestCount (read to find a wrong TargetGroup)
+
+    @property
+    def errors(self) -> float:
+        """The 5xx visitors got: the targets' and the balancer's own."""
+        return self.target_5xx + self.elb_5xx
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """A site's per-minute sums as read, keyed by the minute's start (UTC); a minute absent had no datapoint."""
+
+    requests: Mapping[datetime, float]  # RequestCount, LoadBalancer
+    target_5xx: Mapping[datetime, float]  # HTTPCode_Target_5XX_Count, TargetGroup + LoadBalancer
+    elb_5xx: Mapping[datetime, float]  # HTTPCode_ELB_5XX_Count, LoadBalancer
+    group_requests: Mapping[datetime, float] = field(default_factory=dict)  # RequestCount, TargetGroup + LoadBalancer
+
+
+@dataclass(frozen=True, slots=True)
+class NoRequests:
+    """A site whose ALB had no RequestCount datapoint in any minute read: why, and what to check."""
+
+    site: str  # the site stack
+    domain: str
+    target_group: str
+    load_balancer: str
+    missing: str  # "LoadBalancer": the balancer had none; "TargetGroup": the balancer had some, the group none
+    check: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +134,24 @@ class Watched:
         return self.site.stack_name
 
     def dimensions(self) -> list[dict[str, str]]:
+        """The target group's metrics: TargetGroup + LoadBalancer."""
         return [
             {"Name": "TargetGroup", "Value": self.config.target_group},
             {"Name": "LoadBalancer", "Value": self.config.load_balancer},
         ]
+
+    def balancer_dimensions(self) -> list[dict[str, str]]:
+        """The balancer's metrics, all of its target groups (and requests refused before one): LoadBalancer."""
+        return [{"Name": "LoadBalancer", "Value": self.config.load_balancer}]
 
 
 @dataclass
 class Publication:
     """What one run did: each site's minutes as published, or why the site failed."""
 
-    published: dict[str, list[Minute]] = field(default_factory=dict)  # site stack -> its minutes
+    published: dict[str, list[Minute]] = field(default_factory=dict)  # site stack -> its minutes published
+    waiting: dict[str, list[datetime]] = field(default_factory=dict)  # site stack -> minutes without data yet
+    no_requests: dict[str, NoRequests] = field(default_factory=dict)  # site stack -> its ALB had no requests
     failed: dict[str, str] = field(default_factory=dict)  # site stack -> "<domain>: <error>"
     not_watched: int = 0  # registered sites without the signal
 
@@ -113,26 +171,106 @@ def finished_minutes(now: datetime, count: int = WINDOW_MINUTES) -> list[datetim
     return [current - timedelta(minutes=back) for back in range(count, 0, -1)]
 
 
-def minute_rates(
-    requests: Mapping[datetime, float],
-    errors: Mapping[datetime, float],
-    minutes: Sequence[datetime],
-    min_requests: int,
-) -> list[Minute]:
-    """The rate of each minute from the two per-minute sums (keyed by the minute's start, UTC).
+def settled(minute: datetime, now: datetime) -> bool:
+    """Whether the minute (its start) ended SETTLE_MINUTES or more before the minute of `now`: data for it
+    that has not arrived by then is taken as none (no traffic)."""
+    current = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return minute + timedelta(minutes=1 + SETTLE_MINUTES) <= current
 
-    A minute without requests, or with fewer than `min_requests`, is 0 %: too little traffic says
-    nothing about the target. The ALB publishes no 5xx count for a minute without any: 0. 5xx can
-    exceed requests in a minute (a request is counted when it arrives, its 5xx when it is answered,
-    so a backlog of slow failures lands in a later, quieter minute): that minute is 100 %.
+
+def minute_rates(sums: Sums, minutes: Sequence[datetime], min_requests: int) -> list[Minute]:
+    """The rate of each minute from the ALB's per-minute sums: what visitors got.
+
+    The numerator is every 5xx a visitor got: the target group's targets' (HTTPCode_Target_5XX_Count)
+    and the balancer's own (HTTPCode_ELB_5XX_Count: 502, 503, 504 when targets are dead or time out;
+    a hard outage has only these). The denominator is the balancer's RequestCount, the requests its
+    nodes routed to a target, those whose target then failed (502) or timed out (504) included (ADR
+    0002: verify): the balancer's 5xx are requests of the same balancer, so the rate stays a share of
+    its traffic. The target group's own RequestCount would not do: a 503 for a group without registered
+    targets never reaches a target, and the balancer's 5xx cannot be split by target group. With several
+    target groups on the balancer, the rate is of all of its traffic: this group's 5xx are diluted by the
+    others' requests, and the others' dead targets count too.
+
+    A request refused before a target was chosen (a 503 for a target group without registered
+    targets) may be in the balancer's 5xx and not in its RequestCount, and a request is counted when it
+    arrives and its 5xx when it is answered (a backlog of slow failures lands in a later, quieter
+    minute): so the denominator is the larger of the requests and the 5xx. The rate is at most 100 %,
+    and a minute of 5xx without requests (every request refused) is 100 %, not 0 %.
+
+    A minute with fewer than `min_requests` of those (no data included) is 0 %: too little traffic says
+    nothing about the site. The ALB publishes nothing for a count with nothing to count: no datapoint
+    is 0. `reported` says whether the balancer's RequestCount had a datapoint for the minute.
     """
     rates = []
     for minute in minutes:
-        count = max(float(requests.get(minute, 0.0)), 0.0)
-        failed = max(float(errors.get(minute, 0.0)), 0.0)
-        rate = 0.0 if count <= 0 or count < min_requests else min(100.0, 100.0 * failed / count)
-        rates.append(Minute(start=minute, requests=count, errors=failed, rate=round(rate, 3)))
+        count = max(float(sums.requests.get(minute, 0.0)), 0.0)
+        target = max(float(sums.target_5xx.get(minute, 0.0)), 0.0)
+        balancer = max(float(sums.elb_5xx.get(minute, 0.0)), 0.0)
+        seen = max(count, target + balancer)
+        rate = 0.0 if seen <= 0 or seen < min_requests else 100.0 * (target + balancer) / seen
+        rates.append(
+            Minute(
+                start=minute,
+                requests=count,
+                target_5xx=target,
+                elb_5xx=balancer,
+                rate=round(rate, 3),
+                reported=minute in sums.requests,
+                group_requests=max(float(sums.group_requests.get(minute, 0.0)), 0.0),
+            )
+        )
     return rates
+
+
+def to_publish(minutes: Sequence[Minute], now: datetime) -> list[Minute]:
+    """The minutes a run at `now` publishes: those whose balancer RequestCount has arrived, and the
+    settled ones (no data by then: no traffic, 0 %). The others wait for a later run."""
+    return [minute for minute in minutes if minute.reported or settled(minute.start, now)]
+
+
+def no_requests(watched: Watched, minutes: Sequence[Minute]) -> NoRequests | None:
+    """Why the site's ALB had no requests in any minute read, and what to check; None if it had some.
+
+    A well-formed value that names no ALB or target group with data (a typo, a recreated ALB or target
+    group) reads as no data: the rate would be 0 % forever, and the signal could never fail over."""
+    config = watched.config
+    read = len(minutes)
+    if not any(minute.reported for minute in minutes):
+        refused = sum(minute.elb_5xx for minute in minutes)
+        return NoRequests(
+            site=watched.name,
+            domain=watched.site.domain,
+            target_group=config.target_group,
+            load_balancer=config.load_balancer,
+            missing="LoadBalancer",
+            check=(
+                f"no RequestCount for LoadBalancer {config.load_balancer} in the {read} minutes read: check that "
+                "the site's ErrorRateLoadBalancer is its ALB's current dimension value (the end of its ARN, after "
+                "'loadbalancer/'; a recreated ALB has a new one), that the ALB is in us-east-1, and that it has "
+                "traffic; "
+                + (
+                    f"it answered {refused:g} requests with 5xx of its own meanwhile: it may be refusing every "
+                    "request before choosing a target (a target group without registered targets)"
+                    if refused
+                    else "until then its minutes read 0 %"
+                )
+            ),
+        )
+    if not any(minute.group_requests for minute in minutes):
+        return NoRequests(
+            site=watched.name,
+            domain=watched.site.domain,
+            target_group=config.target_group,
+            load_balancer=config.load_balancer,
+            missing="TargetGroup",
+            check=(
+                f"no RequestCount for TargetGroup {config.target_group} of LoadBalancer {config.load_balancer} in "
+                f"the {read} minutes read, while the balancer had requests: check that the site's "
+                "ErrorRateTargetGroup is the target group its requests are forwarded to (a recreated target group "
+                "has a new id); until then its targets' 5xx are not counted, only the balancer's own"
+            ),
+        )
+    return None
 
 
 def config_problem(config: ErrorRate) -> str | None:
@@ -157,7 +295,8 @@ def config_problem(config: ErrorRate) -> str | None:
 
 def publish_error_rates(sites: Iterable[RegisteredSite], now: datetime, cloudwatch: Any) -> Publication:
     """Read, compute and publish the rate of the last finished minutes of every site with the signal
-    on. `cloudwatch`: a boto3 CloudWatch client. Never raises for one site: see `failed`."""
+    on (those whose data has arrived or that have settled: `to_publish`). `now`: the scheduled event's
+    time. `cloudwatch`: a boto3 CloudWatch client. Never raises for one site: see `failed`."""
     outcome = Publication()
     watched: list[Watched] = []
     for site in sites:
@@ -173,11 +312,18 @@ def publish_error_rates(sites: Iterable[RegisteredSite], now: datetime, cloudwat
 
     rates: dict[str, tuple[Watched, list[Minute]]] = {}
     for batch in _chunks(watched, SITES_PER_READ):
-        for one, series in _each_or_alone(batch, lambda b: _read(cloudwatch, b, minutes), outcome).items():
-            requests, errors = series
-            rates[one.name] = (one, minute_rates(requests, errors, minutes, one.config.min_requests))
+        for one, sums in _each_or_alone(batch, lambda b: _read(cloudwatch, b, minutes), outcome).items():
+            read = minute_rates(sums, minutes, one.config.min_requests)
+            publishing = to_publish(read, now)
+            rates[one.name] = (one, publishing)
+            if len(publishing) < len(read):
+                going = {minute.start for minute in publishing}
+                outcome.waiting[one.name] = [minute.start for minute in read if minute.start not in going]
+            quiet = no_requests(one, read)
+            if quiet is not None:
+                outcome.no_requests[one.name] = quiet
 
-    publishable = [one for one, _ in rates.values()]
+    publishable = [one for one, publishing in rates.values() if publishing]
     for batch in _chunks(publishable, SITES_PER_PUT):
         done = _each_or_alone(batch, lambda b: _put(cloudwatch, [(one, rates[one.name][1]) for one in b]), outcome)
         for one in done:
@@ -185,19 +331,17 @@ def publish_error_rates(sites: Iterable[RegisteredSite], now: datetime, cloudwat
     return outcome
 
 
-Series = tuple[dict[datetime, float], dict[datetime, float]]  # requests, 5xx: minute -> sum
-
-
-def _read(cloudwatch: Any, batch: Sequence[Watched], minutes: Sequence[datetime]) -> dict[Watched, Series]:
+def _read(cloudwatch: Any, batch: Sequence[Watched], minutes: Sequence[datetime]) -> dict[Watched, Sums]:
     """One GetMetricData call (its pages) for the batch: each site's per-minute sums."""
     queries: list[dict[str, Any]] = []
     for index, one in enumerate(batch):
-        for suffix, metric in (("requests", REQUESTS), ("errors", ERRORS)):
+        for suffix, metric, by_group in QUERIES:
+            dimensions = one.dimensions() if by_group else one.balancer_dimensions()
             queries.append(
                 {
                     "Id": f"s{index}_{suffix}",
                     "MetricStat": {
-                        "Metric": {"Namespace": ALB_NAMESPACE, "MetricName": metric, "Dimensions": one.dimensions()},
+                        "Metric": {"Namespace": ALB_NAMESPACE, "MetricName": metric, "Dimensions": dimensions},
                         "Period": PERIOD_S,
                         "Stat": "Sum",
                     },
@@ -226,14 +370,20 @@ def _read(cloudwatch: Any, batch: Sequence[Watched], minutes: Sequence[datetime]
             break
         arguments["NextToken"] = token
 
-    series: dict[Watched, Series] = {}
+    series: dict[Watched, Sums] = {}
     failures: dict[Watched, str] = {}
     for index, one in enumerate(batch):
-        problems = [refused[f"s{index}_{s}"] for s in ("requests", "errors") if f"s{index}_{s}" in refused]
+        ids = {suffix: f"s{index}_{suffix}" for suffix, _, _ in QUERIES}
+        problems = [refused[query] for query in ids.values() if query in refused]
         if problems:
             failures[one] = f"GetMetricData answered {problems[0]}"
         else:
-            series[one] = (found[f"s{index}_requests"], found[f"s{index}_errors"])
+            series[one] = Sums(
+                requests=found[ids["requests"]],
+                target_5xx=found[ids["target_5xx"]],
+                elb_5xx=found[ids["elb_5xx"]],
+                group_requests=found[ids["group_requests"]],
+            )
     if failures:
         raise _SitesFailed(failures, series)
     return series
