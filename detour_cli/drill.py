@@ -1,12 +1,14 @@
 """`detour drill`: rehearse a failover on the real deployment, measure it, and put everything back.
 
 Sets the endpoint health check's Inverted flag (never Disabled, which forces healthy), or with
---signal sets one of the site's failover signals' alarms to ALARM, waits for the zone's own name
-servers to answer the maintenance distribution, fetches the page over HTTPS at that address (503,
-Retry-After, the page itself), waits for status.json to show the incident and for the failover
-window to open, then restores the flag or the alarm (always: also on errors, timeouts and Ctrl-C)
-and waits for the primary to answer again and the window to close. The times go to the terminal
-and to a JSON and a Markdown file, with the configured budget beside them.
+--signal "5xx rate" makes Detour's 5xx-rate signal breach through its data (100 % published into
+Detour/TargetErrorRate each minute: Route 53 follows an alarm's data, not its state, so SetAlarmState
+could not move it), waits for the zone's own name servers to answer the maintenance distribution,
+fetches the page over HTTPS at that address (503, Retry-After, the page itself), waits for
+status.json to show the incident and for the failover window to open, then restores the flag or
+stops publishing (always: also on errors, timeouts and Ctrl-C) and waits for the primary to answer
+again and the window to close. The times go to the terminal and to a JSON and a Markdown file, with
+the budget beside them. An operator's own alarm as --signal is refused: nothing can force it.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ from typing import IO, Any, TextIO, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from detour.incidents.notices import NoticeBoard, SiteNotice
-from detour.incidents.sites import RegisteredSite, Signal, SignalKind
+from detour.incidents.sites import ErrorRate, RegisteredSite, Signal, SignalKind
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time, parse_time
 from detour.incidents.windows import FailoverWindow
 from detour.signals.causes import CauseLog
+from detour.signals.error_rate import METRIC_NAME, NAMESPACE, SITE_DIMENSION
 from detour.signals.states import SignalReading
 from detour.slack.threads import ThreadStore
 from detour_cli import authoritative_dns as adns
-from detour_cli import page_probe
+from detour_cli import forced_rate, page_probe
 from detour_cli.output import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, Style, paragraphs, run_reporting_errors, utc_text
 from detour_cli.sites import add_site_argument, checks_count, failover_rule, resolve_site
 from detour_cli.stack_outputs import DetourError, add_stack_arguments, session_for
@@ -46,26 +49,36 @@ from detour_cli.window_log import LoggedWindow, current_window
 
 RECORD_TTL_S = 60  # template.yaml's failover records (and an ELB alias) carry TTL 60
 ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes after the outage
+# A forced 5xx rate: after its Minutes breaching minutes, the metric's delay, CloudWatch's evaluation, Route 53's
+# evaluation of the alarm's data and the one-minute HealthCheckStatus alarm (the window, the page, Slack).
+SIGNAL_DELAY_S = 180
+RECOVERY_S = 180  # publishing stopped: error_rate's next minute, CloudWatch's and Route 53's evaluation
+DNS_TIMEOUT_S = 600  # --dns-timeout's default; a forced 5xx rate waits at least its budget + RECOVERY_S
 RESTORE_ATTEMPTS = 3
 RESTORE_RETRY_S = 1.0
 CLOCK_SKEW = timedelta(minutes=5)  # between this machine and AWS, when telling this incident from older ones
-DRILL_REASON = "Detour drill:"  # how a forced signal's StateReason starts: the drill's, not CloudWatch's
 ERROR_RATE_NAMES = ("5xx rate", "5xx-rate", "5xx", "error-rate", "error rate")  # what --signal may call it
 T = TypeVar("T")
 
 EPILOG = paragraphs(
-    "Exit codes: 0 the drill passed; 1 a check failed, timed out or was interrupted (the flag was restored), or "
-    "the site was not in a state to drill (nothing changed); 2 usage error, not confirmed, missing stack or "
-    "output, AWS error, or the restore itself failed (the message says what to run by hand).",
+    "Exit codes: 0 the drill passed; 1 a check failed, timed out or was interrupted (the flag was restored, or "
+    "the publishing stopped), or the site was not in a state to drill (nothing changed); 2 usage error (an alarm "
+    "of your own as --signal included), not confirmed, missing stack or output, AWS error, or the restore itself "
+    "failed (the message says what to run by hand).",
     "Without a terminal the drill needs --yes. Colour and the progress spinner only on a terminal.",
-    "--signal NAME drills one of the site's failover signals (ADR 0002) instead of the endpoint probe: NAME is "
-    "the signal's name, its alarm's name, or '5xx rate' (or 'error-rate') for Detour's own. The drill sets that "
-    "alarm to ALARM with SetAlarmState (reason 'Detour drill: ...'), sets it again if CloudWatch re-evaluates it "
-    "to OK while the drill waits, and sets it back to OK at the end, always (also on errors, timeouts and "
-    "Ctrl-C); CloudWatch re-evaluates it at its next period anyway. An unknown NAME is a usage error (exit 2) "
-    "that lists the site's signals. Whether Route 53's alarm-backed check follows a state set by SetAlarmState "
-    "(rather than the alarm's metric data) must be verified on a real account (verify): if it does not, the "
-    "drill times out waiting for DNS, and restores the alarm all the same.",
+    "--signal '5xx rate' (or 'error-rate', the signal's name or its alarm's name) drills Detour's own 5xx-rate "
+    "signal (ADR 0002) instead of the endpoint probe. Route 53 follows an alarm-backed check's metric data, not "
+    "the alarm's state (Route 53 Developer Guide: 'you can't force the status of a health check to change by "
+    "using the CloudWatch SetAlarmState API operation'), so the drill makes the data breach: it publishes 100% "
+    f"(PutMetricData: namespace {NAMESPACE}, metric {METRIC_NAME}, dimension {SITE_DIMENSION}=<site stack>, unit "
+    "Percent, StorageResolution 60) for the current minute and each following minute while it waits, and stops "
+    "publishing when it ends, always (also on errors, timeouts and Ctrl-C). That is the restore: the error_rate "
+    "function's own values take over, and the site recovers within a minute or two (the minutes already at 100% "
+    "stay so: the alarm takes each minute's Maximum). It needs cloudwatch:PutMetricData on namespace Detour. "
+    "The budget is ErrorRateMinutes x 60 s + 180 s; --dns-timeout defaults to at least that + 180 s.",
+    "An alarm of your own as --signal is refused (exit 2) and left alone: nothing a drill can publish or set "
+    "moves its health check. Make its metric breach in a staging setup, drill the endpoint (no --signal), or "
+    "drill the 5xx rate. An unknown NAME is a usage error (exit 2) that lists the site's signals.",
     "A site that fails over only when several of its checks fail (SignalsToFailOver 2 or more) is not drilled: "
     "neither the inverted probe nor one forced signal alone moves it.",
     "Test and diagnostic options: --nameserver/--resolver (or DETOUR_NAMESERVERS/DETOUR_RESOLVER) as for "
@@ -100,7 +113,8 @@ class Target:
     lookup: adns.NameLookup
     site_stack: str = ""
     site_id: str = ""  # the key of the site's records; empty: check_id (a site from before ADR 0002)
-    signal: Signal | None = None  # --signal: the signal forced instead of inverting the endpoint check
+    signal: Signal | None = None  # --signal: the 5xx-rate signal forced instead of inverting the endpoint check
+    error_rate: ErrorRate | None = None  # its settings (threshold_percent, minutes)
     failover_check: str = ""  # what the failover records watch; empty: check_id
     needed: int = 1  # SignalsToFailOver
     checks: int = 1  # the endpoint probe and each signal
@@ -108,8 +122,26 @@ class Target:
     alarm_name: str = ""  # the site's alarm (HealthAlarm): its transitions key the windows' causes
 
     @property
+    def minutes(self) -> int:
+        """ErrorRateMinutes: how many consecutive minutes above the threshold the 5xx rate needs."""
+        return self.error_rate.minutes if self.error_rate is not None else 1
+
+    @property
     def budget_s(self) -> int:
-        return self.interval_s * self.threshold
+        """The failover's: HealthCheckInterval x HealthCheckFailureThreshold for the probe (the DNS switch);
+        for a forced 5xx rate its minutes, then SIGNAL_DELAY_S (the DNS switch, the page and the window)."""
+        if self.signal is None:
+            return self.interval_s * self.threshold
+        return self.minutes * 60 + SIGNAL_DELAY_S
+
+    @property
+    def later_budget_s(self) -> int:
+        """The page's incident, the window and Slack: the probe's alarm comes 1-3 min after the switch."""
+        return self.budget_s + ALARM_DELAY_S if self.signal is None else self.budget_s
+
+    @property
+    def failback_budget_s(self) -> int:
+        return self.budget_s if self.signal is None else RECOVERY_S
 
     @property
     def record_id(self) -> str:
@@ -117,9 +149,13 @@ class Target:
         return self.site_id or self.check_id
 
     @property
-    def forced(self) -> str:
-        """What the drill forces and restores, for its messages."""
-        return "the flag" if self.signal is None else "the alarm"
+    def undo(self) -> str:
+        """What the drill does to end the forced failover, for its messages."""
+        return "restoring the flag" if self.signal is None else "stopping the 100 % publication"
+
+    @property
+    def undone(self) -> str:
+        return "the flag is restored" if self.signal is None else "publishing has stopped"
 
 
 def signal_label(signal: Signal) -> str:
@@ -149,6 +185,37 @@ def find_signal(site: RegisteredSite, name: str) -> Signal:
     raise DetourError(f"--signal {name!r} {problem} of site {site.domain}; its signals: {listed}")
 
 
+ROUTE53_GUIDE = (
+    'AWS\'s Route 53 Developer Guide ("How Amazon Route 53 determines whether a health check is healthy", '
+    '"Health checks that monitor CloudWatch alarms"): "Because Route 53 health checks monitor CloudWatch data '
+    "streams instead of the state of CloudWatch alarms, you can't force the status of a health check to change "
+    'by using the CloudWatch SetAlarmState API operation."'
+)
+
+
+def alarm_signal_refusal(site: RegisteredSite, signal: Signal) -> str:
+    """Why an operator's alarm cannot be drilled, and what to do instead."""
+    has_rate = any(s.kind is SignalKind.ERROR_RATE for s in site.signals)
+    rate = (
+        "drill Detour's 5xx-rate signal: detour drill --signal '5xx rate' (it publishes into its own metric)"
+        if has_rate
+        else "drill a 5xx-rate signal: turn on ErrorRateSignal in the site stack, then detour drill --signal '5xx rate'"
+    )
+    return "\n".join(
+        [
+            f"not drilling signal {signal_label(signal)}: it is an alarm of your own ({signal.alarm_name}), and a "
+            "drill cannot force it.",
+            "  Route 53 follows the alarm's metric data, not its state: setting the alarm to ALARM "
+            "(SetAlarmState) does not move its health check, so the site would never fail over. " + ROUTE53_GUIDE,
+            "  Instead:",
+            "  - make the alarm's metric itself breach, in a staging setup (the failure it watches for);",
+            "  - drill the endpoint: detour drill (without --signal) inverts the endpoint health check;",
+            f"  - {rate}.",
+            f"  Nothing was changed: alarm {signal.alarm_name} is left as it is.",
+        ]
+    )
+
+
 @dataclass
 class Timeline:
     """What the drill measured; seconds from the inversion (or, for the failback, from the restore)."""
@@ -170,6 +237,7 @@ class Timeline:
     answered: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     cause: SignalReading | None = None  # what the functions recorded as the window's cause
+    published: list[datetime] = field(default_factory=list)  # a forced 5xx rate: the minutes published at 100 %
 
     @property
     def window_duration_s(self) -> float | None:
@@ -213,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--signal",
         metavar="NAME",
-        help="force this failover signal instead of inverting the endpoint check: its name, its alarm's name, or "
-        "'5xx rate'/'error-rate'; its alarm is set to ALARM, and back to OK at the end (always)",
+        help="force the site's 5xx-rate signal instead of inverting the endpoint check ('5xx rate'/'error-rate', "
+        "its name or its alarm's name): 100%% is published into its metric each minute while the drill waits, and "
+        "no more once it ends (always); an alarm of your own is refused (Route 53 follows its data, not its state)",
     )
     parser.add_argument(
         "--as-outage",
@@ -225,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-dir", default=".", type=Path, help="where to write the JSON and Markdown report (default: .)"
     )
-    parser.add_argument("--dns-timeout", type=float, default=600, help="seconds to wait for DNS to switch (600)")
+    parser.add_argument(
+        "--dns-timeout",
+        type=float,
+        help=f"seconds to wait for DNS to switch ({DNS_TIMEOUT_S}; with --signal at least the 5xx rate's budget "
+        f"+ {RECOVERY_S})",
+    )
     parser.add_argument(
         "--page-timeout", type=float, default=600, help="seconds to wait for the page and the window to show it (600)"
     )
@@ -251,6 +325,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
     session = session_for(args)
     route53, dynamodb, cloudwatch = session.client("route53"), session.client("dynamodb"), session.client("cloudwatch")
     target = load_target(args, session, route53)
+    args.dns_timeout = dns_timeout(target, args.dns_timeout)
     style = Style(out)
     print(plan(target, args), file=out)
     if args.dry_run:
@@ -271,9 +346,24 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
     return code
 
 
+def dns_timeout(target: Target, given: float | None) -> float:
+    """--dns-timeout, or its default: DNS_TIMEOUT_S, and for a forced 5xx rate at least its budget + RECOVERY_S
+    (ErrorRateMinutes 10 needs 780 s)."""
+    if given is not None:
+        return given
+    return float(DNS_TIMEOUT_S if target.signal is None else max(DNS_TIMEOUT_S, target.budget_s + RECOVERY_S))
+
+
 def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
     site = resolve_site(args, session)
     signal = find_signal(site.site, args.signal) if getattr(args, "signal", None) else None
+    if signal is not None and signal.kind is not SignalKind.ERROR_RATE:
+        raise DetourError(alarm_signal_refusal(site.site, signal))
+    if signal is not None and site.site.error_rate is None:
+        raise DetourError(
+            f"site {site.domain} has signal {signal_label(signal)} but no 5xx-rate settings (ErrorRate) in its "
+            "registry item: redeploy its site stack, then drill it"
+        )
     check_id, stack = site.endpoint_check, site.stack  # Route 53's calls: the endpoint check; records: site_id
     config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
     interval = int(stack.parameters.get("HealthCheckInterval") or config.get("RequestInterval", 30))
@@ -297,6 +387,7 @@ def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
         site_stack=stack.name,
         site_id=site.site_id,
         signal=signal,
+        error_rate=site.site.error_rate if signal is not None else None,
         failover_check=site.failover_check,
         needed=max(1, site.site.signals_to_fail_over),
         checks=checks_count(site.site),
@@ -306,22 +397,17 @@ def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
 
 
 def plan(target: Target, args: argparse.Namespace) -> str:
-    budget = target.budget_s
     signal = target.signal
     if signal is None:
-        force = f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)"
+        force = [f"  1. set Inverted on health check {target.check_id} (visitors get the maintenance page)"]
         restore = "  5. restore the flag (always, also on errors, timeouts and Ctrl-C), wait for the primary and "
+        budget = [
+            f"Budget: DNS switch about {target.interval_s} s x {target.threshold} = {target.budget_s} s "
+            f"(HealthCheckInterval x HealthCheckFailureThreshold), resolvers then wait out the {RECORD_TTL_S} s TTL; "
+            f"the alarm, the page and Slack follow 1-3 min later."
+        ]
     else:
-        force = (
-            f"  1. force signal {signal_label(signal)} ({signal.kind.value}): set alarm {signal.alarm_name} to ALARM "
-            f"(SetAlarmState), so its health check {signal.health_check_id} and the failover check "
-            f"{target.failover_check} turn unhealthy (visitors get the maintenance page); set again if CloudWatch "
-            "re-evaluates it to OK meanwhile"
-        )
-        restore = (
-            "  5. set the alarm back to OK (always, also on errors, timeouts and Ctrl-C; CloudWatch re-evaluates "
-            "it at its next period anyway), wait for the primary and "
-        )
+        force, restore, budget = _signal_plan(target, signal, args)
     rule = [f"Rule: the site {target.rule} (SignalsToFailOver {target.needed})."] if target.checks > 1 else []
     return "\n".join(
         [
@@ -333,20 +419,52 @@ def plan(target: Target, args: argparse.Namespace) -> str:
                 if args.as_outage
                 else "post a planned-maintenance notice (until the drill ends): Slack pages no one; not downtime"
             ),
-            force,
+            *force,
             f"  2. wait for the zone's name servers ({', '.join(s.name for s in target.servers)}) to answer "
             f"{target.distribution} instead of {', '.join(target.primary) or target.domain}",
             f"  3. fetch https://{target.domain}/ from that address: 503, Retry-After, the page",
             "  4. wait for status.json to show the incident and the failover window to open",
             restore + "the window to close",
             *rule,
-            f"Budget: DNS switch about {target.interval_s} s x {target.threshold} = {budget} s "
-            f"(HealthCheckInterval x HealthCheckFailureThreshold), resolvers then wait out the {RECORD_TTL_S} s TTL; "
-            f"the alarm, the page and Slack follow 1-3 min later.",
+            *budget,
             f"Timeouts: DNS {args.dns_timeout:g} s, page and window {args.page_timeout:g} s, "
             f"failback {args.failback_timeout:g} s. Visitors see the maintenance page for the whole drill.",
         ]
     )
+
+
+def _signal_plan(target: Target, signal: Signal, args: argparse.Namespace) -> tuple[list[str], str, list[str]]:
+    """Steps 1 and 5 and the budget of a forced 5xx rate: what is published, for how long, and its undoing."""
+    minutes = target.minutes
+    threshold = f"{target.error_rate.threshold_percent:g} %" if target.error_rate is not None else "its threshold"
+    longest = args.dns_timeout + 2 * args.page_timeout
+    force = [
+        f"  1. force signal {signal_label(signal)} ({signal.kind.value}) through its data, which is what Route 53 "
+        "follows (not the alarm's state): publish",
+        f"       PutMetricData  Namespace {NAMESPACE}  MetricName {METRIC_NAME}  Dimensions "
+        f"{SITE_DIMENSION}={target.site_stack}  Value {forced_rate.FORCED_PERCENT:g}  Unit Percent  "
+        "StorageResolution 60",
+        "     one datapoint for the current minute, then one for each following minute while steps 2-4 wait "
+        f"(at most {longest:g} s: the DNS timeout and twice the page timeout); after {minutes} such minute"
+        f"{'s' if minutes != 1 else ''} (ErrorRateMinutes, each above ErrorRatePercent {threshold}) the data "
+        f"breaches alarm {signal.alarm_name}, so its health check {signal.health_check_id}, which follows that data, "
+        f"and the failover check {target.failover_check} turn unhealthy (visitors get the maintenance page). Needs "
+        f"cloudwatch:PutMetricData on namespace {NAMESPACE}; the alarm itself is not touched.",
+    ]
+    restore = (
+        "  5. stop publishing (always, also on errors, timeouts and Ctrl-C): that is the restore. Detour's error_rate "
+        "function's own values for the minutes after take over, and the alarm and Route 53 recover within a minute "
+        "or two; the minutes already published stay at 100 % (the alarm takes each minute's Maximum, so publishing "
+        "0 would not undo them). Then wait for the primary and "
+    )
+    budget = [
+        f"Budget: failover (DNS, page, window) about {minutes} min x 60 s + {SIGNAL_DELAY_S} s = {target.budget_s} s "
+        f"({minutes} breaching minute{'s' if minutes != 1 else ''}, then the metric's delay, CloudWatch's "
+        "evaluation, Route 53's evaluation of the alarm's data and the one-minute HealthCheckStatus alarm); "
+        f"resolvers then wait out the {RECORD_TTL_S} s TTL. Failback about {RECOVERY_S} s after publishing stops, "
+        f"the window's close 1-3 min later."
+    ]
+    return force, restore, budget
 
 
 def preflight(target: Target, route53: Any, dynamodb: Any, cloudwatch: Any = None) -> str:
@@ -354,7 +472,7 @@ def preflight(target: Target, route53: Any, dynamodb: Any, cloudwatch: Any = Non
     checks: tuple[Callable[[], str], ...] = (
         lambda: _rule_refusal(target),
         lambda: _checks_refusal(target, route53),
-        lambda: _signal_refusal(target.signal, cloudwatch) if target.signal is not None else "",
+        lambda: _signal_refusal(target, target.signal, cloudwatch) if target.signal is not None else "",
         lambda: _state_refusal(target, dynamodb),
     )
     return next((refusal for refusal in (check() for check in checks) if refusal), "")
@@ -399,12 +517,40 @@ def _state_refusal(target: Target, dynamodb: Any) -> str:
     return ""
 
 
-def _signal_refusal(signal: Signal, cloudwatch: Any) -> str:
+def _signal_refusal(target: Target, signal: Signal, cloudwatch: Any) -> str:
+    """Why publishing 100 % would not fail the site over, or not safely come back; "" when it would."""
     alarms = cloudwatch.describe_alarms(AlarmNames=[signal.alarm_name]).get("MetricAlarms", [])
     if not alarms:
         return f"alarm {signal.alarm_name} (signal {signal_label(signal)}) does not exist in this region."
-    if alarms[0].get("StateValue") == "ALARM":
-        return f"signal {signal_label(signal)} is already failing (alarm {signal.alarm_name} is in ALARM)."
+    alarm, name = alarms[0], signal.alarm_name
+    watched = (alarm.get("Namespace"), alarm.get("MetricName"), alarm.get("Dimensions"))
+    published = (NAMESPACE, METRIC_NAME, [{"Name": SITE_DIMENSION, "Value": target.site_stack}])
+    if watched != published:
+        dimensions = ",".join(f"{d.get('Name')}={d.get('Value')}" for d in alarm.get("Dimensions") or [])
+        return (
+            f"alarm {name} watches {alarm.get('Namespace')}/{alarm.get('MetricName')} {dimensions}, not "
+            f"{NAMESPACE}/{METRIC_NAME} {SITE_DIMENSION}={target.site_stack}: what the drill would publish could "
+            "not move it."
+        )
+    threshold, comparison = float(alarm.get("Threshold", 0)), str(alarm.get("ComparisonOperator", ""))
+    breaching = {
+        "GreaterThanThreshold": threshold < forced_rate.FORCED_PERCENT,
+        "GreaterThanOrEqualToThreshold": threshold <= forced_rate.FORCED_PERCENT,
+    }.get(comparison, False)
+    if not breaching:
+        return (
+            f"alarm {name} ({comparison} {threshold:g}) is not breached by a rate of "
+            f"{forced_rate.FORCED_PERCENT:g} %, the most there is: the signal cannot fail the site over."
+        )
+    if alarm.get("StateValue") == "ALARM":
+        return f"signal {signal_label(signal)} is already failing (alarm {name} is in ALARM)."
+    if alarm.get("StateValue") == "INSUFFICIENT_DATA":
+        return (
+            f"alarm {name} is INSUFFICIENT_DATA: Detour's error_rate function has published no rate for the site "
+            "lately, so once the drill stops publishing nothing would bring the alarm back to OK (with "
+            "SignalInsufficientData LastKnownStatus the site would stay on the maintenance page). Check the "
+            "function first (its log, the error-rate dead-letter alarm)."
+        )
     return ""
 
 
@@ -441,7 +587,12 @@ class Drill:
     ) -> None:
         self.target, self.args, self.route53, self.dynamodb = target, args, route53, dynamodb
         self.cloudwatch = cloudwatch
-        self.forcing = False  # a signal's alarm is set to ALARM: hold it there until the restore
+        # a forced 5xx rate: 100 % published each minute while the drill waits (ends with the restore)
+        self.publisher = (
+            forced_rate.RatePublisher(cloudwatch, target.site_stack, forced_rate.clock)
+            if target.signal is not None
+            else None
+        )
         self.out, self.err, self.style = out, err, Style(out)
         self.progress = Progress(err)
         self.timeline = Timeline()
@@ -472,11 +623,12 @@ class Drill:
                 line.result = "passed"
             except (DrillFailed, page_probe.CertificateError) as error:
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
-                self.say(self.style(f"FAILED: {error}. Restoring {self.target.forced}.", "red", "bold"))
+                self.say(self.style(f"FAILED: {error}. {self.target.undo.capitalize()}.", "red", "bold"))
             except KeyboardInterrupt as signal_name:
-                line.result, line.reason, code = "interrupted", f"interrupted ({signal_name or 'Ctrl-C'})", EXIT_PROBLEM
+                line.result, code = "interrupted", EXIT_PROBLEM
+                line.reason = f"interrupted ({str(signal_name) or 'Ctrl-C'})"
                 interrupted = True
-                self.say(self.style(f"{line.reason.capitalize()}: restoring {self.target.forced}.", "red", "bold"))
+                self.say(self.style(f"{line.reason[:1].upper()}{line.reason[1:]}: {self.target.undo}.", "red", "bold"))
         finally:  # an AWS error or a bug propagates, but only after this
             self.progress.clear()
             if self.touched:
@@ -485,7 +637,7 @@ class Drill:
             line.result = "restore failed"
             return EXIT_ERROR
         if interrupted:
-            self.say(f"Interrupted: {self.target.forced} is restored; not waiting for the failback.")
+            self.say(f"Interrupted: {self.target.undone}; not waiting for the failback.")
             return code
         try:
             self.fail_back()
@@ -494,9 +646,9 @@ class Drill:
             if line.result == "passed":
                 line.result, line.reason, code = "failed", str(error), EXIT_PROBLEM
         except KeyboardInterrupt as signal_name:
-            line.notes.append(f"interrupted while waiting for the failback ({self.target.forced} was already restored)")
+            line.notes.append(f"interrupted while waiting for the failback ({self.target.undone} already)")
             line.result, code = "interrupted", EXIT_PROBLEM
-            line.reason = f"interrupted ({signal_name or 'Ctrl-C'}) while waiting for the failback"
+            line.reason = f"interrupted ({str(signal_name) or 'Ctrl-C'}) while waiting for the failback"
         finally:
             self.progress.clear()
             line.finished_at = datetime.now(UTC)
@@ -525,11 +677,7 @@ class Drill:
             self.route53.update_health_check(HealthCheckId=target.check_id, Inverted=True)
             self.say(f"Inverted health check {target.check_id}: failover is forced.")
         else:
-            self._force(target.signal)
-            self.say(
-                f"Set alarm {target.signal.alarm_name} to ALARM: signal {signal_label(target.signal)} fails, "
-                "failover is forced."
-            )
+            self._publish()
 
         verdict = self.wait("DNS to answer the maintenance distribution", self.args.dns_timeout, self._switched)
         line.dns_switch_s, line.answered = self.elapsed(), verdict.addresses
@@ -557,31 +705,27 @@ class Drill:
         if line.cause is not None:
             self.say(f"Recorded cause: {line.cause.summary()}")
 
-    # -- a forced signal ----------------------------------------------------------------------------
+    # -- a forced 5xx rate ----------------------------------------------------------------------------
 
-    def _force(self, signal: Signal) -> None:
-        self.forcing = True
-        self.cloudwatch.set_alarm_state(
-            AlarmName=signal.alarm_name,
-            StateValue="ALARM",
-            StateReason=(
-                f"{DRILL_REASON} signal {signal_label(signal)} forced to ALARM to rehearse a failover of "
-                f"{self.target.domain}; set back to OK when the drill ends"
-            ),
+    def _publish(self) -> None:
+        """Publish 100 % for each minute not yet published, up to the current one (at each poll)."""
+        if self.publisher is None or self.publisher.stopped:
+            return
+        minutes = self.publisher.publish_due()
+        if not minutes:
+            return
+        self.timeline.published = list(self.publisher.published)
+        count, needed = len(self.publisher.published), self.target.minutes
+        which = ", ".join(f"{minute:%H:%M}" for minute in minutes)
+        progress = f"{count} of the {needed} the alarm needs" if count <= needed else f"{count}, held for steps 2-4"
+        self.say(
+            f"Published {forced_rate.FORCED_PERCENT:g} % to {NAMESPACE}/{METRIC_NAME} {SITE_DIMENSION}="
+            f"{self.target.site_stack} for minute{'s' if len(minutes) != 1 else ''} {which} UTC ({progress})."
         )
 
     def _hold(self) -> None:
-        """CloudWatch re-evaluates the alarm at each period: while the drill waits, keep it in ALARM."""
-        signal = self.target.signal
-        if not self.forcing or signal is None:
-            return
-        alarms = self.cloudwatch.describe_alarms(AlarmNames=[signal.alarm_name]).get("MetricAlarms", [])
-        if alarms and alarms[0].get("StateValue") != "ALARM":
-            self._force(signal)
-            state = alarms[0].get("StateValue")
-            note = f"CloudWatch re-evaluated alarm {signal.alarm_name} to {state}: set to ALARM again"
-            self.timeline.notes.append(note)
-            self.say(note + ".")
+        """While the drill waits for the failover, each new minute gets its 100 %."""
+        self._publish()
 
     def _clear_notice(self) -> bool:
         """A planned notice left behind would mark the next real outage planned: say so loudly."""
@@ -600,59 +744,34 @@ class Drill:
         return True
 
     def restore(self) -> bool:
-        """Inverted=False (or the forced alarm back to OK), verified, retried: True when restored."""
-        check_id = self.target.check_id
+        """Inverted=False, verified, retried (or, for a forced 5xx rate, no more publishing): True when restored."""
         with _ignoring_interrupts():
-            if self.target.signal is not None:
-                return self._restore_signal(self.target.signal)
-            return self._restore(check_id)
+            if self.publisher is not None:
+                return self._stop_publishing(self.publisher)
+            return self._restore(self.target.check_id)
 
-    def _restore_signal(self, signal: Signal) -> bool:
-        """The alarm back to OK. Restored once it is not in ALARM, or in ALARM by CloudWatch's own evaluation
-        (a reason not the drill's): a real outage that began meanwhile is not the drill's to undo."""
-        alarm = signal.alarm_name
-        for attempt in range(1, RESTORE_ATTEMPTS + 1):
-            problems = []
-            try:
-                self.cloudwatch.set_alarm_state(
-                    AlarmName=alarm,
-                    StateValue="OK",
-                    StateReason=(
-                        f"{DRILL_REASON} drill over, set back to OK; CloudWatch re-evaluates it at its next period"
-                    ),
-                )
-            except Exception as error:  # whatever went wrong, the operator must hear how to fix it
-                problems.append(f"{type(error).__name__}: {error}")
-            try:
-                found = self.cloudwatch.describe_alarms(AlarmNames=[alarm]).get("MetricAlarms", [])
-                state = found[0] if found else {}
-                if state.get("StateValue") != "ALARM" or not str(state.get("StateReason", "")).startswith(DRILL_REASON):
-                    self.forcing = False
-                    self.timeline.restored_at = datetime.now(UTC)
-                    self._t0 = time.monotonic()
-                    now = state.get("StateValue", "gone")
-                    self.say(
-                        self.style(f"Restored: alarm {alarm} is {now}, no longer forced to ALARM.", "green", "bold")
-                        + " CloudWatch re-evaluates it at its next period anyway."
-                    )
-                    return True
-                problems.append("CloudWatch still reports the drill's ALARM")
-            except Exception as error:  # as above
-                problems.append(f"{type(error).__name__}: {error}")
-            self.say(f"Restoring the alarm failed (attempt {attempt} of {RESTORE_ATTEMPTS}): {'; '.join(problems)}")
-            if attempt < RESTORE_ATTEMPTS:
-                time.sleep(RESTORE_RETRY_S)
-        profile = f" --profile {self.args.profile}" if self.args.profile else ""
-        message = (
-            f"!!! COULD NOT RESTORE alarm {alarm}: it is still in the drill's ALARM, so signal "
-            f"{signal_label(signal)} fails and visitors stay on the maintenance page until CloudWatch re-evaluates "
-            f"it at its next period (if its metric has data). Run this now:\n"
-            f"    aws cloudwatch set-alarm-state --alarm-name '{alarm}' --state-value OK "
-            f"--state-reason 'Detour drill over' --region {self.args.region}{profile}"
+    def _stop_publishing(self, publisher: forced_rate.RatePublisher) -> bool:
+        """The whole restore of a forced 5xx rate: nothing to call, nothing that can fail. Publishing 0 for the
+        minutes at 100 % would not undo them (the alarm takes each minute's Maximum), so it is not done."""
+        publisher.stop()
+        line = self.timeline
+        line.published = list(publisher.published)
+        line.restored_at = datetime.now(UTC)
+        self._t0 = time.monotonic()
+        last = f"; the last was {publisher.published[-1]:%H:%M} UTC" if publisher.published else ""
+        self.say(
+            self.style(
+                f"Restored: stopped publishing to {NAMESPACE}/{METRIC_NAME} "
+                f"({len(publisher.published)} minute{'s' if len(publisher.published) != 1 else ''} at "
+                f"{forced_rate.FORCED_PERCENT:g} %{last}).",
+                "green",
+                "bold",
+            )
+            + " Detour's error_rate function's own values for the minutes after take over: the alarm and Route 53 "
+            "recover within a minute or two (the minutes published stay at 100 %: the alarm takes each minute's "
+            "Maximum)."
         )
-        print(self.style(message, "red", "bold"), file=self.err)
-        self.timeline.reason = (self.timeline.reason + "; " if self.timeline.reason else "") + "restore failed"
-        return False
+        return True
 
     def _restore(self, check_id: str) -> bool:
         for attempt in range(1, RESTORE_ATTEMPTS + 1):
@@ -873,15 +992,16 @@ def _s(seconds: float | None) -> str:
 
 def measurements(line: Timeline, target: Target) -> list[dict[str, Any]]:
     """Each measured step with its budget (None where there is none)."""
-    budget, later = target.budget_s, target.budget_s + ALARM_DELAY_S
+    budget, later = target.budget_s, target.later_budget_s
+    failback = target.failback_budget_s
     steps = [
         ("DNS switch", "dns_switch_s", line.dns_switch_s, budget),
         ("page served (503)", "page_served_s", line.page_served_s, budget),
         ("page shows the incident", "page_incident_s", line.page_incident_s, later),
         ("window open", "window_open_s", line.window_open_s, later),
         ("Slack", "slack_s", line.slack_s, later),
-        ("failback (DNS primary)", "failback_dns_s", line.failback_dns_s, budget),
-        ("window closed", "window_closed_s", line.window_closed_s, later),
+        ("failback (DNS primary)", "failback_dns_s", line.failback_dns_s, failback),
+        ("window closed", "window_closed_s", line.window_closed_s, failback + ALARM_DELAY_S),
         ("window duration", "window_duration_s", line.window_duration_s, None),
     ]
     rows = [
@@ -904,19 +1024,13 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
         "domain": target.domain,
         "site_id": target.record_id,
         "health_check_id": target.check_id,
-        "forced": _forced_json(target),
+        "forced": _forced_json(target, line),
         "result": line.result,
         "reason": line.reason,
         "started_at": moment(line.started_at),
         "restored_at": moment(line.restored_at),
         "finished_at": moment(line.finished_at),
-        "budget": {
-            "health_check_interval_s": target.interval_s,
-            "failure_threshold": target.threshold,
-            "dns_switch_s": target.budget_s,
-            "record_ttl_s": RECORD_TTL_S,
-            "alarm_delay_s": ALARM_DELAY_S,
-        },
+        "budget": _budget_json(target),
         "measured": {row["key"]: row["measured_s"] for row in rows},
         "slack": _slack_state(line),
         "window": {"started_at": moment(line.window_started_at), "ended_at": moment(line.window_ended_at)},
@@ -926,15 +1040,36 @@ def as_json(line: Timeline, target: Target) -> dict[str, Any]:
     }
 
 
-def _forced_json(target: Target) -> dict[str, Any]:
+def _budget_json(target: Target) -> dict[str, Any]:
+    budget = {
+        "health_check_interval_s": target.interval_s,
+        "failure_threshold": target.threshold,
+        "dns_switch_s": target.budget_s,
+        "record_ttl_s": RECORD_TTL_S,
+        "alarm_delay_s": ALARM_DELAY_S,
+    }
+    if target.signal is not None:  # the probe's settings move nothing here
+        budget |= {"error_rate_minutes": target.minutes, "signal_delay_s": SIGNAL_DELAY_S, "failback_s": RECOVERY_S}
+    return budget
+
+
+def _forced_json(target: Target, line: Timeline) -> dict[str, Any]:
     signal = target.signal
     if signal is None:
         return {"how": "inverted", "health_check_id": target.check_id, "signal": None}
     return {
-        "how": "signal",
+        "how": "metric data",
         "health_check_id": signal.health_check_id,
         "signal": {"name": signal.name, "label": signal_label(signal), "kind": signal.kind.value},
         "alarm_name": signal.alarm_name,
+        "published": {
+            "namespace": NAMESPACE,
+            "metric_name": METRIC_NAME,
+            "dimensions": {SITE_DIMENSION: target.site_stack},
+            "value": forced_rate.FORCED_PERCENT,
+            "unit": "Percent",
+            "minutes": [format_time(minute) for minute in line.published],
+        },
     }
 
 
@@ -952,14 +1087,13 @@ def as_markdown(line: Timeline, target: Target) -> str:
         f"- Site stack: `{target.site_stack}` (hub `{target.stack}`), health check `{target.check_id}`",
         f"- Result: **{line.result}**" + (f" ({line.reason})" if line.reason else ""),
         *_forced_markdown(line, target),
-        f"- Budget: {target.interval_s} s x {target.threshold} = {target.budget_s} s for DNS "
-        f"(then up to {RECORD_TTL_S} s TTL in resolvers); alarm, page and Slack up to {ALARM_DELAY_S} s later",
+        _budget_markdown(target),
         "",
         "| Step | Measured | Budget |",
         "| --- | --- | --- |",
     ]
     lines += [f"| {step} | {measured} | {budget} |" for step, measured, budget in _rows(line, target)]
-    start = "the inversion" if target.signal is None else "the forced ALARM"
+    start = "the inversion" if target.signal is None else "the first minute published"
     lines += ["", f"Failback and window close are measured from the restore; the rest from {start}."]
     return "\n".join(lines) + "\n"
 
@@ -971,12 +1105,35 @@ def _forced_markdown(line: Timeline, target: Target) -> list[str]:
     else:
         signal = target.signal
         lines = [
-            f"- Forced signal {signal_label(signal)} ({signal.kind.value}): alarm `{signal.alarm_name}` set to "
-            f"ALARM at {moments} (to OK)"
+            f"- Forced signal {signal_label(signal)} ({signal.kind.value}) through its data: "
+            f"{forced_rate.FORCED_PERCENT:g} % published to `{NAMESPACE}/{METRIC_NAME}` "
+            f"`{SITE_DIMENSION}={target.site_stack}` for {_published_text(line.published)} (alarm "
+            f"`{signal.alarm_name}`); from {utc_text(line.started_at)}, stopped at {utc_text(line.restored_at)}"
         ]
     if line.cause is not None:
         lines.append(f"- Recorded cause: {line.cause.summary()}")
     return lines
+
+
+def _budget_markdown(target: Target) -> str:
+    if target.signal is None:
+        return (
+            f"- Budget: {target.interval_s} s x {target.threshold} = {target.budget_s} s for DNS "
+            f"(then up to {RECORD_TTL_S} s TTL in resolvers); alarm, page and Slack up to {ALARM_DELAY_S} s later"
+        )
+    return (
+        f"- Budget: {target.minutes} min x 60 s + {SIGNAL_DELAY_S} s = {target.budget_s} s for the failover (DNS, "
+        f"page, window; then up to {RECORD_TTL_S} s TTL in resolvers); failback {RECOVERY_S} s after publishing "
+        f"stopped, the window's close up to {ALARM_DELAY_S} s later"
+    )
+
+
+def _published_text(minutes: list[datetime]) -> str:
+    if not minutes:
+        return "no minute"
+    if len(minutes) == 1:
+        return f"1 minute ({minutes[0]:%H:%M} UTC)"
+    return f"{len(minutes)} minutes ({minutes[0]:%H:%M}-{minutes[-1]:%H:%M} UTC)"
 
 
 def _rows(line: Timeline, target: Target) -> list[tuple[str, str, str]]:
@@ -995,7 +1152,11 @@ def render(line: Timeline, target: Target, style: Style) -> str:
     verdict = style(f"Drill {line.result.upper()}", colour, "bold") + (f": {line.reason}" if line.reason else "")
     lines = ["", verdict]
     if target.signal is not None:
-        lines.append(f"Forced signal {signal_label(target.signal)}: alarm {target.signal.alarm_name}")
+        lines.append(
+            f"Forced signal {signal_label(target.signal)}: {forced_rate.FORCED_PERCENT:g} % published to "
+            f"{NAMESPACE}/{METRIC_NAME} {SITE_DIMENSION}={target.site_stack} for {_published_text(line.published)} "
+            f"(alarm {target.signal.alarm_name})"
+        )
     if line.cause is not None:
         lines.append(f"Recorded cause: {line.cause.summary()}")
     lines += ["", f"{'Step':<26} {'Measured':<22} Budget"]

@@ -4,6 +4,13 @@ certificate for the domain, and an alarm that follows the check the failover rec
 endpoint check's Inverted flag; for a site with signals, the calculated check over it and the
 signals' alarms), as the real one does a minute or so after Route 53 stops calling the primary
 healthy. On ALARM it records the outage's cause as the functions do (read_signals, CauseLog.claim).
+
+`ErrorRateData` makes the 5xx-rate signal's check follow its alarm's metric data, as Route 53's
+alarm-backed checks do, instead of the alarm's state (the name server's default): CloudWatch's
+evaluation of the data (detour_cli.local.metric_alarm, as the rehearsal uses it) decides, so setting
+the alarm's state moves nothing, and only 100 % published for the alarm's minutes fails the site
+over. It also plays Detour's error_rate function, publishing each finished minute's rate (0 %), whose
+values take over once a drill stops publishing. Its minutes come from a `FastClock`.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import datetime as dt
 import ssl
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,10 +36,14 @@ from detour.incidents.transition import format_time
 from detour.page.render import PageSettings, render_page, render_status
 from detour.page.status import SiteHistory, page_status
 from detour.signals.causes import CauseLog
+from detour.signals.error_rate import METRIC_NAME, NAMESPACE, SITE_DIMENSION
 from detour.signals.states import read_signals
 from detour.slack.threads import ThreadStore, new_claim
-from tests.cli.dns_server import healthy
-from tests.cli.world import DOMAIN, World
+from detour_cli.local.metric_alarm import ALARM, OK, Evaluation, MetricAlarm
+from detour_cli.local.signal_checks import LAST_KNOWN, metric_check_healthy
+from tests.cli import dns_server
+from tests.cli.dns_server import ALARM_TAG, healthy
+from tests.cli.world import DOMAIN, ERROR_RATE_ALARM, World
 
 
 def self_signed_certificate(folder: Path, name: str = DOMAIN) -> tuple[Path, Path]:
@@ -182,3 +194,114 @@ class AlarmFollower:
         record = threads.open_thread(window, claim)
         assert record is not None
         threads.finish(record, claim.token, channel="C0DRILL", ts=self.slack_ts, announced="open")
+
+
+class FastClock:
+    """Time for the metric's minutes, `minute_s` real seconds a minute: a test drills through minutes
+    without waiting them out. It starts half a minute into a minute an hour back, so that every minute
+    it gives a test is in the past for CloudWatch."""
+
+    def __init__(self, minute_s: float = 0.5) -> None:
+        self.minute_s = minute_s
+        self.start = (datetime.now(UTC) - timedelta(hours=1)).replace(second=30, microsecond=0)
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(minutes=(time.monotonic() - self._t0) / self.minute_s)
+
+    def minute(self) -> datetime:
+        """The current minute's start."""
+        return self().replace(second=0, microsecond=0)
+
+    def wait_minutes(self, minutes: float) -> None:
+        time.sleep(minutes * self.minute_s)
+
+
+class ErrorRateData:
+    """The 5xx-rate signal as Route 53 and CloudWatch treat it, from its metric's data (see the module's
+    docstring). While entered, the name server and AlarmFollower judge the alarm-backed check of
+    `alarm_name` by CloudWatch's evaluation of its data at the clock's current minute (its last
+    EvaluationPeriods finished minutes), never by its state; other alarm-backed checks as before.
+    Each look first lets the error_rate function publish `baseline` for every finished minute it has
+    not published yet (from five minutes before the start: the function's window)."""
+
+    def __init__(
+        self, world: World, clock: FastClock, *, alarm_name: str = ERROR_RATE_ALARM, baseline: float = 0.0
+    ) -> None:
+        self.world, self.clock, self.alarm_name, self.baseline = world, clock, alarm_name, baseline
+        self.function_running = True  # False: error_rate publishes nothing (a broken function)
+        self.evaluations: list[Evaluation] = []
+        self._function_next = clock.minute() - timedelta(minutes=5)
+        self._last_known: bool | None = None  # the check's status when the alarm last had data
+        self._lock = threading.RLock()
+        self._original: Callable[[Any, str, dict[str, Any]], bool] | None = None
+
+    def __enter__(self) -> ErrorRateData:
+        self._original = dns_server._alarm_healthy
+        dns_server._alarm_healthy = self._alarm_healthy
+        self.evaluate()  # the alarm as CloudWatch has it now: OK on the function's data
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._original is not None:
+            dns_server._alarm_healthy = self._original
+
+    @property
+    def dimensions(self) -> list[dict[str, str]]:
+        return [{"Name": SITE_DIMENSION, "Value": self.world.site_stack}]
+
+    def publish(self, minute: datetime, value: float) -> None:
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace=NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": METRIC_NAME,
+                    "Dimensions": self.dimensions,
+                    "Timestamp": minute,
+                    "Value": value,
+                    "Unit": "Percent",
+                    "StorageResolution": 60,
+                }
+            ],
+        )
+
+    def run_function(self) -> None:
+        """error_rate's runs since the last look: `baseline` for each minute finished since."""
+        current = self.clock.minute()
+        while self.function_running and self._function_next < current:
+            self.publish(self._function_next, self.baseline)
+            self._function_next += timedelta(minutes=1)
+
+    def evaluate(self) -> Evaluation:
+        """CloudWatch's evaluation of the alarm at the current minute (the state it writes follows)."""
+        with self._lock:
+            self.run_function()
+            evaluation = MetricAlarm(self.alarm_name, boto3.client("cloudwatch")).evaluate_at(self.clock.minute())
+            self.evaluations.append(evaluation)
+            return evaluation
+
+    def maxima(self, since: datetime, until: datetime) -> dict[datetime, float]:
+        """Each minute's Maximum of the metric in [since, until), as the alarm reads it."""
+        points = boto3.client("cloudwatch").get_metric_statistics(
+            Namespace=NAMESPACE,
+            MetricName=METRIC_NAME,
+            Dimensions=self.dimensions,
+            StartTime=since,
+            EndTime=until,
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        return {point["Timestamp"].astimezone(UTC): float(point["Maximum"]) for point in points}
+
+    def _alarm_healthy(self, route53: Any, check_id: str, config: dict[str, Any]) -> bool:
+        name = dns_server._tag(route53, check_id, ALARM_TAG)
+        if name != self.alarm_name:
+            assert self._original is not None
+            return self._original(route53, check_id, config)
+        with self._lock:
+            state = self.evaluate().new_state
+            insufficient = str(config.get("InsufficientDataHealthStatus") or LAST_KNOWN)
+            verdict = metric_check_healthy(state, insufficient, self._last_known)
+            if state in (OK, ALARM):
+                self._last_known = state == OK
+            return verdict

@@ -4,26 +4,31 @@ the domain, and an alarm that opens and closes the window as the flag moves."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from detour.incidents.notices import NoticeBoard
+from detour.incidents.sites import SignalKind
+from detour.incidents.transition import format_time
 from detour_cli import drill as drill_verb
+from detour_cli import forced_rate
 from tests.cli.conftest import DISTRIBUTION_ADDRESSES
-from tests.cli.dns_server import AuthoritativeTestServer
-from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
+from tests.cli.dns_server import AuthoritativeTestServer, healthy
+from tests.cli.drill_world import AlarmFollower, ErrorRateData, FastClock, PageServer, self_signed_certificate
 from tests.cli.lambda_recorder import LambdaRecorder
-from tests.cli.world import DISTRIBUTION, DOMAIN, ERROR_RATE_ALARM, SIGNAL_ALARM, World, add_signals
+from tests.cli.world import DISTRIBUTION, DOMAIN, ERROR_RATE_ALARM, SIGNAL_ALARM, SITE_STACK, World, add_signals
 
 ANSI_ESCAPE = "\033["
 FAST = ("--poll-interval", "0.05", "--dns-timeout", "10", "--page-timeout", "10", "--failback-timeout", "10")
@@ -547,29 +552,79 @@ def test_a_drill_refuses_to_start_during_planned_maintenance(rig: Rig, lambdas: 
     assert "a notice is up for the site" in out + err
 
 
-# -- --signal: a failover signal forced instead of the inverted probe (ADR 0002) ---------------------
+# -- --signal: the 5xx-rate signal forced through its data (ADR 0002) ---------------------------------
+#
+# Route 53 follows an alarm-backed check's metric data, not the alarm's state: ErrorRateData makes the
+# test world do the same for the 5xx rate (CloudWatch's evaluation of the data decides), so only the
+# datapoints the drill publishes can fail the site over. Its minutes are a FastClock's, half a second each.
+
+MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
 def signalled(world: World) -> World:
-    """The site with two signals (an operator's alarm and the 5xx rate); any failing check fails over."""
+    """The site with two signals (an operator's alarm and the 5xx rate: 3 minutes above 5 %); any failing
+    check fails over."""
     return add_signals(world)
 
 
 @pytest.fixture
-def alarm_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every SetAlarmState the drill sends (its parameters), seen on the drill's own session."""
-    seen: list[dict[str, Any]] = []
+def clock(monkeypatch: pytest.MonkeyPatch) -> FastClock:
+    """The minutes the drill publishes, and the world's, half a second each."""
+    fast = FastClock(minute_s=0.5)
+    monkeypatch.setattr(forced_rate, "clock", fast)
+    return fast
+
+
+@pytest.fixture
+def rate_data(signalled: World, clock: FastClock) -> Iterator[ErrorRateData]:
+    with ErrorRateData(signalled, clock) as data:
+        yield data
+
+
+@dataclass
+class CloudWatchCalls:
+    """What the drill sent CloudWatch on its own session: SetAlarmState and PutMetricData (each with the
+    clock's time when sent; only those CloudWatch answered), and the clock's time when it stopped publishing."""
+
+    set_alarm_state: list[dict[str, Any]]
+    put_metric_data: list[tuple[datetime, dict[str, Any]]]
+    stopped: list[datetime]
+
+    def minutes(self) -> list[datetime]:
+        return [d["Timestamp"] for _, params in self.put_metric_data for d in params["MetricData"]]
+
+
+@pytest.fixture
+def cloudwatch_calls(monkeypatch: pytest.MonkeyPatch) -> CloudWatchCalls:
+    seen = CloudWatchCalls([], [], [])
     real = drill_verb.session_for
+    sending: list[tuple[datetime, dict[str, Any]]] = []
+
+    def answered(http_response: Any, **_: Any) -> None:
+        if sending and http_response.status_code == 200:
+            seen.put_metric_data.append(sending.pop())
 
     def recording(args: Any) -> Any:
         session = real(args)
         session.events.register(
-            "provide-client-params.cloudwatch.SetAlarmState", lambda params, **_: seen.append(dict(params))
+            "provide-client-params.cloudwatch.SetAlarmState", lambda params, **_: seen.set_alarm_state.append(params)
         )
+        session.events.register(
+            "provide-client-params.cloudwatch.PutMetricData",
+            lambda params, **_: sending.__setitem__(slice(None), [(forced_rate.clock(), copy.deepcopy(params))]),
+        )
+        session.events.register("after-call.cloudwatch.PutMetricData", answered)
         return session
 
+    real_stop = forced_rate.RatePublisher.stop
+
+    def stop(publisher: forced_rate.RatePublisher) -> None:
+        seen.stopped.append(forced_rate.clock())
+        real_stop(publisher)
+
     monkeypatch.setattr(drill_verb, "session_for", recording)
+    monkeypatch.setattr(forced_rate.RatePublisher, "stop", stop)
     return seen
 
 
@@ -578,71 +633,171 @@ def alarm_state(name: str) -> tuple[str, str]:
     return alarm["StateValue"], alarm["StateReason"]
 
 
-def forced_and_restored(calls: list[dict[str, Any]], alarm: str = ERROR_RATE_ALARM) -> bool:
-    return [(c["AlarmName"], c["StateValue"]) for c in calls] == [(alarm, "ALARM"), (alarm, "OK")] and all(
-        c["StateReason"].startswith("Detour drill:") for c in calls
-    )
+def published_then_stopped(data: ErrorRateData, calls: CloudWatchCalls) -> list[datetime]:
+    """The minutes at 100 % as CloudWatch has them, checked against what the drill sent: consecutive, the
+    site's metric and dimension, nothing sent after the drill stopped publishing, and, minutes later,
+    no minute after the stop at 100 % (the error_rate function's 0 % took over). Returns the minutes."""
+    assert calls.set_alarm_state == []  # the alarm is never touched
+    clock = data.clock
+    [stopped_at] = calls.stopped
+    for sent_at, params in calls.put_metric_data:
+        assert sent_at <= stopped_at
+        assert params["Namespace"] == "Detour"
+        for datum in params["MetricData"]:
+            assert datum["MetricName"] == "TargetErrorRate"
+            assert datum["Dimensions"] == [{"Name": "Site", "Value": SITE_STACK}]
+            assert (datum["Value"], datum["Unit"], datum["StorageResolution"]) == (100.0, "Percent", 60)
+    sent = calls.minutes()
+    assert sent == [sent[0] + MINUTE * i for i in range(len(sent))]  # consecutive, each once
+    clock.wait_minutes(3)
+    data.evaluate()  # the error_rate function has published the minutes since
+    maxima = data.maxima(clock.start - 10 * MINUTE, clock.minute() + MINUTE)
+    forced = sorted(minute for minute, value in maxima.items() if value == 100.0)
+    assert forced == sent
+    assert forced[-1] <= stopped_at.replace(second=0, microsecond=0)
+    later = [value for minute, value in maxima.items() if minute > forced[-1]]
+    assert later
+    assert set(later) == {0.0}  # no datapoint at 100 after the end
+    return forced
 
 
-def test_a_signal_drill_forces_the_alarm_fails_over_and_sets_it_back_to_ok(
-    rig: Rig, signalled: World, calls: list[dict[str, Any]], alarm_calls: list[dict[str, Any]]
+def test_a_5xx_rate_drill_publishes_100_percent_fails_over_and_stops_publishing(
+    rig: Rig, rate_data: ErrorRateData, calls: list[dict[str, Any]], cloudwatch_calls: CloudWatchCalls
 ) -> None:
+    signalled = rate_data.world
     with AlarmFollower(signalled, delay_s=0.3) as alarm:
         code, out, err = rig.drill("--signal", "5xx rate")
 
     assert code == 0, out + err
     assert alarm.seen == ["ALARM", "OK"]
-    assert forced_and_restored(alarm_calls)
-    assert "rehearse a failover of www.detour.test" in alarm_calls[0]["StateReason"]
     assert calls == []  # the endpoint check is never touched
     assert not rig.inverted
-    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+    forced = published_then_stopped(rate_data, cloudwatch_calls)
+    assert len(forced) >= 3  # DNS moved only once three minutes breached (ErrorRateMinutes)
+    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"  # CloudWatch's own evaluation, on the function's data
 
     [error_rate] = [s for s in signalled.site.signals if s.alarm_name == ERROR_RATE_ALARM]
+    text = " ".join(out.split())
     assert (
-        f"  1. force signal 5xx rate (error-rate): set alarm {ERROR_RATE_ALARM} to ALARM (SetAlarmState), so its "
-        f"health check {error_rate.health_check_id} and the failover check {signalled.failover_check} turn unhealthy"
-    ) in out
-    assert "  5. set the alarm back to OK (always, also on errors, timeouts and Ctrl-C; CloudWatch re-evaluates" in out
+        "1. force signal 5xx rate (error-rate) through its data, which is what Route 53 follows (not the "
+        "alarm's state): publish PutMetricData Namespace Detour MetricName TargetErrorRate Dimensions "
+        f"Site={SITE_STACK} Value 100 Unit Percent StorageResolution 60 one datapoint for the current minute, then "
+        "one for each following minute while steps 2-4 wait (at most 30 s: the DNS timeout and twice the page "
+        "timeout); after 3 such minutes (ErrorRateMinutes, each above ErrorRatePercent 5 %) the data breaches "
+        f"alarm {ERROR_RATE_ALARM}, so its health check {error_rate.health_check_id}, which follows that data, and "
+        f"the failover check {signalled.failover_check} turn unhealthy (visitors get the maintenance page). Needs "
+        "cloudwatch:PutMetricData on namespace Detour; the alarm itself is not touched."
+    ) in text
+    assert (
+        "5. stop publishing (always, also on errors, timeouts and Ctrl-C): that is the restore. Detour's error_rate "
+        "function's own values for the minutes after take over, and the alarm and Route 53 recover within a minute "
+        "or two; the minutes already published stay at 100 % (the alarm takes each minute's Maximum, so publishing "
+        "0 would not undo them). Then wait for the primary and the window to close"
+    ) in text
+    assert (
+        "Budget: failover (DNS, page, window) about 3 min x 60 s + 180 s = 360 s (3 breaching minutes, then the "
+        "metric's delay, CloudWatch's evaluation, Route 53's evaluation of the alarm's data and the one-minute "
+        "HealthCheckStatus alarm)"
+    ) in text
+    assert "Failback about 180 s after publishing stops" in text
     assert "Rule: the site fails over when any check fails (any of 3) (SignalsToFailOver 1)." in out
-    assert f"Set alarm {ERROR_RATE_ALARM} to ALARM: signal 5xx rate fails, failover is forced." in out
+    assert "SetAlarmState" not in out
+    first = f"for minute {forced[0]:%H:%M} UTC (1 of the 3 the alarm needs)"
+    assert f"Published 100 % to Detour/TargetErrorRate Site={SITE_STACK} {first}" in out
     assert "DNS answers the maintenance page (127.0.0.1)" in out
-    assert "Recorded cause: 5xx rate: ALARM: Detour drill: signal 5xx rate forced to ALARM" in out
-    assert f"Restored: alarm {ERROR_RATE_ALARM} is OK, no longer forced to ALARM." in out
-    assert "CloudWatch re-evaluates it at its next period anyway." in out
+    assert "Recorded cause: 5xx rate: ALARM: Threshold Crossed: 3 out of the last 3 datapoints [100.0" in out
+    assert f"Restored: stopped publishing to Detour/TargetErrorRate ({len(forced)} minutes at 100 %; the last" in out
+    assert "the minutes published stay at 100 %: the alarm takes each minute's Maximum" in out
+    assert out.index("Restored: stopped publishing") < out.index("DNS answers the primary again")
     assert "The failover window closed" in out
     assert "Drill PASSED" in out
 
     report, markdown = rig.report()
     assert report["result"] == "passed"
     assert report["forced"] == {
-        "how": "signal",
+        "how": "metric data",
         "health_check_id": error_rate.health_check_id,
         "signal": {"name": "error-rate", "label": "5xx rate", "kind": "error-rate"},
         "alarm_name": ERROR_RATE_ALARM,
+        "published": {
+            "namespace": "Detour",
+            "metric_name": "TargetErrorRate",
+            "dimensions": {"Site": SITE_STACK},
+            "value": 100.0,
+            "unit": "Percent",
+            "minutes": [format_time(minute) for minute in forced],
+        },
     }
+    assert report["budget"]["dns_switch_s"] == 360
+    assert (report["budget"]["error_rate_minutes"], report["budget"]["failback_s"]) == (3, 180)
     assert report["site_id"] == rig.world.check_id
-    assert report["cause"].startswith("5xx rate: ALARM: Detour drill:")
+    assert report["cause"].startswith("5xx rate: ALARM: Threshold Crossed:")
     assert all(value is not None for value in report["measured"].values()), report["measured"]
-    assert f"- Forced signal 5xx rate (error-rate): alarm `{ERROR_RATE_ALARM}` set to ALARM at " in markdown
-    assert "- Recorded cause: 5xx rate: ALARM: Detour drill:" in markdown
-    assert "the rest from the forced ALARM." in markdown
+    assert (
+        f"- Forced signal 5xx rate (error-rate) through its data: 100 % published to `Detour/TargetErrorRate` "
+        f"`Site={SITE_STACK}` for {len(forced)} minutes ({forced[0]:%H:%M}-{forced[-1]:%H:%M} UTC)"
+    ) in markdown
+    assert "| DNS switch |" in markdown
+    assert "| 360 s |" in markdown
+    assert "the rest from the first minute published." in markdown
+
+
+def test_the_test_world_fails_over_on_the_data_not_on_the_alarm_state(signalled: World) -> None:
+    """What the drill tests rely on: as on AWS, SetAlarmState moves nothing; three minutes above 5 % do.
+    (Its own world, on a clock of real minutes: the test publishes for the minutes it reads as now.)"""
+    with ErrorRateData(signalled, FastClock(minute_s=60)) as data:
+        boto3.client("cloudwatch").set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="ALARM", StateReason="forced")
+        assert healthy(signalled.failover_check)
+        assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"  # CloudWatch's next evaluation, from the data
+        now = data.clock.minute()
+        for back in range(4):  # the current minute too, in case the next one begins meanwhile
+            data.publish(now - back * MINUTE, 100.0)
+        assert not healthy(signalled.failover_check)
+        assert alarm_state(ERROR_RATE_ALARM)[0] == "ALARM"
 
 
 @pytest.mark.parametrize("name", ["checkout-errors", SIGNAL_ALARM, "CHECKOUT-ERRORS"])
-def test_a_signal_is_named_by_its_name_or_its_alarm(
-    run: Any, signalled: World, page_dns: AuthoritativeTestServer, alarm_calls: list[dict[str, Any]], name: str
+def test_an_alarm_of_the_operators_own_is_refused_and_left_alone(
+    rig: Rig, signalled: World, calls: list[dict[str, Any]], cloudwatch_calls: CloudWatchCalls, name: str
 ) -> None:
-    code, out, err = run("drill", "--dry-run", "--signal", name, "--nameserver", page_dns.address)
-    assert code == 0, err
-    assert f"  1. force signal checkout-errors (alarm): set alarm {SIGNAL_ALARM} to ALARM" in out
-    assert "--dry-run: nothing was changed." in out
-    assert alarm_calls == []
-    assert alarm_state(SIGNAL_ALARM)[0] == "OK"
+    cloudwatch = boto3.client("cloudwatch")
+    before = cloudwatch.describe_alarms(AlarmNames=[SIGNAL_ALARM])["MetricAlarms"]
+    for extra in (("--dry-run",), ()):
+        code, out, err = rig.drill(*extra, "--signal", name)
+        assert (code, out) == (2, "")
+    assert not rig.reports.exists() or list(rig.reports.iterdir()) == []
+    text = " ".join(err.split())
+    assert (
+        f"not drilling signal checkout-errors: it is an alarm of your own ({SIGNAL_ALARM}), and a drill cannot "
+        "force it. Route 53 follows the alarm's metric data, not its state: setting the alarm to ALARM "
+        "(SetAlarmState) does not move its health check, so the site would never fail over."
+    ) in text
+    assert (
+        '"Because Route 53 health checks monitor CloudWatch data streams instead of the state of CloudWatch '
+        "alarms, you can't force the status of a health check to change by using the CloudWatch SetAlarmState "
+        'API operation."'
+    ) in text
+    assert "make the alarm's metric itself breach, in a staging setup" in text
+    assert "drill the endpoint: detour drill (without --signal)" in text
+    assert "drill Detour's 5xx-rate signal: detour drill --signal '5xx rate'" in text
+    assert f"Nothing was changed: alarm {SIGNAL_ALARM} is left as it is." in text
+    assert cloudwatch.describe_alarms(AlarmNames=[SIGNAL_ALARM])["MetricAlarms"] == before  # state and config
+    assert (cloudwatch_calls.set_alarm_state, cloudwatch_calls.put_metric_data, calls) == ([], [], [])
+    board = NoticeBoard(signalled.table_name, boto3.client("dynamodb"))
+    assert board.current(signalled.check_id, datetime.now(UTC)) is None
+
+
+def test_without_a_5xx_rate_the_refusal_says_how_to_turn_it_on(
+    run: Any, world: World, page_dns: AuthoritativeTestServer
+) -> None:
+    add_signals(world, (("checkout-errors", SignalKind.ALARM, SIGNAL_ALARM),))
+    code, _, err = run("drill", "--yes", "--signal", "checkout-errors", "--nameserver", page_dns.address)
+    assert code == 2
+    assert "turn on ErrorRateSignal in the site stack, then detour drill --signal '5xx rate'" in " ".join(err.split())
 
 
 def test_an_unknown_signal_is_a_usage_error_that_lists_the_sites_signals(
-    run: Any, signalled: World, page_dns: AuthoritativeTestServer, alarm_calls: list[dict[str, Any]]
+    run: Any, signalled: World, page_dns: AuthoritativeTestServer, cloudwatch_calls: CloudWatchCalls
 ) -> None:
     code, out, err = run("drill", "--yes", "--signal", "latency", "--nameserver", page_dns.address)
     assert (code, out) == (2, "")
@@ -650,7 +805,7 @@ def test_an_unknown_signal_is_a_usage_error_that_lists_the_sites_signals(
         "--signal 'latency' is not one of its signals of site www.detour.test; its signals: "
         f"checkout-errors (alarm, alarm {SIGNAL_ALARM}); 5xx rate (error-rate, alarm {ERROR_RATE_ALARM})"
     ) in err
-    assert alarm_calls == []
+    assert (cloudwatch_calls.set_alarm_state, cloudwatch_calls.put_metric_data) == ([], [])
 
 
 def test_signal_on_a_site_without_signals_is_a_usage_error(
@@ -663,46 +818,76 @@ def test_signal_on_a_site_without_signals_is_a_usage_error(
     assert calls == []
 
 
-def test_a_signal_drill_that_times_out_still_sets_the_alarm_back(
-    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]
+def test_a_5xx_rate_drill_that_times_out_stops_publishing(
+    rig: Rig, rate_data: ErrorRateData, clock: FastClock, cloudwatch_calls: CloudWatchCalls
 ) -> None:
     with AuthoritativeTestServer(rig.world.zone_id, {DOMAIN: [rig.world.primary_target]}) as stuck:
-        code, out, err = rig.drill("--signal", "error-rate", "--dns-timeout", "0.3", dns=stuck)
+        code, out, err = rig.drill("--signal", "error-rate", "--dns-timeout", "1.5", dns=stuck)
     assert code == 1, out + err
-    assert forced_and_restored(alarm_calls)
-    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
     assert (
-        "FAILED: timed out after 0.3 s waiting for DNS to answer the maintenance distribution. Restoring the alarm."
-        in out
-    )
-    assert out.index("FAILED: timed out") < out.index("Restored: alarm")
+        "FAILED: timed out after 1.5 s waiting for DNS to answer the maintenance distribution. "
+        "Stopping the 100 % publication."
+    ) in out
+    assert out.index("FAILED: timed out") < out.index("Restored: stopped publishing")
+    assert len(published_then_stopped(rate_data, cloudwatch_calls)) >= 3
     assert rig.report()[0]["result"] == "failed"
 
 
-def test_ctrl_c_mid_signal_drill_sets_the_alarm_back(
-    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+def test_ctrl_c_mid_5xx_rate_drill_stops_publishing(
+    rig: Rig, rate_data: ErrorRateData, cloudwatch_calls: CloudWatchCalls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[str] = []
+    signalled = rate_data.world
+    seen: list[bool] = []
 
     def interrupted(self: drill_verb.Drill) -> None:
-        seen.append(alarm_state(ERROR_RATE_ALARM)[0])  # the drill is in the middle of its failover
+        seen.append(healthy(signalled.failover_check))  # the drill is in the middle of its failover
         raise KeyboardInterrupt
 
     monkeypatch.setattr(drill_verb.Drill, "_incident", interrupted)
     code, out, err = rig.drill("--signal", "5xx rate")
     assert code == 1, out + err
-    assert seen == ["ALARM"]
-    assert forced_and_restored(alarm_calls)
-    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
-    assert "Interrupted: the alarm is restored; not waiting for the failback." in out
+    assert seen == [False]
+    assert "Interrupted (Ctrl-C): stopping the 100 % publication." in out
+    assert "Interrupted: publishing has stopped; not waiting for the failback." in out
+    assert len(published_then_stopped(rate_data, cloudwatch_calls)) >= 3
+    assert healthy(signalled.failover_check)  # the function's 0 % took over
     assert rig.report()[0]["result"] == "interrupted"
 
 
-def test_an_aws_error_mid_signal_drill_still_sets_the_alarm_back(
-    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+def test_ctrl_c_while_publishing_stops_publishing(
+    rig: Rig,
+    rate_data: ErrorRateData,
+    clock: FastClock,
+    cloudwatch_calls: CloudWatchCalls,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    """Ctrl-C lands in the second PutMetricData (while botocore sends it): nothing is published after it."""
+    real = drill_verb.session_for
+    sent: list[int] = []
 
+    def interrupting(args: Any) -> Any:
+        session = real(args)
+
+        def before(**_: Any) -> None:
+            sent.append(1)
+            if len(sent) == 2:
+                raise KeyboardInterrupt
+
+        session.events.register("before-call.cloudwatch.PutMetricData", before)
+        return session
+
+    monkeypatch.setattr(drill_verb, "session_for", interrupting)
+    code, out, err = rig.drill("--signal", "5xx rate")
+    assert code == 1, out + err
+    assert len(sent) == 2
+    assert "Interrupted (Ctrl-C): stopping the 100 % publication." in out
+    assert "Restored: stopped publishing to Detour/TargetErrorRate (1 minute at 100 %; the last was" in out
+    assert len(published_then_stopped(rate_data, cloudwatch_calls)) == 1
+
+
+def test_an_aws_error_mid_5xx_rate_drill_still_stops_publishing(
+    rig: Rig, rate_data: ErrorRateData, cloudwatch_calls: CloudWatchCalls, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def refused(self: drill_verb.Drill) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no dynamodb:Query"}}, "Query")
 
@@ -710,86 +895,116 @@ def test_an_aws_error_mid_signal_drill_still_sets_the_alarm_back(
     code, out, err = rig.drill("--signal", "5xx rate")
     assert code == 2
     assert "AccessDenied: no dynamodb:Query" in err
-    assert forced_and_restored(alarm_calls)
-    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
-    assert "Restored: alarm" in out
+    assert "Restored: stopped publishing" in out
+    assert len(published_then_stopped(rate_data, cloudwatch_calls)) >= 3
 
 
-def test_a_failed_alarm_restore_says_what_to_run_and_exits_2(
-    rig: Rig, signalled: World, monkeypatch: pytest.MonkeyPatch
+def test_a_refused_publication_is_an_aws_error_and_nothing_is_left_publishing(
+    rig: Rig,
+    rate_data: ErrorRateData,
+    clock: FastClock,
+    cloudwatch_calls: CloudWatchCalls,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real = drill_verb.session_for
 
-    def refusing_to_restore(args: Any) -> Any:
+    def denying(args: Any) -> Any:
         session = real(args)
 
-        def refuse(params: dict[str, Any], **_: Any) -> None:
-            if params.get("StateValue") == "OK":
-                raise RuntimeError("network down")
+        def deny(**_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "no cloudwatch:PutMetricData"}}, "PutMetricData"
+            )
 
-        session.events.register("provide-client-params.cloudwatch.SetAlarmState", refuse)
+        session.events.register("before-call.cloudwatch.PutMetricData", deny)
         return session
 
-    monkeypatch.setattr(drill_verb, "session_for", refusing_to_restore)
-    monkeypatch.setattr(drill_verb, "RESTORE_RETRY_S", 0)
-    try:
-        code, out, err = rig.drill("--signal", "5xx rate", "--page-timeout", "0.2")
-        assert code == 2, out + err
-        state, reason = alarm_state(ERROR_RATE_ALARM)
-        assert state == "ALARM"  # really still forced: the message must be believed
-        assert reason.startswith("Detour drill:")
-        assert f"COULD NOT RESTORE alarm {ERROR_RATE_ALARM}" in err
-        assert f"aws cloudwatch set-alarm-state --alarm-name '{ERROR_RATE_ALARM}' --state-value OK" in err
-        assert out.count("Restoring the alarm failed") == drill_verb.RESTORE_ATTEMPTS
-        assert rig.report()[0]["result"] == "restore failed"
-    finally:
-        boto3.client("cloudwatch").set_alarm_state(AlarmName=ERROR_RATE_ALARM, StateValue="OK", StateReason="test")
-
-
-def test_an_alarm_cloudwatch_re_evaluates_to_ok_mid_drill_is_set_to_alarm_again(
-    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = drill_verb.Drill._incident
-    evaluated: list[bool] = []
-
-    def cloudwatch_evaluates_once(self: drill_verb.Drill) -> bool | None:
-        if not evaluated:  # the alarm's next period: its metric is fine, so CloudWatch says OK
-            evaluated.append(True)
-            boto3.client("cloudwatch").set_alarm_state(
-                AlarmName=ERROR_RATE_ALARM, StateValue="OK", StateReason="Threshold Crossed: no datapoint breached"
-            )
-            return None
-        return real(self)
-
-    monkeypatch.setattr(drill_verb.Drill, "_incident", cloudwatch_evaluates_once)
-    with AlarmFollower(signalled):
-        code, out, err = rig.drill("--signal", "5xx rate")
-    assert code == 0, out + err
-    assert [c["StateValue"] for c in alarm_calls] == ["ALARM", "ALARM", "OK"]
-    note = f"CloudWatch re-evaluated alarm {ERROR_RATE_ALARM} to OK: set to ALARM again"
-    assert f"{note}." in out
-    assert note in rig.report()[0]["notes"]
-    assert alarm_state(ERROR_RATE_ALARM)[0] == "OK"
+    monkeypatch.setattr(drill_verb, "session_for", denying)
+    code, out, err = rig.drill("--signal", "5xx rate")
+    assert code == 2
+    assert "AWS error: AccessDenied: no cloudwatch:PutMetricData" in err
+    assert "Restored: stopped publishing to Detour/TargetErrorRate (0 minutes at 100 %)." in out
+    assert len(cloudwatch_calls.stopped) == 1
+    clock.wait_minutes(3)
+    rate_data.evaluate()
+    assert set(rate_data.maxima(clock.start - 10 * MINUTE, clock.minute() + MINUTE).values()) == {0.0}
 
 
 @pytest.mark.parametrize("extra", [(), ("--signal", "5xx rate")])
 def test_a_site_that_needs_two_failing_checks_is_not_drilled(
-    rig: Rig, calls: list[dict[str, Any]], alarm_calls: list[dict[str, Any]], extra: tuple[str, ...]
+    rig: Rig, calls: list[dict[str, Any]], cloudwatch_calls: CloudWatchCalls, extra: tuple[str, ...]
 ) -> None:
     add_signals(rig.world, signals_to_fail_over=2)
     code, out, _ = rig.drill(*extra)
     assert code == 1
     assert "Not drilling: the site fails over when 2 of 3 checks fail (SignalsToFailOver 2): " in out
     assert ("forcing one signal alone" if extra else "inverting the endpoint check alone") in out
-    assert (calls, alarm_calls) == ([], [])
+    assert (calls, cloudwatch_calls.set_alarm_state, cloudwatch_calls.put_metric_data) == ([], [], [])
 
 
-def test_a_signal_already_failing_is_not_drilled(rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]) -> None:
-    boto3.client("cloudwatch").set_alarm_state(AlarmName=SIGNAL_ALARM, StateValue="ALARM", StateReason="real")
-    code, out, _ = rig.drill("--signal", "checkout-errors")
+def test_a_5xx_rate_already_failing_is_not_drilled(
+    rig: Rig, rate_data: ErrorRateData, clock: FastClock, cloudwatch_calls: CloudWatchCalls
+) -> None:
+    now = clock.minute()
+    for back in range(4):  # a real 5xx outage: the last minutes above 5 % (the current one: a minute may begin)
+        rate_data.publish(now - back * MINUTE, 40.0)
+    assert rate_data.evaluate().new_state == "ALARM"
+    code, out, _ = rig.drill("--signal", "5xx rate")
     assert code == 1
-    assert f"Not drilling: signal checkout-errors is already failing (alarm {SIGNAL_ALARM} is in ALARM)." in out
-    assert alarm_calls == []
+    assert f"Not drilling: signal 5xx rate is already failing (alarm {ERROR_RATE_ALARM} is in ALARM)." in out
+    assert cloudwatch_calls.put_metric_data == []
+
+
+def test_a_5xx_rate_without_data_is_not_drilled(rig: Rig, signalled: World, cloudwatch_calls: CloudWatchCalls) -> None:
+    """No data: error_rate is not publishing, so nothing would bring the alarm back after the drill."""
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName=ERROR_RATE_ALARM, StateValue="INSUFFICIENT_DATA", StateReason="Insufficient Data"
+    )
+    code, out, _ = rig.drill("--signal", "5xx rate")
+    assert code == 1
+    assert f"Not drilling: alarm {ERROR_RATE_ALARM} is INSUFFICIENT_DATA: Detour's error_rate function" in out
+    assert cloudwatch_calls.put_metric_data == []
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"Threshold": 100.0}, "(GreaterThanThreshold 100) is not breached by a rate of 100 %, the most there is"),
+        ({"MetricName": "Other"}, "watches Detour/Other Site=detour-site-www, not Detour/TargetErrorRate"),
+        ({"Dimensions": [{"Name": "Site", "Value": "x"}]}, "watches Detour/TargetErrorRate Site=x, not"),
+    ],
+)
+def test_a_5xx_rate_alarm_the_data_cannot_breach_is_not_drilled(
+    rig: Rig, signalled: World, cloudwatch_calls: CloudWatchCalls, change: dict[str, Any], refusal: str
+) -> None:
+    cloudwatch = boto3.client("cloudwatch")
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=[ERROR_RATE_ALARM])["MetricAlarms"]
+    kept = ("AlarmName", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods",
+            "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData")  # fmt: skip
+    cloudwatch.put_metric_alarm(**({k: alarm[k] for k in kept} | change))
+    code, out, _ = rig.drill("--signal", "5xx rate")
+    assert code == 1
+    assert f"Not drilling: alarm {ERROR_RATE_ALARM} " in out
+    assert refusal in out
+    assert cloudwatch_calls.put_metric_data == []
+
+
+def test_the_dns_timeout_covers_the_5xx_rates_minutes(
+    run: Any, world: World, page_dns: AuthoritativeTestServer
+) -> None:
+    add_signals(world, error_rate_minutes=10, error_rate_percent=12.5)
+    dns = ("--nameserver", page_dns.address, "--resolver", page_dns.address)
+    code, out, err = run("drill", "--dry-run", "--signal", "5xx rate", *dns)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "after 10 such minutes (ErrorRateMinutes, each above ErrorRatePercent 12.5 %)" in text
+    assert "Budget: failover (DNS, page, window) about 10 min x 60 s + 180 s = 780 s" in text
+    assert "Timeouts: DNS 960 s, page and window 600 s, failback 900 s." in text
+    assert "(at most 2160 s: the DNS timeout and twice the page timeout)" in text
+    code, out, err = run("drill", "--dry-run", "--signal", "5xx rate", "--dns-timeout", "300", *dns)
+    assert "Timeouts: DNS 300 s," in out
+    code, out, err = run("drill", "--dry-run", *dns)
+    assert "Timeouts: DNS 600 s," in out
 
 
 def test_a_plain_drill_inverts_the_endpoint_check_not_the_sites_first_one(
@@ -818,12 +1033,19 @@ def test_help_documents_signal(run: Any) -> None:
     assert code == 0
     assert "--signal NAME" in text
     assert "'5xx rate'" in text
-    assert "sets it back to OK at the end, always" in text
-    assert "CloudWatch re-evaluates it at its next period anyway" in text
+    assert "100% is published into its metric each minute while the drill waits, and no more once it ends" in text
+    assert "Route 53 follows an alarm-backed check's metric data, not the alarm's state" in text
+    assert "PutMetricData: namespace Detour, metric TargetErrorRate, dimension Site=<site stack>" in text
+    assert "stops publishing when it ends, always (also on errors, timeouts and Ctrl-C)" in text
+    assert "It needs cloudwatch:PutMetricData on namespace Detour." in text
+    assert "An alarm of your own as --signal is refused (exit 2) and left alone" in text
+    assert "SetAlarmState API operation" in text
+    assert "(verify)" not in text
+    assert "sets it back to OK" not in text
 
 
 def test_a_site_whose_failover_check_is_inverted_is_not_drilled(
-    rig: Rig, signalled: World, alarm_calls: list[dict[str, Any]]
+    rig: Rig, signalled: World, cloudwatch_calls: CloudWatchCalls
 ) -> None:
     """Planned maintenance of a site with signals inverts its failover check: no drill on top of it."""
     boto3.client("route53").update_health_check(HealthCheckId=signalled.failover_check, Inverted=True)
@@ -833,4 +1055,4 @@ def test_a_site_whose_failover_check_is_inverted_is_not_drilled(
         f"Not drilling: the failover check {signalled.failover_check} (what the records watch) is Inverted "
         "(planned maintenance in progress?)"
     ) in out
-    assert alarm_calls == []
+    assert (cloudwatch_calls.set_alarm_state, cloudwatch_calls.put_metric_data) == ([], [])

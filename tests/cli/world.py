@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from detour.incidents.sites import RegisteredSite, Signal, SignalKind, SiteRegistry
+from detour.incidents.sites import ErrorRate, RegisteredSite, Signal, SignalKind, SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import AlarmState, Transition, format_time
 from tests.cli.dns_server import ALARM_TAG, CHILDREN_TAG
@@ -210,8 +210,12 @@ def add_signals(
     signals_to_fail_over: int = 1,
     insufficient_data: str = "LastKnownStatus",
     replace_endpoint_check: bool = False,
+    error_rate_minutes: int = 3,
+    error_rate_percent: float = 5,
 ) -> World:
-    """The site with failover signals (name, kind, alarm name), as its site stack would have them."""
+    """The site with failover signals (name, kind, alarm name), as its site stack would have them: with a
+    5xx-rate signal, its ErrorRate settings (`error_rate_minutes` above `error_rate_percent`) and its alarm
+    as ErrorRateAlarm (Maximum, 60 s, Minutes of Minutes periods, TreatMissingData missing)."""
     route53, cloudwatch = boto3.client("route53"), boto3.client("cloudwatch")
     endpoint = world.endpoint_check
     if replace_endpoint_check:  # e.g. its protocol changed: CloudFormation made a new one
@@ -219,18 +223,27 @@ def add_signals(
         kept = ("Type", "IPAddress", "FullyQualifiedDomainName", "Port", "ResourcePath", "RequestInterval")
         endpoint = _health_check(route53, {k: config[k] for k in kept if k in config})
     registered = []
+    error_rate = None
     for name, kind, alarm_name in signals:
+        rate = kind is SignalKind.ERROR_RATE
+        periods = error_rate_minutes if rate else 3
         cloudwatch.put_metric_alarm(
             AlarmName=alarm_name,
-            Namespace="Detour" if kind is SignalKind.ERROR_RATE else "Shop",
-            MetricName="TargetErrorRate" if kind is SignalKind.ERROR_RATE else "CheckoutErrors",
+            Namespace="Detour" if rate else "Shop",
+            MetricName="TargetErrorRate" if rate else "CheckoutErrors",
             Dimensions=[{"Name": "Site", "Value": world.site_stack}],
             Statistic="Maximum",
             Period=60,
-            EvaluationPeriods=3,
-            Threshold=5,
+            EvaluationPeriods=periods,
+            DatapointsToAlarm=periods,
+            Threshold=error_rate_percent if rate else 5,
             ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
         )
+        if rate:
+            error_rate = ErrorRate(
+                "targetgroup/www/0123456789abcdef", "app/www/0123456789abcdef", error_rate_percent, periods, 20
+            )
         check = _health_check(
             route53,
             {
@@ -264,6 +277,7 @@ def add_signals(
             signals=tuple(registered),
             signals_to_fail_over=signals_to_fail_over,
             signal_insufficient_data=insufficient_data,
+            error_rate=error_rate,
         )
     )
     return replace(world, endpoint_check_id=endpoint, failover_check_id=failover)
