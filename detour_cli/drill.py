@@ -36,7 +36,7 @@ from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time, parse_time
 from detour.incidents.windows import FailoverWindow
 from detour.signals.causes import CauseLog
-from detour.signals.error_rate import METRIC_NAME, NAMESPACE, SITE_DIMENSION
+from detour.signals.error_rate import METRIC_NAME, NAMESPACE, SETTLE_MINUTES, SITE_DIMENSION
 from detour.signals.states import SignalReading
 from detour.slack.threads import ThreadStore
 from detour_cli import authoritative_dns as adns
@@ -52,8 +52,16 @@ ALARM_DELAY_S = 180  # the alarm and its SNS message come one to three minutes a
 # A forced 5xx rate: after its Minutes breaching minutes, the metric's delay, CloudWatch's evaluation, Route 53's
 # evaluation of the alarm's data and the one-minute HealthCheckStatus alarm (the window, the page, Slack).
 SIGNAL_DELAY_S = 180
-RECOVERY_S = 180  # publishing stopped: error_rate's next minute, CloudWatch's and Route 53's evaluation
-DNS_TIMEOUT_S = 600  # --dns-timeout's default; a forced 5xx rate waits at least its budget + RECOVERY_S
+# Publishing stopped: error_rate publishes the next minute once the ALB's data for it is in (about a minute after
+# it), or, without traffic, once settled (SETTLE_MINUTES); then CloudWatch's and Route 53's evaluation.
+RECOVERY_S = (1 + SETTLE_MINUTES + 1) * 60
+RECOVERY_TEXT = (
+    "within a few minutes (2-3 once the ALB's data for the next minute is in; up to about "
+    f"{RECOVERY_S // 60} on a site without traffic, whose minutes error_rate publishes only once settled, "
+    f"{SETTLE_MINUTES} min)"
+)
+DNS_TIMEOUT_S = 600  # --dns-timeout's default; a forced 5xx rate waits at least its budget + DNS_MARGIN_S
+DNS_MARGIN_S = 180
 RESTORE_ATTEMPTS = 3
 RESTORE_RETRY_S = 1.0
 CLOCK_SKEW = timedelta(minutes=5)  # between this machine and AWS, when telling this incident from older ones
@@ -73,9 +81,10 @@ EPILOG = paragraphs(
     f"(PutMetricData: namespace {NAMESPACE}, metric {METRIC_NAME}, dimension {SITE_DIMENSION}=<site stack>, unit "
     "Percent, StorageResolution 60) for the current minute and each following minute while it waits, and stops "
     "publishing when it ends, always (also on errors, timeouts and Ctrl-C). That is the restore: the error_rate "
-    "function's own values take over, and the site recovers within a minute or two (the minutes already at 100% "
-    "stay so: the alarm takes each minute's Maximum). It needs cloudwatch:PutMetricData on namespace Detour. "
-    "The budget is ErrorRateMinutes x 60 s + 180 s; --dns-timeout defaults to at least that + 180 s.",
+    f"function's own values take over, and the site recovers {RECOVERY_TEXT} (the minutes already at 100% stay "
+    "so: the alarm takes each minute's Maximum). It needs cloudwatch:PutMetricData on namespace Detour. The "
+    f"budget is ErrorRateMinutes x 60 s + {SIGNAL_DELAY_S} s; --dns-timeout defaults to at least that + "
+    f"{DNS_MARGIN_S} s.",
     "An alarm of your own as --signal is refused (exit 2) and left alone: nothing a drill can publish or set "
     "moves its health check. Make its metric breach in a staging setup, drill the endpoint (no --signal), or "
     "drill the 5xx rate. An unknown NAME is a usage error (exit 2) that lists the site's signals.",
@@ -298,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dns-timeout",
         type=float,
         help=f"seconds to wait for DNS to switch ({DNS_TIMEOUT_S}; with --signal at least the 5xx rate's budget "
-        f"+ {RECOVERY_S})",
+        f"+ {DNS_MARGIN_S})",
     )
     parser.add_argument(
         "--page-timeout", type=float, default=600, help="seconds to wait for the page and the window to show it (600)"
@@ -347,11 +356,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: IO[str]) -> i
 
 
 def dns_timeout(target: Target, given: float | None) -> float:
-    """--dns-timeout, or its default: DNS_TIMEOUT_S, and for a forced 5xx rate at least its budget + RECOVERY_S
+    """--dns-timeout, or its default: DNS_TIMEOUT_S, and for a forced 5xx rate at least its budget + DNS_MARGIN_S
     (ErrorRateMinutes 10 needs 780 s)."""
     if given is not None:
         return given
-    return float(DNS_TIMEOUT_S if target.signal is None else max(DNS_TIMEOUT_S, target.budget_s + RECOVERY_S))
+    return float(DNS_TIMEOUT_S if target.signal is None else max(DNS_TIMEOUT_S, target.budget_s + DNS_MARGIN_S))
 
 
 def load_target(args: argparse.Namespace, session: Any, route53: Any) -> Target:
@@ -453,16 +462,16 @@ def _signal_plan(target: Target, signal: Signal, args: argparse.Namespace) -> tu
     ]
     restore = (
         "  5. stop publishing (always, also on errors, timeouts and Ctrl-C): that is the restore. Detour's error_rate "
-        "function's own values for the minutes after take over, and the alarm and Route 53 recover within a minute "
-        "or two; the minutes already published stay at 100 % (the alarm takes each minute's Maximum, so publishing "
-        "0 would not undo them). Then wait for the primary and "
+        f"function's own values for the minutes after take over, and the alarm and Route 53 recover {RECOVERY_TEXT}; "
+        "the minutes already published stay at 100 % (the alarm takes each minute's Maximum, so publishing 0 would "
+        "not undo them). Then wait for the primary and "
     )
     budget = [
         f"Budget: failover (DNS, page, window) about {minutes} min x 60 s + {SIGNAL_DELAY_S} s = {target.budget_s} s "
         f"({minutes} breaching minute{'s' if minutes != 1 else ''}, then the metric's delay, CloudWatch's "
         "evaluation, Route 53's evaluation of the alarm's data and the one-minute HealthCheckStatus alarm); "
-        f"resolvers then wait out the {RECORD_TTL_S} s TTL. Failback about {RECOVERY_S} s after publishing stops, "
-        f"the window's close 1-3 min later."
+        f"resolvers then wait out the {RECORD_TTL_S} s TTL. Failback within about {RECOVERY_S} s after publishing "
+        "stops, the window's close 1-3 min later."
     ]
     return force, restore, budget
 
@@ -546,10 +555,11 @@ def _signal_refusal(target: Target, signal: Signal, cloudwatch: Any) -> str:
         return f"signal {signal_label(signal)} is already failing (alarm {name} is in ALARM)."
     if alarm.get("StateValue") == "INSUFFICIENT_DATA":
         return (
-            f"alarm {name} is INSUFFICIENT_DATA: Detour's error_rate function has published no rate for the site "
-            "lately, so once the drill stops publishing nothing would bring the alarm back to OK (with "
-            "SignalInsufficientData LastKnownStatus the site would stay on the maintenance page). Check the "
-            "function first (its log, the error-rate dead-letter alarm)."
+            f"alarm {name} is INSUFFICIENT_DATA: it has no recent datapoint of the site's rate (Detour's error_rate "
+            "function is not publishing it, or the site is so quiet that its settled minutes are too old for the "
+            "alarm), so once the drill stops publishing nothing would bring the alarm back to OK, and with "
+            "SignalInsufficientData LastKnownStatus the site would stay on the maintenance page. Check the function "
+            "first (its log, the error-rate dead-letter alarm)."
         )
     return ""
 
@@ -768,8 +778,7 @@ class Drill:
                 "bold",
             )
             + " Detour's error_rate function's own values for the minutes after take over: the alarm and Route 53 "
-            "recover within a minute or two (the minutes published stay at 100 %: the alarm takes each minute's "
-            "Maximum)."
+            f"recover {RECOVERY_TEXT}. The minutes published stay at 100 %: the alarm takes each minute's Maximum."
         )
         return True
 

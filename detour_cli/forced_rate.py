@@ -13,7 +13,8 @@ for the minute the drill starts in and each following minute while it waits (a m
 long poll is published late, so the minutes stay consecutive), and stops when told. Stopping is the
 whole restore: the alarm takes each minute's Maximum, so a minute at 100 % stays at 100 % whatever
 is published for it later, and the site recovers once the error_rate function's own values for the
-minutes after the last forced one come in (within a minute or two).
+minutes after the last forced one come in: as soon as the ALB's data for them is in (a minute or so
+after each), or, for a minute without traffic, once it has settled (SETTLE_MINUTES).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ healthy. On ALARM it records the outage's cause as the functions do (read_signal
 alarm-backed checks do, instead of the alarm's state (the name server's default): CloudWatch's
 evaluation of the data (detour_cli.local.metric_alarm, as the rehearsal uses it) decides, so setting
 the alarm's state moves nothing, and only 100 % published for the alarm's minutes fails the site
-over. It also plays Detour's error_rate function, publishing each finished minute's rate (0 %), whose
+over. It also plays Detour's error_rate function, publishing each finished minute's rate (0 %) as
+soon as the minute ends (a site with traffic whose ALB data is in at once: no settling wait), whose
 values take over once a drill stops publishing. Its minutes come from a `FastClock`.
 """
 

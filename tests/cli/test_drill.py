@@ -690,16 +690,18 @@ def test_a_5xx_rate_drill_publishes_100_percent_fails_over_and_stops_publishing(
     ) in text
     assert (
         "5. stop publishing (always, also on errors, timeouts and Ctrl-C): that is the restore. Detour's error_rate "
-        "function's own values for the minutes after take over, and the alarm and Route 53 recover within a minute "
-        "or two; the minutes already published stay at 100 % (the alarm takes each minute's Maximum, so publishing "
-        "0 would not undo them). Then wait for the primary and the window to close"
+        "function's own values for the minutes after take over, and the alarm and Route 53 recover within a few "
+        "minutes (2-3 once the ALB's data for the next minute is in; up to about 5 on a site without traffic, whose "
+        "minutes error_rate publishes only once settled, 3 min); the minutes already published stay at 100 % (the "
+        "alarm takes each minute's Maximum, so publishing 0 would not undo them). Then wait for the primary and the "
+        "window to close"
     ) in text
     assert (
         "Budget: failover (DNS, page, window) about 3 min x 60 s + 180 s = 360 s (3 breaching minutes, then the "
         "metric's delay, CloudWatch's evaluation, Route 53's evaluation of the alarm's data and the one-minute "
         "HealthCheckStatus alarm)"
     ) in text
-    assert "Failback about 180 s after publishing stops" in text
+    assert "Failback within about 300 s after publishing stops, the window's close 1-3 min later." in text
     assert "Rule: the site fails over when any check fails (any of 3) (SignalsToFailOver 1)." in out
     assert "SetAlarmState" not in out
     first = f"for minute {forced[0]:%H:%M} UTC (1 of the 3 the alarm needs)"
@@ -707,7 +709,8 @@ def test_a_5xx_rate_drill_publishes_100_percent_fails_over_and_stops_publishing(
     assert "DNS answers the maintenance page (127.0.0.1)" in out
     assert "Recorded cause: 5xx rate: ALARM: Threshold Crossed: 3 out of the last 3 datapoints [100.0" in out
     assert f"Restored: stopped publishing to Detour/TargetErrorRate ({len(forced)} minutes at 100 %; the last" in out
-    assert "the minutes published stay at 100 %: the alarm takes each minute's Maximum" in out
+    assert "the alarm and Route 53 recover within a few minutes (2-3 once the ALB's data" in out
+    assert "The minutes published stay at 100 %: the alarm takes each minute's Maximum." in out
     assert out.index("Restored: stopped publishing") < out.index("DNS answers the primary again")
     assert "The failover window closed" in out
     assert "Drill PASSED" in out
@@ -729,7 +732,7 @@ def test_a_5xx_rate_drill_publishes_100_percent_fails_over_and_stops_publishing(
         },
     }
     assert report["budget"]["dns_switch_s"] == 360
-    assert (report["budget"]["error_rate_minutes"], report["budget"]["failback_s"]) == (3, 180)
+    assert (report["budget"]["error_rate_minutes"], report["budget"]["failback_s"]) == (3, 300)
     assert report["site_id"] == rig.world.check_id
     assert report["cause"].startswith("5xx rate: ALARM: Threshold Crossed:")
     assert all(value is not None for value in report["measured"].values()), report["measured"]
@@ -962,7 +965,8 @@ def test_a_5xx_rate_without_data_is_not_drilled(rig: Rig, signalled: World, clou
     )
     code, out, _ = rig.drill("--signal", "5xx rate")
     assert code == 1
-    assert f"Not drilling: alarm {ERROR_RATE_ALARM} is INSUFFICIENT_DATA: Detour's error_rate function" in out
+    assert f"Not drilling: alarm {ERROR_RATE_ALARM} is INSUFFICIENT_DATA: it has no recent datapoint" in out
+    assert "the site would stay on the maintenance page" in " ".join(out.split())
     assert cloudwatch_calls.put_metric_data == []
 
 
