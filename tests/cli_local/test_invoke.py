@@ -93,7 +93,9 @@ def test_invoke_reports_a_failed_invocation_as_lambda_does(capsys: pytest.Captur
 
 
 def test_invoke_refuses_an_unknown_function_and_a_bad_override() -> None:
-    with pytest.raises(SystemExit, match=r"no function 'nope' in template\.yaml; choose one of: error_rate, log_window"):
+    with pytest.raises(
+        SystemExit, match=r"no function 'nope' in template\.yaml; choose one of: error_rate, log_window"
+    ):
         main(["nope", str(ROOT / "events" / "alarm.json"), "--local"])
     with pytest.raises(SystemExit):
         main(["log_window", str(ROOT / "events" / "alarm.json"), "--local", "--env", "NOEQUALS"])
