@@ -43,6 +43,7 @@ from detour.incidents.sites import SiteRegistry
 from detour.incidents.store import IncidentStore
 from detour.incidents.transition import format_time
 from detour.runtime.aws import dynamodb_client
+from detour.signals.error_rate import HOLD_MINUTES, WINDOW_MINUTES
 from detour_cli.local.alb_metrics import AlbMetrics, MinuteCounts
 from detour_cli.local.cloudwatch import HealthAlarm
 from detour_cli.local.edge import LocalEdge, policy_headers
@@ -240,6 +241,23 @@ class Site:
         self.prober = self.alarm = None
 
 
+@dataclass(frozen=True)
+class PlayedMinute:
+    """One back-dated minute of the 5xx-rate act: what the visitors got, what the ALB published, the
+    values error_rate published in its run for the minute after (oldest first), the alarm's evaluation."""
+
+    minute: datetime
+    visits: Visits
+    counts: MinuteCounts
+    rates: tuple[float, ...]
+    evaluation: Evaluation
+
+    @property
+    def published(self) -> float | None:
+        """The value error_rate published for this minute (its newest, as its data is there at once)."""
+        return self.rates[-1] if self.rates and self.counts.requests else None
+
+
 class Rehearsal:
     def __init__(self, options: Options, out: IO[str] | None = None) -> None:
         self.options = options
@@ -429,36 +447,67 @@ class Rehearsal:
             f"HTTPCode_Target_5XX_Count, per minute. Those minutes are back-dated ({BACKDATED_MINUTES} minutes ago "
             f"onwards, each played in well under a second) so that CloudWatch's minutes take seconds here"
         )
-        self._play_minute(site)
+        self._show_minute(site, self._play_minute(site))
 
-    def _play_minute(self, site: Site) -> Evaluation:
+    def _play_minute(self, site: Site) -> PlayedMinute:
         """One back-dated minute of the 5xx-rate signal: the visitors' requests, the ALB's metrics for
         them, error_rate run by its schedule for the minute after, the alarm evaluated then, and Route 53
-        following it."""
-        t, alb, alarm = self.timeline, site.alb, site.error_alarm
+        following it. Printed by `_show_minute`, or summed up by the caller."""
+        alb, alarm = site.alb, site.error_alarm
         if alb is None or alarm is None:
             raise RuntimeError(f"{site.domain} has no 5xx-rate signal to play")
         minute, self.minute = self.minute, self.minute + timedelta(minutes=1)
         with alb.counting(minute):
             visits = browse("127.0.0.1", site.primary.port, site.domain, VISITORS_PER_MINUTE)
         counts = alb.publish(minute, self.cloudwatch)
-        t.detail(f"minute {minute:%H:%M} UTC: {_visits(visits)}; the ALB publishes {_alb(counts)}")
         ends = minute + timedelta(minutes=1)
         result = self._function("ErrorRateFunction").invoke(self._scheduled_event(ends))
-        rates = result.get("rates", {}).get(site.deployed.name, [])
-        t.detail(
-            f"  error_rate (scheduled event, time {ends:%H:%M:%S}Z): Detour/TargetErrorRate Site={site.deployed.name}, "
-            f"the 5 minutes to {minute:%H:%M}: {', '.join(f'{r:g}' for r in rates)} %"
-        )
+        rates = tuple(result.get("rates", {}).get(site.deployed.name, []))
         evaluation = alarm.evaluate_at(ends)
         site.route53.refresh(self.cloudwatch)
+        return PlayedMinute(minute, visits, counts, rates, evaluation)
+
+    def _show_minute(self, site: Site, played: PlayedMinute) -> None:
+        t, evaluation = self.timeline, played.evaluation
+        t.detail(f"minute {played.minute:%H:%M} UTC: {_visits(played.visits)}; the ALB publishes {_alb(played.counts)}")
+        listed = ", ".join(f"{r:g}" for r in played.rates)
+        which = f"the {WINDOW_MINUTES} minutes to {played.minute:%H:%M}"
+        if len(played.rates) < WINDOW_MINUTES:  # the others have no data yet, and have not settled
+            which = f"{len(played.rates)} of {which} (the others: no data yet)"
+        t.detail(
+            f"  error_rate (scheduled event, time {played.minute + timedelta(minutes=1):%H:%M:%S}Z): "
+            f"Detour/TargetErrorRate Site={site.deployed.name}, {which}: {listed} %"
+        )
         values = ", ".join("no data" if v is None else f"{v:g} %" for _, v in evaluation.periods)
+        alarm_name = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
         if evaluation.changed:
-            t.detail(f"  alarm {alarm.alarm_name} on [{values}]: {evaluation.old_state} -> {evaluation.new_state}")
+            t.detail(f"  alarm {alarm_name} on [{values}]: {evaluation.old_state} -> {evaluation.new_state}")
             t.detail(f"    {evaluation.reason}")
         else:
-            t.detail(f"  alarm {alarm.alarm_name} on [{values}]: stays {evaluation.new_state}")
-        return evaluation
+            t.detail(f"  alarm {alarm_name} on [{values}]: stays {evaluation.new_state}")
+
+    def _show_held(self, site: Site, held: list[PlayedMinute]) -> None:
+        """The clean minutes the alarm stayed in ALARM on (the hold), in one line: their count, visits and
+        the values error_rate published for them."""
+        if not held:
+            return
+        requests = {p.visits.requests for p in held}
+        failed = sum(p.visits.failed for p in held)
+        visits = (
+            f"{held[0].visits.requests} visitor page requests each"
+            if len(requests) == 1
+            else f"{sum(p.visits.requests for p in held)} visitor page requests"
+        )
+        values = [p.published for p in held]
+        own = sorted({f"{p.counts.percent:g}" for p in held})
+        states = sorted({p.evaluation.new_state for p in held})
+        alarm = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
+        self.timeline.detail(
+            f"{len(held)} clean minutes, {held[0].minute:%H:%M}-{held[-1].minute:%H:%M} UTC: {visits}, {failed} "
+            f"answered 5xx; error_rate publishes them at {', '.join('-' if v is None else f'{v:g}' for v in values)} "
+            f"%, held at the failing minutes' rate for HOLD_MINUTES ({HOLD_MINUTES}) though their own is "
+            f"{'/'.join(own)} %; alarm {alarm} stays {'/'.join(states)}"
+        )
 
     def _scheduled_event(self, at: datetime) -> dict[str, Any]:
         """What EventBridge sends error_rate for the minute `at` (its rule: the hub's ErrorRateFunction schedule)."""
@@ -659,8 +708,15 @@ class Rehearsal:
 
         delivered_before = len(self.delivered[site.alarm_name])
         t.say(f"{site.domain}: the primary heals: its pages answer 200 again")
+        t.detail(
+            f"error_rate holds the failing rate for {HOLD_MINUTES} minutes after the failing ones: on AWS the "
+            "visitors are on the page by now, and the ALB's few requests left (Route 53's probes, 200) would read "
+            "0 % and fail the site straight back onto its errors"
+        )
         site.primary.failing_percent = 0
+        healed_at = self.minute
         self._minutes_until(site, "OK")
+        clean = int((self.minute - healed_at).total_seconds() // 60)
         t.say(f"{site.domain}: {self._signal_checks(site)}; DNS {self._dns(site)}")
         self._wait_for_delivery(site, "OK", delivered_before)
         self._show_incident(site, resolved=True)
@@ -681,21 +737,43 @@ class Rehearsal:
             problems.append(f"the page's technical details said {failing['page']!r}")
         if resolved["state"] != "resolved" or not resolved["slack"].startswith("5xx rate"):
             problems.append(f"the recovery left status.json {resolved['state']!r}, Slack's cause {resolved['slack']!r}")
+        if clean != HOLD_MINUTES + 1:
+            problems.append(
+                f"the error-rate alarm went OK on clean minute {clean}, not {HOLD_MINUTES + 1} "
+                f"(after the hold of {HOLD_MINUTES})"
+            )
         if problems:
             raise AssertionError(f"{site.domain}'s 5xx-rate outage: {'; '.join(problems)}")
         t.detail(
             f"checked: the endpoint probe said healthy in all {len(rounds)} rounds of the act, yet the 5xx rate "
-            f'failed {site.domain} over and it recovered, its cause "5xx rate" in Slack, on the page and in '
-            f"status.json ({time.monotonic() - started:.1f} s)"
+            f"failed {site.domain} over and it recovered after the {HOLD_MINUTES}-minute hold, its cause "
+            f'"5xx rate" in Slack, on the page and in status.json ({time.monotonic() - started:.1f} s)'
         )
 
     def _minutes_until(self, site: Site, state: str) -> None:
-        """Play back-dated minutes until the error-rate alarm is in `state` (a few more than its periods at most)."""
-        for _ in range(ERROR_RATE_MINUTES + 2):
-            if self._play_minute(site).new_state == state:
-                return
+        """Play back-dated minutes until the error-rate alarm is in `state`. To ALARM: each minute in
+        full, a few more than the alarm's periods at most. To OK, once the errors have stopped: the clean
+        minutes the hold keeps the alarm in ALARM on, in one line, then in full the one that turns it."""
+        if state == "ALARM":
+            limit = ERROR_RATE_MINUTES + 2
+            for _ in range(limit):
+                played = self._play_minute(site)
+                self._show_minute(site, played)
+                if played.evaluation.new_state == state:
+                    return
+        else:
+            limit = HOLD_MINUTES + ERROR_RATE_MINUTES + 2
+            held: list[PlayedMinute] = []
+            for _ in range(limit):
+                played = self._play_minute(site)
+                if played.evaluation.new_state == state:
+                    self._show_held(site, held)
+                    self._show_minute(site, played)
+                    return
+                held.append(played)
+            self._show_held(site, held)
         alarm = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
-        raise AssertionError(f"{alarm} did not go {state} within {ERROR_RATE_MINUTES + 2} minutes")
+        raise AssertionError(f"{alarm} did not go {state} within {limit} minutes")
 
     def _show_cause(self, site: Site, *, resolved: bool) -> dict[str, Any]:
         """Why it failed over, where people read it: Slack's root message, the page's technical

@@ -1,13 +1,14 @@
 """An Application Load Balancer's CloudWatch metrics, played from the requests the rehearsal's
 visitors make to the local primary (which stands in for the ALB and its one target group).
 
-What the ALB publishes per minute, with Sum as the statistic that counts, and the error_rate
-function reads (ADR 0002):
+What the ALB publishes per minute, with Sum as the statistic that counts (ADR 0002):
 
     AWS/ApplicationELB   RequestCount, HTTPCode_Target_5XX_Count   TargetGroup + LoadBalancer   60 s
                          RequestCount                              LoadBalancer                 60 s
 
-The balancer has this one target group, so its RequestCount is the group's. As the ALB does, a minute
+The error_rate function reads the balancer's RequestCount and the group's HTTPCode_Target_5XX_Count
+(and HTTPCode_ELB_5XX_Count, below), not the group's RequestCount, published all the same as the ALB
+does. The balancer has this one target group, so its RequestCount is the group's. As the ALB does, a minute
 without requests publishes nothing, and HTTPCode_Target_5XX_Count is published only when a target
 answered 5xx; HTTPCode_ELB_5XX_Count (the balancer's own 502/503/504) never is: the local primary
 answers every request itself. Each request is counted in the minute the caller says

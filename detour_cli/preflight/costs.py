@@ -75,7 +75,7 @@ def signal_items(plan: SignalPlan) -> list[CostItem]:
             CostItem(f"health check on the {ERROR_RATE_NAME} alarm (alarm-backed)", None),
             CostItem(f"CloudWatch alarm on the {ERROR_RATE_NAME} (standard resolution)", STANDARD_ALARM),
             CostItem("custom metric Detour/TargetErrorRate (one value a minute)", None),
-            CostItem("GetMetricData (2 metrics a minute) and PutMetricData for it, by the hub", None),
+            CostItem("GetMetricData (3 metrics a minute) and PutMetricData for it, by the hub", None),
         ]
     found.append(CostItem(f"calculated health check over the {plan.checks} checks (FailoverCheck)", None))
     return found

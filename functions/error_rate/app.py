@@ -1,12 +1,14 @@
 """error_rate: every minute, each registered site's 5xx rate, as a metric its alarm can watch.
 
 The schedule (EventBridge, every minute) -> the registered sites with the 5xx-rate signal on -> one
-GetMetricData for their ALB's RequestCount and HTTPCode_ELB_5XX_Count (per balancer), and the target
-group's HTTPCode_Target_5XX_Count and RequestCount (Sum, 60 s) over the last finished minutes -> the
-rate of each minute whose data has arrived or that has settled, published as Detour/TargetErrorRate,
-Site=<site stack> (ADR 0002). One site's failure holds up no other; it fails the invocation afterwards,
-so the run is retried and then dead-lettered, and the log names the site. A site whose ALB had no
-requests in the minutes read gets a WARNING (a wrong dimension value reads as no data), not a failure.
+GetMetricData for their ALB's RequestCount and HTTPCode_ELB_5XX_Count (per balancer) and the target
+group's HTTPCode_Target_5XX_Count (Sum, 60 s) over the last finished minutes (three metrics a site) ->
+for each of the last five minutes whose data has arrived or that has settled, its rate, or, in the
+HOLD_MINUTES (10) after a failing run, that run's lowest rate if higher, published as
+Detour/TargetErrorRate, Site=<site stack> (ADR 0002). One site's failure holds up no other; it fails the
+invocation afterwards, so the run is retried and then dead-lettered, and the log names the site. A site
+whose balancer had no requests in the minutes read gets a WARNING (a wrong dimension value reads as no
+data), not a failure.
 """
 
 from __future__ import annotations
@@ -48,12 +50,13 @@ def log_outcome(outcome: Publication) -> None:
             site=site,
             minutes={
                 _minute(m.start): {
+                    "published": m.value,
                     "rate": m.rate,
                     "requests": m.requests,
                     "5xx": m.errors,
                     "target_5xx": m.target_5xx,
                     "elb_5xx": m.elb_5xx,
-                    "target_group_requests": m.group_requests,
+                    "held_by": _minute(m.held_by) if m.held_by else None,  # the failing run's last minute
                 }
                 for m in minutes
             },
@@ -61,12 +64,11 @@ def log_outcome(outcome: Publication) -> None:
         )
     for site, problem in outcome.no_requests.items():
         logger.warning(
-            "The site's ALB had no requests in the minutes read: check its dimension values",
+            "The site's load balancer had no requests in the minutes read: check its dimension value",
             site=site,
             domain=problem.domain,
             target_group=problem.target_group,
             load_balancer=problem.load_balancer,
-            missing=problem.missing,
             check=problem.check,
         )
     for site, reason in outcome.failed.items():
@@ -83,7 +85,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {
         "sites": len(outcome.published),
         "without_signal": outcome.not_watched,
-        "rates": {site: [m.rate for m in minutes] for site, minutes in outcome.published.items()},
+        "rates": {site: [m.value for m in minutes] for site, minutes in outcome.published.items()},
     }
 
 

@@ -807,7 +807,7 @@ def test_the_error_rate_adds_its_alarm_metric_and_checks_to_the_cost() -> None:
         "health check on alarm shop-5xx (alarm-backed)",
         "health check on the 5xx rate alarm (alarm-backed)",
         "custom metric Detour/TargetErrorRate (one value a minute)",
-        "GetMetricData (2 metrics a minute) and PutMetricData for it, by the hub",
+        "GetMetricData (3 metrics a minute) and PutMetricData for it, by the hub",
         "calculated health check over the 3 checks (FailoverCheck)",
     ):
         assert items[unpriced] is None

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from detour.signals.error_rate import HOLD_MINUTES
 from detour_cli.local.fake_slack import CHANNEL, Message
 from detour_cli.rehearsal import (
     DOCS,
@@ -252,6 +253,7 @@ def test_the_5xx_rate_fails_the_shop_over_while_its_endpoint_probe_stays_healthy
             "page's technical details: Failed over on: 5xx rate: ALARM: Threshold Crossed:",
             "status.json failed_checks ['5xx rate']",
             "shop.detour.test: the primary heals",
+            f"{HOLD_MINUTES} clean minutes, ",
             f"error-rate on [{FAILING_PERCENT} %, 0 %]: ALARM -> OK",
             "5xx-rate check healthy (alarm OK)",
             "alarm detour/detour-site-shop/primary-health: ALARM -> OK",
@@ -280,14 +282,25 @@ def test_the_5xx_rate_fails_the_shop_over_while_its_endpoint_probe_stays_healthy
     assert moved.endswith("[SECONDARY]")
     assert "failed_checks=['5xx rate']" in line_with(failing, "refresh_page: transition=ALARM")
     assert "cause=5xx rate: ALARM: Threshold Crossed" in line_with(failing, "log_window: cause=")
-    # recovery: the rate falls, the alarm and the calculated check follow, DNS comes back, Slack resolves
+    # recovery: the rate is held for HOLD_MINUTES clean minutes (the alarm stays in ALARM, the site on its
+    # page), then falls; the alarm and the calculated check follow, DNS comes back, Slack resolves
     healing = act[act.index("the primary heals") :]
+    held = line_with(healing, f"{HOLD_MINUTES} clean minutes, ")
+    assert "50 visitor page requests each, 0 answered 5xx" in held
+    assert f"error_rate publishes them at {', '.join([str(FAILING_PERCENT)] * HOLD_MINUTES)} %, held" in held
+    assert "though their own is 0 %" in held
+    assert held.endswith("alarm detour/detour-site-shop/error-rate stays ALARM")
+    assert healing.count(" UTC: 50 visitor page requests, ") == 1  # the held minutes are that one line
     assert "0 answered 5xx (0.0 %)" in healing
+    turned = line_with(healing, "error_rate (scheduled event, time", held)  # the minute after the hold
+    assert "the 5 minutes to " in turned
+    assert turned.endswith(f": {', '.join([str(FAILING_PERCENT)] * 4)}, 0 %")
     assert f"error-rate on [{FAILING_PERCENT} %, 0 %]: ALARM -> OK" in healing
     back = line_with(healing, "5xx-rate check healthy (alarm OK)")
     assert back.endswith("alias shop-alb-1234567890.us-east-1.elb.amazonaws.com [PRIMARY]")
     assert ":white_check_mark: shop.detour.test recovered after" in healing
     checked = line_with(act, "checked: the endpoint probe said healthy in all")
+    assert f"recovered after the {HOLD_MINUTES}-minute hold" in checked
     rounds = int(checked.split("healthy in all ")[1].split(" rounds")[0])
     assert rounds >= 2
 
@@ -321,10 +334,13 @@ def test_error_rate_ran_on_its_scheduled_events_and_logged_each_minute(two_sites
     _, out, _ = two_sites
     lines = [json.loads(line) for line in (out / "logs" / "error_rate.jsonl").read_text().splitlines() if line]
     published = [line for line in lines if line.get("message") == "Published the site's target 5xx rate"]
-    assert len(published) >= 4  # the minute before the story, two failing, one healed
+    assert len(published) == 1 + 2 + HOLD_MINUTES + 1  # the minute before the story, two failing, the healed ones
     assert {line["site"] for line in published} == {"detour-site-shop"}
-    rates = [minute["rate"] for minute in published[-1]["minutes"].values()]
-    assert rates[-3:] == [float(FAILING_PERCENT), float(FAILING_PERCENT), 0.0]
+    last = list(published[-1]["minutes"].values())
+    assert [minute["published"] for minute in last] == [float(FAILING_PERCENT)] * 4 + [0.0]
+    assert [minute["rate"] for minute in last] == [0.0] * 5  # each healed minute's own rate
+    last_failing = list(published[2]["minutes"])[-1]  # the newest minute of the second failing minute's run
+    assert [minute["held_by"] for minute in last] == [last_failing] * 4 + [None]
 
 
 # -- one site: today's story -------------------------------------------------------------------------

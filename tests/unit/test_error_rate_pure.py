@@ -1,7 +1,8 @@
 """The 5xx rate (ADR 0002): the rate of each minute from the ALB's sums (the 5xx visitors got over the
-balancer's requests), which minutes a run publishes (those with data, and settled ones), which sites are
-read and how, which are warned about (no requests at all), and how one site's failure stays its own.
-CloudWatch is a fake here; tests/integration/test_error_rate.py runs the function against moto's."""
+balancer's requests), the hold after a failing run (so the signal does not flap once visitors have left),
+which minutes a run publishes (those with data, and settled ones), which sites are read and how, which
+are warned about (no requests at all), and how one site's failure stays its own. CloudWatch is a fake
+here; tests/integration/test_error_rate.py runs the function against moto's."""
 
 from __future__ import annotations
 
@@ -16,14 +17,21 @@ from botocore.exceptions import ClientError
 from detour.incidents.sites import ErrorRate, RegisteredSite
 from detour.signals.error_rate import (
     ELB_5XX,
+    HOLD_MINUTES,
+    MAX_RUN_MINUTES,
+    READ_MINUTES,
     REQUESTS,
     SETTLE_MINUTES,
+    SITES_PER_READ,
     TARGET_5XX,
     WINDOW_MINUTES,
+    Minute,
     Sums,
     Watched,
     config_problem,
+    failing_runs,
     finished_minutes,
+    hold,
     minute_rates,
     no_requests,
     publish_error_rates,
@@ -197,38 +205,108 @@ def test_every_minute_is_published_by_some_run_of_its_window() -> None:
     )
 
 
-# ---------------------------------------------------------------- a site whose ALB has no requests
+# ---------------------------------------------------------------- the hold after a failing run
+
+
+def readings(values: list[float | None]) -> list[Minute]:
+    """Consecutive minutes ending at MINUTES[-1] with these rates, read at NOW (None: no data yet; only
+    the newest minutes may lack it, the older ones have settled)."""
+    first = MINUTES[-1] - timedelta(minutes=len(values) - 1)
+    return [
+        Minute(
+            start=first + timedelta(minutes=index),
+            requests=0.0 if value is None else 100.0,
+            target_5xx=value or 0.0,
+            elb_5xx=0.0,
+            rate=value or 0.0,
+            reported=value is not None,
+        )
+        for index, value in enumerate(values)
+    ]
+
+
+def test_after_a_failing_run_the_next_ten_minutes_are_held_at_its_lowest_rate() -> None:
+    """ErrorRateMinutes 3 above 5 %: the alarm fails the site over on minutes 1-3. The visitors then
+    reach the maintenance page, the balancer sees Route 53's probes only (0 %): without the hold the
+    next minute would turn the alarm OK and fail the site back onto its errors."""
+    assert HOLD_MINUTES == 10
+    values: list[float | None] = [0.0, 30.0, 40.0, 35.0] + [0.0] * 12
+    held = hold(readings(values), NOW, config(minutes=3))
+    assert failing_runs(readings(values), NOW, config(minutes=3)) == {3: 30.0}
+    assert [m.value for m in held] == [0.0, 30.0, 40.0, 35.0] + [30.0] * HOLD_MINUTES + [0.0, 0.0]
+    assert [m.rate for m in held] == values  # the minutes' own rates, as read
+    assert {m.held_by for m in held if m.held} == {held[3].start}
+    assert [m.held_by is None for m in held[:4]] == [True] * 4
+    # a held value never makes a run of its own: after HOLD_MINUTES the minutes read their own rate
+
+
+def test_a_run_shorter_than_error_rate_minutes_holds_nothing() -> None:
+    """One bad minute (or two, when the alarm wants three) fails nothing over, and is held for nothing."""
+    for values in ([0.0, 90.0, 0.0, 0.0, 0.0], [0.0, 90.0, 90.0, 0.0, 0.0], [90.0, 90.0, 3.0, 90.0, 0.0]):
+        held = hold(readings(list(values)), NOW, config(minutes=3))
+        assert [m.value for m in held] == values
+    # exactly at the threshold is not above it (the alarm is GreaterThanThreshold)
+    assert failing_runs(readings([5.0, 5.0, 5.0]), NOW, config(minutes=3, threshold_percent=5.0)) == {}
+
+
+def test_with_error_rate_minutes_1_every_failing_minute_holds() -> None:
+    values: list[float | None] = [0.0, 20.0, 0.0, *([0.0] * 11)]
+    held = hold(readings(values), NOW, config(minutes=1))
+    assert [m.value for m in held] == [0.0, 20.0] + [20.0] * HOLD_MINUTES + [0.0, 0.0]
+
+
+def test_a_minute_reads_its_own_rate_when_higher_and_the_highest_hold_of_several_runs() -> None:
+    values: list[float | None] = [50.0, 50.0, 0.0, 20.0, 20.0, 80.0, *([0.0] * 12)]
+    held = hold(readings(values), NOW, config(minutes=2))
+    assert failing_runs(readings(values), NOW, config(minutes=2)) == {1: 50.0, 4: 20.0, 5: 20.0}
+    assert [m.value for m in held] == (
+        [50.0, 50.0, 50.0, 50.0, 50.0, 80.0]  # minute 5's own 80 % is higher than the hold
+        + [50.0] * 6  # minutes 6-11: the first run's hold, the higher
+        + [20.0] * 4  # minutes 12-15: the later runs' (the last ended at minute 5)
+        + [0.0, 0.0]
+    )
+
+
+def test_a_minute_still_waiting_for_its_data_is_in_no_run() -> None:
+    """A minute without its balancer RequestCount yet (here: the balancer's own 5xx only, 100 % as read)
+    may be early: it neither makes a run nor is published until its data arrives or it settles."""
+    sums = Sums(dict.fromkeys(MINUTES[:4], 100.0), dict.fromkeys(MINUTES[:4], 50.0), {MINUTES[4]: 60})
+    read = minute_rates(sums, MINUTES, 20)
+    assert read[4].rate == 100.0
+    assert failing_runs(read, NOW, config(minutes=2)) == {1: 50.0, 2: 50.0, 3: 50.0}
+    settled_later = NOW + timedelta(minutes=SETTLE_MINUTES)
+    assert failing_runs(read, settled_later, config(minutes=2)) == {1: 50.0, 2: 50.0, 3: 50.0, 4: 50.0}
+
+
+# ---------------------------------------------------------------- a site whose balancer has no requests
 
 
 def test_a_site_whose_balancer_has_no_requests_is_named_with_what_to_check() -> None:
     one = Watched(site("detour-site-shop", config()), config())
     problem = no_requests(one, minute_rates(Sums({}, {}, {}), MINUTES, 20))
     assert problem is not None
-    assert (problem.site, problem.domain, problem.target_group, problem.load_balancer, problem.missing) == (
+    assert (problem.site, problem.domain, problem.target_group, problem.load_balancer) == (
         "detour-site-shop",
         "detour-site-shop.example.com",
         TG,
         LB,
-        "LoadBalancer",
     )
     assert f"no RequestCount for LoadBalancer {LB} in the 5 minutes read" in problem.check
     assert "ErrorRateLoadBalancer" in problem.check
+    assert "detour preflight --site" in problem.check
     assert "refusing" not in problem.check
     refused = no_requests(one, minute_rates(Sums({}, {}, {MINUTES[0]: 40}), MINUTES, 20))
     assert refused is not None
     assert "it answered 40 requests with 5xx of its own meanwhile: it may be refusing every" in refused.check
 
 
-def test_a_site_whose_target_group_has_no_requests_while_its_balancer_has_is_named() -> None:
+def test_a_balancer_with_requests_is_not_warned_about_whatever_its_target_groups_5xx() -> None:
+    """The target group's own RequestCount is not read (a query less a site a minute): whether the
+    site's TargetGroup is the balancer's is `detour preflight`'s check, before a deploy and for a
+    deployed site. A balancer with requests is all this warning is about."""
     one = Watched(site("detour-site-shop", config()), config())
-    sums = Sums({MINUTES[1]: 100}, {}, {}, group_requests={})
-    problem = no_requests(one, minute_rates(sums, MINUTES, 20))
-    assert problem is not None
-    assert problem.missing == "TargetGroup"
-    assert f"no RequestCount for TargetGroup {TG} of LoadBalancer {LB}" in problem.check
-    assert "ErrorRateTargetGroup" in problem.check
-    fine = Sums({MINUTES[1]: 100}, {}, {}, group_requests={MINUTES[1]: 100})
-    assert no_requests(one, minute_rates(fine, MINUTES, 20)) is None
+    assert no_requests(one, minute_rates(Sums({MINUTES[1]: 100}, {}, {}), MINUTES, 20)) is None
+    assert no_requests(one, minute_rates(Sums({MINUTES[1]: 0}, {}, {}), MINUTES, 20)) is None  # a 0 is data
 
 
 # ---------------------------------------------------------------- the site's settings
@@ -246,6 +324,9 @@ def test_a_site_whose_target_group_has_no_requests_while_its_balancer_has_is_nam
         ({"load_balancer": "net/shop-nlb/50dc6c495c0c9188"}, "Application Load Balancer"),  # no HTTP codes
         ({"load_balancer": "app/shop-alb"}, "Application Load Balancer"),
         ({"min_requests": -1}, "negative"),
+        ({"minutes": 0}, "not 1 to 10"),
+        ({"minutes": MAX_RUN_MINUTES + 1}, "ErrorRateMinutes"),
+        ({"minutes": MAX_RUN_MINUTES}, None),
     ],
 )
 def test_settings_that_cannot_be_queried_are_refused_before_any_request(
@@ -294,10 +375,11 @@ class FakeCloudWatch:
             assert (stat["Period"], stat["Stat"], stat["Metric"]["Namespace"]) == (60, "Sum", "AWS/ApplicationELB")
             dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
             metric = stat["Metric"]["MetricName"]
-            by_group = query["Id"].endswith(("_target_5xx", "_group_requests"))
+            by_group = query["Id"].endswith("_target_5xx")
             assert set(dimensions) == ({"TargetGroup", "LoadBalancer"} if by_group else {"LoadBalancer"})
-            assert metric == {"requests": REQUESTS, "group_requests": REQUESTS}.get(
-                query["Id"].split("_", 1)[1], TARGET_5XX if by_group else ELB_5XX
+            assert (
+                metric
+                == {"requests": REQUESTS, "target_5xx": TARGET_5XX, "elb_5xx": ELB_5XX}[query["Id"].split("_", 1)[1]]
             )
             key = dimensions["TargetGroup"] if by_group else dimensions["LoadBalancer"]
             if dimensions.get("TargetGroup") in self.forbid:
@@ -361,7 +443,6 @@ def traffic(
     found: dict[tuple[str, str], dict[datetime, float]] = {}
     for key, value in (
         ((REQUESTS, balancer(index)), requests),
-        ((REQUESTS, group(index)), requests),
         ((TARGET_5XX, group(index)), target_5xx),
         ((ELB_5XX, balancer(index)), elb_5xx),
     ):
@@ -376,8 +457,13 @@ def test_every_site_with_the_signal_is_read_in_one_call_and_published() -> None:
     outcome = publish_error_rates(sites, NOW, cloudwatch)
     assert (len(cloudwatch.reads), len(cloudwatch.puts)) == (1, 1)
     (read,) = cloudwatch.reads
-    assert len(read["MetricDataQueries"]) == 8  # four a site
-    assert (read["StartTime"], read["EndTime"]) == (MINUTES[0], MINUTES[-1] + timedelta(minutes=1))
+    assert len(read["MetricDataQueries"]) == 6  # three a site
+    # the published window and the minutes its hold looks back on: GetMetricData is billed per metric, not datapoint
+    assert READ_MINUTES == 24
+    assert (read["StartTime"], read["EndTime"]) == (
+        MINUTES[-1] - timedelta(minutes=READ_MINUTES - 1),
+        MINUTES[-1] + timedelta(minutes=1),
+    )
     assert outcome.failed == {}
     assert outcome.not_watched == 1
     assert (outcome.waiting, outcome.no_requests) == ({}, {})
@@ -402,7 +488,6 @@ def test_the_balancers_requests_and_5xx_are_asked_by_load_balancer_the_targets_b
         "s0_requests": ("RequestCount", ["LoadBalancer"]),
         "s0_target_5xx": ("HTTPCode_Target_5XX_Count", ["TargetGroup", "LoadBalancer"]),
         "s0_elb_5xx": ("HTTPCode_ELB_5XX_Count", ["LoadBalancer"]),
-        "s0_group_requests": ("RequestCount", ["TargetGroup", "LoadBalancer"]),
     }
 
 
@@ -439,20 +524,21 @@ def test_results_split_over_pages_are_put_together() -> None:
         cloudwatch.sums |= traffic(i, 50, target_5xx=5.0 * (i + 1), minutes=[minute])
     cloudwatch.page_size = 1
     outcome = publish_error_rates(watched_sites(3), NOW, cloudwatch)
-    assert len(cloudwatch.reads) == 12
+    assert len(cloudwatch.reads) == 9  # three queries a site, one a page
     assert all(r["MetricDataQueries"] == cloudwatch.reads[0]["MetricDataQueries"] for r in cloudwatch.reads)
     assert [outcome.published[f"detour-site-{i}"][-1].rate for i in range(3)] == [10.0, 20.0, 30.0]
 
 
-def test_more_sites_than_one_call_holds_are_read_in_calls_of_500_queries() -> None:
+def test_more_sites_than_one_call_holds_are_read_in_calls_of_up_to_500_queries() -> None:
     cloudwatch = FakeCloudWatch()
-    for i in range(301):
+    for i in range(401):
         cloudwatch.sums |= traffic(i, 100)
-    outcome = publish_error_rates(watched_sites(301), NOW, cloudwatch)
-    assert [len(r["MetricDataQueries"]) for r in cloudwatch.reads] == [500, 500, 204]  # 125 sites a call
-    assert [len(p["MetricData"]) for p in cloudwatch.puts] == [1000, 505]
-    assert len(outcome.published) == 301
-    assert len({q["Id"] for q in cloudwatch.reads[0]["MetricDataQueries"]}) == 500
+    outcome = publish_error_rates(watched_sites(401), NOW, cloudwatch)
+    assert SITES_PER_READ == 166
+    assert [len(r["MetricDataQueries"]) for r in cloudwatch.reads] == [498, 498, 207]  # 166 sites a call
+    assert [len(p["MetricData"]) for p in cloudwatch.puts] == [1000, 1000, 5]
+    assert len(outcome.published) == 401
+    assert len({q["Id"] for q in cloudwatch.reads[0]["MetricDataQueries"]}) == 498
 
 
 def test_a_site_with_bad_settings_fails_alone_and_is_never_sent() -> None:
@@ -502,3 +588,48 @@ def test_a_refused_publication_fails_the_sites_it_carried() -> None:
     outcome = publish_error_rates(watched_sites(2), NOW, cloudwatch)
     assert outcome.published == {}
     assert all("PutMetricData failed: Throttling" in reason for reason in outcome.failed.values())
+
+
+def maxima(cloudwatch: FakeCloudWatch, name: str) -> dict[datetime, float]:
+    """Each published minute's Maximum, as the site's alarm reads it."""
+    found: dict[datetime, float] = {}
+    for put in cloudwatch.puts:
+        for datum in put["MetricData"]:
+            if datum["Dimensions"] == [{"Name": "Site", "Value": name}]:
+                found[datum["Timestamp"]] = max(found.get(datum["Timestamp"], 0.0), datum["Value"])
+    return found
+
+
+def test_the_signal_stays_failed_for_ten_clean_minutes_then_fails_back_and_over_again_while_errors_last() -> None:
+    """The flap the hold ends, played minute by minute through publish_error_rates: the site's alarm
+    (Maximum, 3 of 3 minutes above 5 %) evaluated after each run on the newest published minutes. While
+    failed over, the balancer sees only Route 53's probes (30 requests a minute, all 200): 0 %. Without
+    the hold the alarm went OK on the first such minute, the visitors came back to their 5xx, and it
+    failed over again 3 minutes later: every 4 minutes here, each one a new incident. With it: failed
+    over on the third failing minute, OK on the HOLD_MINUTES + 1st minute after it, over again 3
+    minutes later while the errors last, and, once the primary is fixed (minute 20, while failed
+    over), OK for good after the hold."""
+    one = site("detour-site-shop", config(minutes=3))
+    cloudwatch = FakeCloudWatch()
+    start = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    failed_over, transitions = False, []
+    for played in range(40):
+        minute = start + timedelta(minutes=played)
+        visitors_failing = not failed_over and played < 20
+        requests = 30.0 if failed_over else 200.0
+        cloudwatch.sums.setdefault((REQUESTS, LB), {})[minute] = requests
+        if visitors_failing:
+            cloudwatch.sums.setdefault((TARGET_5XX, TG), {})[minute] = 60.0  # 30 %
+        publish_error_rates([one], minute + timedelta(minutes=1, seconds=12), cloudwatch)
+        published = maxima(cloudwatch, "detour-site-shop")
+        newest = [published.get(minute - timedelta(minutes=back)) for back in (2, 1, 0)]
+        alarm = all(value is not None and value > 5.0 for value in newest)
+        if alarm != failed_over:
+            transitions.append((played, "ALARM" if alarm else "OK"))
+            failed_over = alarm
+    assert transitions == [
+        (2, "ALARM"),  # minutes 0-2 failing
+        (2 + HOLD_MINUTES + 1, "OK"),  # minutes 3-12 held (probes only, 0 % each), minute 13 reads 0 %
+        (16, "ALARM"),  # the visitors are back on minute 14, still failing: 3 minutes later
+        (16 + HOLD_MINUTES + 1, "OK"),  # fixed at minute 20, meanwhile: back after the hold, and stays
+    ]

@@ -4,22 +4,25 @@ A Route 53 `CLOUDWATCH_METRIC` check needs an alarm on one standard-resolution m
 statistic; an alarm on metric math (5xx / requests) cannot back it. So every minute, for every
 registered site with the signal on, this reads the ALB's per-minute sums (Sum, 60 s)
 
-    AWS/ApplicationELB   HTTPCode_Target_5XX_Count, RequestCount   TargetGroup + LoadBalancer
-                         HTTPCode_ELB_5XX_Count, RequestCount      LoadBalancer
+    AWS/ApplicationELB   HTTPCode_Target_5XX_Count             TargetGroup + LoadBalancer
+                         HTTPCode_ELB_5XX_Count, RequestCount  LoadBalancer
 
-for the last few finished minutes, in one GetMetricData call (four queries a site, 500 a call), and
-publishes the rate of each of those minutes:
+for the last `READ_MINUTES` finished minutes, in one GetMetricData call (three queries a site, up to
+500 a call), and publishes a value for each of the last `WINDOW_MINUTES` of them:
 
     Detour   TargetErrorRate   Site=<site stack name>   Percent   Timestamp = the minute, 60 s resolution
 
 The rate of a minute is what visitors got: 100 x (the target group's 5xx + the balancer's own 5xx) /
 the balancer's requests (or those 5xx, if more: see `minute_rates`); 0 when the minute had fewer than
-the site's `min_requests` requests; at most 100. A minute whose balancer RequestCount has not arrived yet is not
-published until it settles (`SETTLE_MINUTES`); a minute with data is published again on each of the
-next runs, with what has arrived by then; the site's alarm takes the Maximum of the minute.
+the site's `min_requests` requests; at most 100. The value published for a minute is its rate, or,
+in the `HOLD_MINUTES` after a failing run (the site's `minutes` minutes in a row above its
+`threshold_percent`: what its alarm fails on), that run's lowest rate if higher (`hold`). A minute
+whose balancer RequestCount has not arrived yet is not published until it settles (`SETTLE_MINUTES`);
+a minute with data is published again on each of the next runs, with what has arrived by then; the
+site's alarm takes the Maximum of the minute.
 
 One site's failure holds up no other: a site whose configuration cannot be queried, or whose query
-or publication fails, is reported in `failed`; the rest are published. A site whose ALB had no
+or publication fails, is reported in `failed`; the rest are published. A site whose balancer had no
 requests at all in the minutes read (a wrong or outdated dimension value reads as no data) is
 reported in `no_requests`, and published as any other.
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -52,16 +55,29 @@ WINDOW_MINUTES = 5  # each run republishes the last five finished minutes, with 
 # alarm evaluates the datapoints it has. After 3 minutes a minute without data is taken as a minute without
 # traffic (the ALB publishes nothing then). Below WINDOW_MINUTES, so that each minute is published by some run.
 SETTLE_MINUTES = 3
+# After a failing run (ErrorRateMinutes minutes in a row above ErrorRatePercent: what the site's alarm fails
+# over on), the next HOLD_MINUTES minutes are published at least at that run's lowest rate. Without it the
+# signal flapped: once the site has failed over, visitors no longer reach the balancer, whose traffic is then
+# mostly Route 53's own probes of /health (200), so the next minute read about 0 %, the alarm went OK at once,
+# the site failed back, the visitors got their 5xx again and it failed over again, every ~6 minutes, each time
+# a new incident (Slack thread, failover window). With the hold it stays failed over for 10 minutes after the
+# last failing minute (a circuit breaker's open state), then fails back; if the errors are still there, it
+# fails over again ErrorRateMinutes later. Ten: long enough that a site with lasting errors opens a new incident
+# about every 20 minutes (with the defaults) rather than every 6, short enough that a fixed site is back soon.
+HOLD_MINUTES = 10
+MAX_RUN_MINUTES = 10  # ErrorRateMinutes' largest value (sites/site.yaml): the longest failing run
+# Minutes read: the window, the HOLD_MINUTES before its oldest minute, and the run before each of those.
+# GetMetricData is priced per metric requested, not per datapoint: the longer read costs nothing more.
+READ_MINUTES = WINDOW_MINUTES + HOLD_MINUTES + MAX_RUN_MINUTES - 1  # 24
 # Each site's queries: (Id suffix, metric, by target group (TargetGroup + LoadBalancer) or by balancer
-# (LoadBalancer)). The target group's requests are not in the rate: they tell a wrong TargetGroup (`no_requests`).
+# (LoadBalancer)). Whether the site's TargetGroup and LoadBalancer name its ALB is `detour preflight`'s check.
 QUERIES = (
     ("requests", REQUESTS, False),
     ("target_5xx", TARGET_5XX, True),
     ("elb_5xx", ELB_5XX, False),
-    ("group_requests", REQUESTS, True),
 )
 QUERIES_PER_CALL = 500  # GetMetricData's limit
-SITES_PER_READ = QUERIES_PER_CALL // len(QUERIES)  # 125
+SITES_PER_READ = QUERIES_PER_CALL // len(QUERIES)  # 166
 DATA_PER_PUT = 1000  # PutMetricData's limit of metric data per request
 SITES_PER_PUT = DATA_PER_PUT // WINDOW_MINUTES
 
@@ -83,20 +99,26 @@ class ErrorRateFailed(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Minute:
-    """One finished minute of a site: what the ALB counted, and the rate for it."""
+    """One finished minute of a site: what the ALB counted, its rate, and the value published for it."""
 
     start: datetime
     requests: float  # the balancer's RequestCount
     target_5xx: float  # the target group's HTTPCode_Target_5XX_Count
     elb_5xx: float  # the balancer's HTTPCode_ELB_5XX_Count
-    rate: float  # percent
+    rate: float  # percent: the minute's own
     reported: bool = True  # the balancer's RequestCount has a datapoint for it
-    group_requests: float = 0.0  # the target group's RequestCount (read to find a wrong TargetGroup)
+    held: float = 0.0  # the hold's value when above `rate` (percent), else 0: see `hold`
+    held_by: datetime | None = None  # the last minute of the failing run that holds it, when `held`
 
     @property
     def errors(self) -> float:
         """The 5xx visitors got: the targets' and the balancer's own."""
         return self.target_5xx + self.elb_5xx
+
+    @property
+    def value(self) -> float:
+        """What is published for the minute: its rate, or the hold's value if higher."""
+        return max(self.rate, self.held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +128,16 @@ class Sums:
     requests: Mapping[datetime, float]  # RequestCount, LoadBalancer
     target_5xx: Mapping[datetime, float]  # HTTPCode_Target_5XX_Count, TargetGroup + LoadBalancer
     elb_5xx: Mapping[datetime, float]  # HTTPCode_ELB_5XX_Count, LoadBalancer
-    group_requests: Mapping[datetime, float] = field(default_factory=dict)  # RequestCount, TargetGroup + LoadBalancer
 
 
 @dataclass(frozen=True, slots=True)
 class NoRequests:
-    """A site whose ALB had no RequestCount datapoint in any minute read: why, and what to check."""
+    """A site whose balancer had no RequestCount datapoint in any minute read: why, and what to check."""
 
     site: str  # the site stack
     domain: str
     target_group: str
     load_balancer: str
-    missing: str  # "LoadBalancer": the balancer had none; "TargetGroup": the balancer had some, the group none
     check: str
 
 
@@ -151,7 +171,7 @@ class Publication:
 
     published: dict[str, list[Minute]] = field(default_factory=dict)  # site stack -> its minutes published
     waiting: dict[str, list[datetime]] = field(default_factory=dict)  # site stack -> minutes without data yet
-    no_requests: dict[str, NoRequests] = field(default_factory=dict)  # site stack -> its ALB had no requests
+    no_requests: dict[str, NoRequests] = field(default_factory=dict)  # site stack -> its balancer had no requests
     failed: dict[str, str] = field(default_factory=dict)  # site stack -> "<domain>: <error>"
     not_watched: int = 0  # registered sites without the signal
 
@@ -216,61 +236,82 @@ def minute_rates(sums: Sums, minutes: Sequence[datetime], min_requests: int) -> 
                 elb_5xx=balancer,
                 rate=round(rate, 3),
                 reported=minute in sums.requests,
-                group_requests=max(float(sums.group_requests.get(minute, 0.0)), 0.0),
             )
         )
     return rates
 
 
+def counted(minute: Minute, now: datetime) -> bool:
+    """Whether a run at `now` takes the minute as read: its balancer RequestCount has arrived, or it has
+    settled (no data by then: no traffic, 0 %)."""
+    return minute.reported or settled(minute.start, now)
+
+
 def to_publish(minutes: Sequence[Minute], now: datetime) -> list[Minute]:
     """The minutes a run at `now` publishes: those whose balancer RequestCount has arrived, and the
     settled ones (no data by then: no traffic, 0 %). The others wait for a later run."""
-    return [minute for minute in minutes if minute.reported or settled(minute.start, now)]
+    return [minute for minute in minutes if counted(minute, now)]
+
+
+def failing_runs(minutes: Sequence[Minute], now: datetime, config: ErrorRate) -> dict[int, float]:
+    """The failing runs of consecutive `minutes` (oldest first): the index of each minute that ends
+    `config.minutes` counted minutes in a row above `config.threshold_percent` (what the site's alarm
+    fails on), and that run's lowest rate. The minutes' own rates: a held value never makes a run."""
+    length = config.minutes
+    found: dict[int, float] = {}
+    for end in range(length - 1, len(minutes)):
+        run = minutes[end - length + 1 : end + 1]
+        if all(counted(minute, now) and minute.rate > config.threshold_percent for minute in run):
+            found[end] = min(minute.rate for minute in run)
+    return found
+
+
+def hold(minutes: Sequence[Minute], now: datetime, config: ErrorRate) -> list[Minute]:
+    """Each of the consecutive `minutes` (oldest first), with the hold: in the HOLD_MINUTES minutes after
+    a failing run (`failing_runs`), a minute is published at least at that run's lowest rate (above the
+    threshold), the highest such value if several runs hold it. So once the alarm has failed the site
+    over, the minutes that follow read failing for HOLD_MINUTES minutes whatever their own rate (visitors
+    gone to the maintenance page leave the balancer with Route 53's probes, 200s), and the alarm goes OK
+    on the first minute after them whose own rate is not above the threshold. A single minute (or any
+    shorter run) above the threshold holds nothing, so it fails nothing over either."""
+    runs = failing_runs(minutes, now, config)
+    held = []
+    for index, minute in enumerate(minutes):
+        holding = [(value, end) for end, value in runs.items() if index - HOLD_MINUTES <= end < index]
+        value, end = max(holding, default=(0.0, -1))
+        held.append(replace(minute, held=value, held_by=minutes[end].start) if value > minute.rate else minute)
+    return held
 
 
 def no_requests(watched: Watched, minutes: Sequence[Minute]) -> NoRequests | None:
-    """Why the site's ALB had no requests in any minute read, and what to check; None if it had some.
+    """Why the site's balancer had no requests in any minute read, and what to check; None if it had some.
 
-    A well-formed value that names no ALB or target group with data (a typo, a recreated ALB or target
-    group) reads as no data: the rate would be 0 % forever, and the signal could never fail over."""
+    A well-formed value that names no ALB with data (a typo, a recreated ALB) reads as no data: the rate
+    would be 0 % forever, and the signal could never fail over. (A TargetGroup that is not the balancer's
+    reads as no target 5xx: `detour preflight` checks both values against the ALB, before a deploy and
+    for a deployed site.)"""
     config = watched.config
-    read = len(minutes)
-    if not any(minute.reported for minute in minutes):
-        refused = sum(minute.elb_5xx for minute in minutes)
-        return NoRequests(
-            site=watched.name,
-            domain=watched.site.domain,
-            target_group=config.target_group,
-            load_balancer=config.load_balancer,
-            missing="LoadBalancer",
-            check=(
-                f"no RequestCount for LoadBalancer {config.load_balancer} in the {read} minutes read: check that "
-                "the site's ErrorRateLoadBalancer is its ALB's current dimension value (the end of its ARN, after "
-                "'loadbalancer/'; a recreated ALB has a new one), that the ALB is in us-east-1, and that it has "
-                "traffic; "
-                + (
-                    f"it answered {refused:g} requests with 5xx of its own meanwhile: it may be refusing every "
-                    "request before choosing a target (a target group without registered targets)"
-                    if refused
-                    else "until then its minutes read 0 %"
-                )
-            ),
-        )
-    if not any(minute.group_requests for minute in minutes):
-        return NoRequests(
-            site=watched.name,
-            domain=watched.site.domain,
-            target_group=config.target_group,
-            load_balancer=config.load_balancer,
-            missing="TargetGroup",
-            check=(
-                f"no RequestCount for TargetGroup {config.target_group} of LoadBalancer {config.load_balancer} in "
-                f"the {read} minutes read, while the balancer had requests: check that the site's "
-                "ErrorRateTargetGroup is the target group its requests are forwarded to (a recreated target group "
-                "has a new id); until then its targets' 5xx are not counted, only the balancer's own"
-            ),
-        )
-    return None
+    if any(minute.reported for minute in minutes):
+        return None
+    refused = sum(minute.elb_5xx for minute in minutes)
+    return NoRequests(
+        site=watched.name,
+        domain=watched.site.domain,
+        target_group=config.target_group,
+        load_balancer=config.load_balancer,
+        check=(
+            f"no RequestCount for LoadBalancer {config.load_balancer} in the {len(minutes)} minutes read: check "
+            "that the site's ErrorRateLoadBalancer is its ALB's current dimension value (the end of its ARN, after "
+            "'loadbalancer/'; a recreated ALB has a new one), that the ALB is in us-east-1, and that it has "
+            "traffic (`detour preflight --site` checks the values against the ALB); "
+            + (
+                f"it answered {refused:g} requests with 5xx of its own meanwhile: it may be refusing every "
+                "request before choosing a target (a target group without registered targets)"
+                if refused
+                else "until then its minutes read 0 %"
+            )
+        ),
+    )
 
 
 def config_problem(config: ErrorRate) -> str | None:
@@ -287,6 +328,8 @@ def config_problem(config: ErrorRate) -> str | None:
         )
     if config.min_requests < 0:
         return f"min_requests {config.min_requests} is negative"
+    if not 1 <= config.minutes <= MAX_RUN_MINUTES:
+        return f"minutes {config.minutes} is not 1 to {MAX_RUN_MINUTES} (the site template's ErrorRateMinutes)"
     return None
 
 
@@ -294,9 +337,10 @@ def config_problem(config: ErrorRate) -> str | None:
 
 
 def publish_error_rates(sites: Iterable[RegisteredSite], now: datetime, cloudwatch: Any) -> Publication:
-    """Read, compute and publish the rate of the last finished minutes of every site with the signal
-    on (those whose data has arrived or that have settled: `to_publish`). `now`: the scheduled event's
-    time. `cloudwatch`: a boto3 CloudWatch client. Never raises for one site: see `failed`."""
+    """Read, compute and publish the last finished minutes of every site with the signal on (those
+    whose data has arrived or that have settled: `to_publish`), each at its rate or held (`hold`).
+    `now`: the scheduled event's time. `cloudwatch`: a boto3 CloudWatch client. Never raises for one
+    site: see `failed`."""
     outcome = Publication()
     watched: list[Watched] = []
     for site in sites:
@@ -308,17 +352,18 @@ def publish_error_rates(sites: Iterable[RegisteredSite], now: datetime, cloudwat
             watched.append(Watched(site, site.error_rate))
         else:
             outcome.failed[site.stack_name] = f"{site.domain}: {problem}"
-    minutes = finished_minutes(now)
+    minutes = finished_minutes(now, READ_MINUTES)
 
     rates: dict[str, tuple[Watched, list[Minute]]] = {}
     for batch in _chunks(watched, SITES_PER_READ):
         for one, sums in _each_or_alone(batch, lambda b: _read(cloudwatch, b, minutes), outcome).items():
             read = minute_rates(sums, minutes, one.config.min_requests)
-            publishing = to_publish(read, now)
+            window = hold(read, now, one.config)[-WINDOW_MINUTES:]
+            publishing = to_publish(window, now)
             rates[one.name] = (one, publishing)
-            if len(publishing) < len(read):
+            if len(publishing) < len(window):
                 going = {minute.start for minute in publishing}
-                outcome.waiting[one.name] = [minute.start for minute in read if minute.start not in going]
+                outcome.waiting[one.name] = [minute.start for minute in window if minute.start not in going]
             quiet = no_requests(one, read)
             if quiet is not None:
                 outcome.no_requests[one.name] = quiet
@@ -382,7 +427,6 @@ def _read(cloudwatch: Any, batch: Sequence[Watched], minutes: Sequence[datetime]
                 requests=found[ids["requests"]],
                 target_5xx=found[ids["target_5xx"]],
                 elb_5xx=found[ids["elb_5xx"]],
-                group_requests=found[ids["group_requests"]],
             )
     if failures:
         raise _SitesFailed(failures, series)
@@ -395,7 +439,7 @@ def _put(cloudwatch: Any, rates: Sequence[tuple[Watched, list[Minute]]]) -> dict
             "MetricName": METRIC_NAME,
             "Dimensions": [{"Name": SITE_DIMENSION, "Value": one.name}],
             "Timestamp": minute.start,
-            "Value": minute.rate,
+            "Value": minute.value,
             "Unit": "Percent",
             "StorageResolution": 60,
         }
