@@ -77,7 +77,7 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class ErrorRate:
-    """The settings of a site's 5xx-rate signal: target 5xx / requests of one ALB target group."""
+    """The settings of a site's 5xx-rate signal: the 5xx its ALB's visitors got, of its requests (error_rate)."""
 
     target_group: str  # targetgroup/<name>/<id>
     load_balancer: str  # app/<name>/<id>
