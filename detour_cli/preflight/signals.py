@@ -2,9 +2,11 @@
 which alarms back a health check, whether Detour's own 5xx-rate signal can work for this primary, and what
 SignalsToFailOver does to the endpoint probe.
 
-- The 5xx rate is an ALB's: the hub's error_rate function reads the target group's HTTPCode_Target_5XX_Count
-  and RequestCount (AWS/ApplicationELB, dimensions TargetGroup and LoadBalancer) in us-east-1. An NLB has no
-  HTTP codes, and a balancer in another region publishes its metrics there, where the function does not look.
+- The 5xx rate is an ALB's: the hub's error_rate function reads, in us-east-1 (AWS/ApplicationELB, Sum, 60 s),
+  the target group's HTTPCode_Target_5XX_Count (dimensions TargetGroup and LoadBalancer) and the balancer's own
+  HTTPCode_ELB_5XX_Count and RequestCount (LoadBalancer), and computes (target 5xx + ELB 5xx) / the balancer's
+  requests. An NLB has no HTTP codes, and a balancer in another region publishes its metrics there, where the
+  function does not look.
 - SignalsToFailOver above 1 makes the endpoint probe one vote among several: a primary that stops answering
   stays in DNS while enough of its signals are healthy. The template allows it; preflight warns.
 """
@@ -135,11 +137,11 @@ def check_error_rate(elbv2: Any, plan: SignalPlan, primary_kind: str, primary_ta
 
 
 def _where_the_metrics_are(primary_kind: str, bare: str) -> Result | None:
-    """Why this primary can have no target 5xx rate the hub reads, from its kind and name alone; None if it can."""
+    """Why this primary can have no 5xx rate the hub reads, from its kind and name alone; None if it can."""
     if primary_kind != "LoadBalancer":  # the template's rule refuses it already; said here all the same
         return failed(
             ERROR_RATE_CHECK,
-            "ErrorRateSignal On needs an Application Load Balancer primary; an Elastic IP has no target 5xx metric",
+            "ErrorRateSignal On needs an Application Load Balancer primary; an Elastic IP has no 5xx metrics",
             "--error-rate-signal Off, or an alarm of your own as --signal-alarm",
         )
     shape = ELB_REGION.search(bare)
@@ -178,7 +180,8 @@ def _check_dimensions(elbv2: Any, plan: SignalPlan, balancer: dict[str, Any]) ->
         )
     return passed(
         ERROR_RATE_CHECK,
-        f"ALB {name}, target group {plan.target_group}: the hub's error_rate function reads its target 5xx rate "
+        f"ALB {name}, target group {plan.target_group}: the hub's error_rate function reads the group's "
+        "HTTPCode_Target_5XX_Count and the balancer's HTTPCode_ELB_5XX_Count over the balancer's RequestCount "
         f"in {REGION}; the signal fails above {plan.percent} % for {plan.minutes} minutes (a minute under "
         f"{plan.min_requests} requests counts as 0 %)",
     )

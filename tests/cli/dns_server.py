@@ -3,10 +3,13 @@ failover pair: the PRIMARY record while its health check is healthy, the SECONDA
 
 It reads the records and the health check from moto on every query, so flipping the check's
 Inverted flag (as a drill does) changes the answer. A site with failover signals (ADR 0002) puts a
-CALCULATED check in front of the records: it is judged as Route 53 judges one, from its children,
-each alarm-backed child from its CloudWatch alarm's state (moto keeps no AlarmIdentifier, so the
-test world tags the child with its alarm's name: ALARM_TAG), so setting a signal's alarm to ALARM
-(as `detour drill --signal` does) changes the answer too. Alias targets (the distribution, a load
+CALCULATED check in front of the records: it is judged as Route 53 judges one, from its children.
+An alarm-backed child is judged by default from its CloudWatch alarm's state (moto keeps no
+AlarmIdentifier, so the test world tags the child with its alarm's name: ALARM_TAG), so setting a
+signal's alarm to ALARM changes the answer too. Route 53 itself follows the alarm's metric data, not
+its state: the drill tests put drill_world.ErrorRateData in place of `_alarm_healthy`, which judges
+the 5xx-rate child by CloudWatch's evaluation of its data, so only the 100 % that
+`detour drill --signal "5xx rate"` publishes moves it. Alias targets (the distribution, a load
 balancer) resolve through `names`, which the server also answers directly: it doubles as the
 recursive resolver the CLI uses for those names in tests.
 """

@@ -2,12 +2,16 @@
 stack, the local authoritative name server whose answer follows Inverted, an HTTPS endpoint serving
 the page with a self-signed certificate, an alarm that follows the flag a second later), then a
 drill and the Markdown it wrote, a drill whose DNS wait times out, and, once the site has failover
-signals (ADR 0002), a drill of its 5xx-rate signal (`--signal "5xx rate"`: its alarm forced to ALARM,
-the name server judging the calculated check as Route 53 would).
+signals (ADR 0002), a drill of its 5xx-rate signal (`--signal "5xx rate"`: 100 % published into its
+metric each minute, in the drill tests' data world: ErrorRateData judges the 5xx check by CloudWatch's
+evaluation of the data, as Route 53 does, and plays error_rate's 0 % minutes, on a FastClock whose
+minutes last half a second and start an hour back) and the refusal of an operator's own alarm
+(`--signal checkout-errors`, exit 2).
 Run: PYTHONPATH=.:layers/common .venv/bin/python -m tests.cli.drill_sample_run"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -17,11 +21,11 @@ import time
 from pathlib import Path
 
 import tests.conftest  # noqa: F401 - offline AWS credentials, never a real account
-from detour.incidents.sites import SignalKind
+from detour_cli import forced_rate
 from detour_cli.main import main
 from tests.cli.dns_server import AuthoritativeTestServer
-from tests.cli.drill_world import AlarmFollower, PageServer, self_signed_certificate
-from tests.cli.world import DISTRIBUTION, DOMAIN, ERROR_RATE_ALARM, add_signals, build_world
+from tests.cli.drill_world import AlarmFollower, ErrorRateData, FastClock, PageServer, self_signed_certificate
+from tests.cli.world import DISTRIBUTION, DOMAIN, add_signals, build_world
 from tests.support.aws import create_incidents_table, start_moto
 
 
@@ -52,32 +56,35 @@ def sample() -> None:
                 deadline = time.monotonic() + 10
                 while world.store.open_window(world.check_id) is not None and time.monotonic() < deadline:
                     time.sleep(0.1)
-            # The site gets two failover signals (an alarm of its own and the 5xx rate): its records now watch
-            # the calculated check, and the drill forces the 5xx rate's alarm instead of inverting the probe.
-            signalled = add_signals(
-                world,
-                (
-                    ("www-checkout-errors", SignalKind.ALARM, "www-checkout-errors"),
-                    ("5xx rate", SignalKind.ERROR_RATE, ERROR_RATE_ALARM),
-                ),
-            )
+            # The site gets two failover signals (an alarm of its own, checkout-errors, and the 5xx rate: 3
+            # minutes above 5 %): its records now watch the calculated check, and the drill publishes 100 % into
+            # the 5xx rate's metric instead of inverting the probe. As in the drill tests, the 5xx check follows
+            # CloudWatch's evaluation of that data (not the alarm's state), on a clock of half-second minutes.
+            signalled = add_signals(world)
             print("\n# then the site has two failover signals: an alarm of its own and the 5xx rate")
+            forced_rate.clock = FastClock(minute_s=0.5)
             with (
+                ErrorRateData(signalled, forced_rate.clock),
                 AuthoritativeTestServer(world.zone_id, {DISTRIBUTION: ["127.0.0.1"]}) as dns,
                 PageServer(signalled, cert, key) as page,
                 AlarmFollower(signalled, delay_s=1.0),
             ):
                 local = ["--resolver", dns.address, "--https-port", str(page.port), "--ca-file", cert.name]
                 drill(["--signal", "5xx rate", "--nameserver", dns.address, *local, "--poll-interval", "0.2"])
+                # An alarm of the operator's own cannot be forced (Route 53 follows its data): refused, untouched.
+                drill(["--signal", "checkout-errors", "--nameserver", dns.address, *local], stderr=True)
     finally:
         os.chdir(here)
         server.stop()
 
 
-def drill(arguments: list[str]) -> None:
+def drill(arguments: list[str], *, stderr: bool = False) -> None:
+    """Run `detour drill` and print its output; `stderr`: its standard error too (a refusal's message)."""
     argv = ["drill", "--yes", *arguments, "--report-dir", "reports"]
     print(f"\n$ detour {shlex.join(argv)}")
-    print(f"[exit {main(argv)}]")
+    with contextlib.redirect_stderr(sys.stdout) if stderr else contextlib.nullcontext():
+        code = main(argv)
+    print(f"[exit {code}]")
 
 
 if __name__ == "__main__":

@@ -950,8 +950,9 @@ def test_the_error_rate_of_the_primarys_own_alb_and_target_group_passes(
     check = checks["error-rate"]
     assert check["status"] == "pass"
     assert check["title"] == (
-        f"ALB shop-internet-facing, target group {found['target_group']}: the hub's error_rate function reads its "
-        "target 5xx rate in us-east-1; the signal fails above 5 % for 4 minutes (a minute under 20 requests counts "
+        f"ALB shop-internet-facing, target group {found['target_group']}: the hub's error_rate function reads the "
+        "group's HTTPCode_Target_5XX_Count and the balancer's HTTPCode_ELB_5XX_Count over the balancer's "
+        "RequestCount in us-east-1; the signal fails above 5 % for 4 minutes (a minute under 20 requests counts "
         "as 0 %)"
     )
     assert checks["signals"]["title"].startswith(
