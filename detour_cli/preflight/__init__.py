@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,16 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spec = settings.template_parameters()
     new_site = parser.add_argument_group("a site not yet added (sites/site.yaml's parameters)")
-    for name in settings.PARAMETERS:
-        declared = spec[name]
-        default = f" (default: {declared['Default']})" if declared.get("Default") not in (None, "") else ""
-        new_site.add_argument(
-            settings.option(name),
-            dest=name,
-            metavar=name,
-            choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
-            help=f"{name}{default}",
-        )
+    _parameter_options(new_site, settings.PARAMETERS, spec)
     group = parser.add_argument_group(
         "failover signals (sites/site.yaml's parameters; docs/adr/0002-failover-signals.md)"
     )
@@ -114,16 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(repeatable, at most {len(signals.SIGNAL_ALARM_SLOTS)}); checked as Route 53 would take it. With "
         "--config-file it replaces the file's signal alarms; for a deployed site it checks these alarms",
     )
-    for name in signals.SIGNAL_PARAMETERS:
-        declared = spec[name]
-        default = f" (default: {declared['Default']})" if declared.get("Default") not in (None, "") else ""
-        group.add_argument(
-            settings.option(name),
-            dest=name,
-            metavar=name,
-            choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
-            help=f"{name}{default}",
-        )
+    _parameter_options(group, signals.SIGNAL_PARAMETERS, spec)
     parser.add_argument("--resolver", metavar="HOST[:PORT]", help="resolve a balancer's name through this server")
     parser.add_argument("--format", choices=["text", "json"], default="text", help="json for scripts")
     return parser
@@ -319,3 +302,17 @@ def _deployed_report(session: Any, view: SiteView, args: argparse.Namespace, res
         return SiteReport(view.domain, None, error=printable(message))
     except BotoCoreError as error:
         return SiteReport(view.domain, None, error=printable(f"AWS error: {error}"))
+
+
+def _parameter_options(group: Any, names: Iterable[str], spec: dict[str, Any]) -> None:
+    """One option per site parameter, named after it, with the template's default and allowed values."""
+    for name in names:
+        declared = spec[name]
+        default = f" (default: {declared['Default']})" if declared.get("Default") not in (None, "") else ""
+        group.add_argument(
+            settings.option(name),
+            dest=name,
+            metavar=name,
+            choices=[str(v) for v in declared["AllowedValues"]] if "AllowedValues" in declared else None,
+            help=f"{name}{default}",
+        )
