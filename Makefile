@@ -5,6 +5,10 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
+# Two pytest workers, each taking whole test files (their fixtures and servers stay theirs): the
+# suite waits on sockets and clocks more than it computes, so two halve its time on a 2-core machine.
+# PYTEST_WORKERS= (empty) runs it in one process.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 SAM_VENV := .venv-sam
 UV_VERSION := 0.13.8
 BIN := $(VENV)/bin
@@ -31,7 +35,7 @@ typecheck: $(VENV)/.installed ## mypy (strict) on the layer, the functions and t
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed chromium ## The test suite (moto, headless Chromium; no AWS account needed)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 build: $(SAM_VENV)/.installed ## sam build into .aws-sam/ (no container, no Python 3.12 needed)
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
