@@ -733,10 +733,6 @@ class Drill:
             f"{self.target.site_stack} for minute{'s' if len(minutes) != 1 else ''} {which} UTC ({progress})."
         )
 
-    def _hold(self) -> None:
-        """While the drill waits for the failover, each new minute gets its 100 %."""
-        self._publish()
-
     def _clear_notice(self) -> bool:
         """A planned notice left behind would mark the next real outage planned: say so loudly."""
         try:
@@ -910,7 +906,7 @@ class Drill:
     def wait(self, what: str, timeout: float, check: Callable[[], T | None]) -> T:
         deadline = time.monotonic() + timeout
         while True:
-            self._hold()
+            self._publish()  # a forced 5xx rate: each new minute gets its 100 %
             found = check()
             if found is not None:
                 self.progress.clear()

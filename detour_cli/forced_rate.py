@@ -23,11 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detour.signals.error_rate import METRIC_NAME, NAMESPACE, PERIOD_S, SITE_DIMENSION
+from detour.signals.error_rate import DATA_PER_PUT, METRIC_NAME, NAMESPACE, PERIOD_S, SITE_DIMENSION
 
 FORCED_PERCENT = 100.0  # the highest rate error_rate publishes: above any threshold but 100
 MINUTE = timedelta(seconds=PERIOD_S)
-DATA_PER_PUT = 1000  # PutMetricData's limit of metric data per request
 
 
 def clock() -> datetime:

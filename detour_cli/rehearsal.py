@@ -196,6 +196,10 @@ class Site:
         return self.spec.domain
 
     @property
+    def error_alarm_name(self) -> str:
+        return self.error_alarm.alarm_name if self.error_alarm else "the error-rate alarm"
+
+    @property
     def deployed(self) -> EmulatedStack:
         if self.stack is None:
             raise RuntimeError(f"site {self.domain} is not deployed")
@@ -479,7 +483,7 @@ class Rehearsal:
             f"Detour/TargetErrorRate Site={site.deployed.name}, {which}: {listed} %"
         )
         values = ", ".join("no data" if v is None else f"{v:g} %" for _, v in evaluation.periods)
-        alarm_name = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
+        alarm_name = site.error_alarm_name
         if evaluation.changed:
             t.detail(f"  alarm {alarm_name} on [{values}]: {evaluation.old_state} -> {evaluation.new_state}")
             t.detail(f"    {evaluation.reason}")
@@ -501,7 +505,7 @@ class Rehearsal:
         values = [p.published for p in held]
         own = sorted({f"{p.counts.percent:g}" for p in held})
         states = sorted({p.evaluation.new_state for p in held})
-        alarm = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
+        alarm = site.error_alarm_name
         self.timeline.detail(
             f"{len(held)} clean minutes, {held[0].minute:%H:%M}-{held[-1].minute:%H:%M} UTC: {visits}, {failed} "
             f"answered 5xx; error_rate publishes them at {', '.join('-' if v is None else f'{v:g}' for v in values)} "
@@ -772,7 +776,7 @@ class Rehearsal:
                     return
                 held.append(played)
             self._show_held(site, held)
-        alarm = site.error_alarm.alarm_name if site.error_alarm else "the error-rate alarm"
+        alarm = site.error_alarm_name
         raise AssertionError(f"{alarm} did not go {state} within {limit} minutes")
 
     def _show_cause(self, site: Site, *, resolved: bool) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from detour_cli.local.emulated_stack import EmulatedHealthCheck
+from detour_cli.local.metric_alarm import ALARM, INSUFFICIENT_DATA, OK
 
-OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
 HEALTHY, UNHEALTHY, LAST_KNOWN = "Healthy", "Unhealthy", "LastKnownStatus"
 
 

@@ -43,7 +43,7 @@ class Transition:
     @property
     def key(self) -> str:
         """Unique per transition, whatever SNS does: the alarm and the moment it changed state."""
-        return f"{format_time(self.changed_at)}#{self.alarm_name}"
+        return transition_key(self.changed_at, self.alarm_name)
 
     @property
     def alarm_console_url(self) -> str:
@@ -55,6 +55,11 @@ class Transition:
         # Route 53 is a global service; its console lives in us-east-1.
         base = CONSOLE.format(region="us-east-1")
         return f"{base}/route53/healthchecks/home#/details/{quote(self.health_check_id or self.site_id, safe='')}"
+
+
+def transition_key(changed_at: datetime, alarm_name: str) -> str:
+    """A transition's key: also how an outage's opening ALARM is found from its window's start."""
+    return f"{format_time(changed_at)}#{alarm_name}"
 
 
 def format_time(moment: datetime) -> str:

@@ -26,7 +26,7 @@ from detour.incidents.items import (
     store_errors,
 )
 from detour.incidents.sites import RegisteredSite
-from detour.incidents.transition import AlarmState, Transition, format_time
+from detour.incidents.transition import AlarmState, Transition, transition_key
 from detour.signals.states import SignalReading, read_signals
 
 CAUSE = "CAUSE#"
@@ -117,7 +117,7 @@ class OutageCauses:
     def reading(self, started_at: datetime) -> SignalReading | None:
         if started_at not in self._known:
             self._known[started_at] = self._log.get(
-                self._site.site_id, f"{format_time(started_at)}#{self._site.alarm_name}"
+                self._site.site_id, transition_key(started_at, self._site.alarm_name)
             )
         return self._known[started_at]
 

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from detour.incidents.items import error_code
 from detour.incidents.sites import ErrorRate, RegisteredSite
 
 NAMESPACE = "Detour"
@@ -472,7 +473,7 @@ def _each_or_alone(
             outcome.failed[one.name] = f"{one.site.domain}: {reason}"
         return dict(partial.done)
     except ClientError as error:
-        if len(batch) > 1 and _code(error) in REFUSED_AS_MALFORMED:
+        if len(batch) > 1 and error_code(error) in REFUSED_AS_MALFORMED:
             done: dict[Watched, T] = {}
             for one in batch:
                 done |= _each_or_alone([one], call, outcome)
@@ -480,10 +481,6 @@ def _each_or_alone(
         for one in batch:
             outcome.failed[one.name] = f"{one.site.domain}: {_describe(error)}"
         return {}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _describe(error: ClientError) -> str:
